@@ -1,0 +1,59 @@
+/**
+ * Inputs of berth-server's API, shared by the dashboard, the CLI and the server's routers,
+ * so every boundary validates the same way.
+ */
+import { z } from "zod";
+import { ContainerNameSchema, ContainerSpecSchema } from "./container";
+
+export const UsernameSchema = z
+  .string()
+  .min(1, "a username is required")
+  .max(64)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]*$/, "usernames use letters, digits and _ . @ -");
+
+export const LoginInputSchema = z.object({
+  username: UsernameSchema,
+  password: z.string().min(1, "a password is required").max(1024),
+});
+
+/** The CLI's login: trades a username and password for a named API token. */
+export const CliLoginInputSchema = LoginInputSchema.extend({
+  tokenName: z.string().min(1).max(128).default("berth-cli"),
+});
+
+export const CreateJoinTokenInputSchema = z.object({
+  /** Seconds until the token expires; one hour by default, a week at most. */
+  ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+});
+
+/** A node referenced by id or name. */
+export const NodeRefSchema = z.string().min(1).max(128);
+/** A container referenced by id, id prefix (at least 3 characters) or name. */
+export const ContainerRefSchema = z.string().min(1).max(128);
+
+export const RunContainerInputSchema = z.object({
+  name: ContainerNameSchema.optional(),
+  node: NodeRefSchema.optional(),
+  spec: ContainerSpecSchema,
+  /** Remove once it exited (`--rm`). */
+  autoRemove: z.boolean().default(false),
+});
+export type RunContainerInput = z.input<typeof RunContainerInputSchema>;
+
+export const ListContainersInputSchema = z.object({
+  all: z.boolean().default(true),
+  node: NodeRefSchema.optional(),
+});
+
+export const ContainerLogsInputSchema = z.object({
+  ref: ContainerRefSchema,
+  follow: z.boolean().default(false),
+  tail: z.number().int().min(0).max(10_000_000).optional(),
+});
+
+export const StopContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+});
+export const RemoveContainerInputSchema = z.object({ ref: ContainerRefSchema, force: z.boolean().default(false) });
+export const WaitContainerInputSchema = z.object({ ref: ContainerRefSchema });

@@ -1,0 +1,6 @@
+export * from "./errors";
+export * from "./ids";
+export * from "./units";
+export * from "./container";
+export * from "./protocol";
+export * from "./api";

@@ -1,0 +1,225 @@
+/**
+ * The agent protocol, version 1: JSON text frames over one WebSocket that the agent dials out.
+ *
+ *   agent → server: hello, heartbeat, result, event, stream, stream_end, error
+ *   server → agent: welcome, command, cancel, ack, error
+ *
+ * Every frame is parsed with these schemas on both sides; a frame that fails is answered with an
+ * `error` frame and otherwise ignored. Commands carry an id: the agent remembers recent ids and
+ * answers a repeated one with the first result, so delivering a command twice does nothing twice.
+ * Events carry a sequence number and stay in the agent's outbox until the server acks them.
+ */
+import { z } from "zod";
+import { ContainerSpecSchema, ContainerStatusSchema, LogLineSchema, ContainerNameSchema } from "./container";
+import { ErrorBodySchema } from "./errors";
+import { ContainerIdSchema } from "./ids";
+
+export const PROTOCOL_VERSION = 1 as const;
+/** Largest frame either side accepts, in bytes. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+export const NodeFactsSchema = z.object({
+  hostname: z.string().max(255),
+  kernel: z.string().max(255),
+  os: z.string().max(255),
+  arch: z.string().max(64),
+  cpus: z.number().int().positive(),
+  memoryBytes: z.number().int().positive(),
+  cgroup: z.object({
+    version: z.union([z.literal(1), z.literal(2)]),
+    /** "hybrid" when v1 controllers sit beside a cgroup2 mount. */
+    mode: z.enum(["legacy", "hybrid", "unified"]),
+    /** The agent's own cgroup, under which every container group is nested. */
+    parent: z.string().max(4096),
+  }),
+  runtime: z.object({ name: z.string().max(64), version: z.string().max(128), path: z.string().max(4096) }),
+  monitor: z.object({ name: z.string().max(64), version: z.string().max(128) }),
+  agentVersion: z.string().max(64),
+});
+export type NodeFacts = z.infer<typeof NodeFactsSchema>;
+
+/** Command names and their parameter / result schemas. */
+export const CommandSchemas = {
+  "container.run": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      name: ContainerNameSchema,
+      spec: ContainerSpecSchema,
+      /** Remove the container (bundle, rw layer, cgroup) once it has exited. */
+      autoRemove: z.boolean().default(false),
+    }),
+    result: ContainerStatusSchema,
+  },
+  "container.stop": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+    }),
+    result: ContainerStatusSchema,
+  },
+  "container.remove": {
+    params: z.object({ containerId: ContainerIdSchema, force: z.boolean().default(false) }),
+    result: z.object({ removed: z.boolean() }),
+  },
+  "container.inspect": {
+    params: z.object({ containerId: ContainerIdSchema }),
+    result: ContainerStatusSchema,
+  },
+  /** A stream command: the agent answers with `stream` frames then `stream_end`. */
+  "container.logs": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      follow: z.boolean().default(false),
+      tail: z.number().int().min(0).max(10_000_000).optional(),
+    }),
+    result: z.object({ lines: z.array(LogLineSchema) }),
+  },
+  "image.list": {
+    params: z.object({}),
+    result: z.object({
+      images: z.array(
+        z.object({ ref: z.string(), digest: z.string(), size: z.number().int().nonnegative(), createdAt: z.string() }),
+      ),
+    }),
+  },
+} as const;
+
+export type CommandName = keyof typeof CommandSchemas;
+export const CommandNameSchema = z.enum(Object.keys(CommandSchemas) as [CommandName, ...CommandName[]]);
+export type CommandParams<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]["params"]>;
+export type CommandParamsInput<N extends CommandName> = z.input<(typeof CommandSchemas)[N]["params"]>;
+export type CommandResult<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]["result"]>;
+/** Commands whose answer is a stream of chunks rather than one result. */
+export const STREAM_COMMANDS: ReadonlySet<CommandName> = new Set(["container.logs"]);
+
+export const EventSchemas = {
+  "container.started": ContainerStatusSchema,
+  "container.exited": ContainerStatusSchema,
+  "container.removed": z.object({ id: ContainerIdSchema }),
+} as const;
+export type EventName = keyof typeof EventSchemas;
+export const EventNameSchema = z.enum(Object.keys(EventSchemas) as [EventName, ...EventName[]]);
+export type EventData<N extends EventName> = z.infer<(typeof EventSchemas)[N]>;
+
+const CommandIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
+// ---- agent → server ----
+export const HelloFrameSchema = z.object({
+  type: z.literal("hello"),
+  protocol: z.literal(PROTOCOL_VERSION),
+  nodeId: z.string().max(64),
+  facts: NodeFactsSchema,
+  capabilities: z.array(z.string().max(64)).max(256),
+  inventory: z.array(ContainerStatusSchema).max(100_000),
+});
+export const HeartbeatFrameSchema = z.object({ type: z.literal("heartbeat"), ts: z.number() });
+export const ResultFrameSchema = z.discriminatedUnion("ok", [
+  z.object({ type: z.literal("result"), id: CommandIdSchema, ok: z.literal(true), data: z.unknown() }),
+  z.object({ type: z.literal("result"), id: CommandIdSchema, ok: z.literal(false), error: ErrorBodySchema }),
+]);
+export const EventFrameSchema = z.object({
+  type: z.literal("event"),
+  seq: z.number().int().positive(),
+  name: EventNameSchema,
+  at: z.string(),
+  data: z.unknown(),
+});
+export const StreamFrameSchema = z.object({ type: z.literal("stream"), id: CommandIdSchema, data: z.unknown() });
+export const StreamEndFrameSchema = z.object({
+  type: z.literal("stream_end"),
+  id: CommandIdSchema,
+  error: ErrorBodySchema.optional(),
+});
+export const ErrorFrameSchema = z.object({
+  type: z.literal("error"),
+  error: ErrorBodySchema,
+  /** The command id or frame type the error is about, when known. */
+  ref: z.string().max(64).optional(),
+});
+
+export const AgentFrameSchema = z.union([
+  HelloFrameSchema,
+  HeartbeatFrameSchema,
+  ResultFrameSchema,
+  EventFrameSchema,
+  StreamFrameSchema,
+  StreamEndFrameSchema,
+  ErrorFrameSchema,
+]);
+export type AgentFrame = z.infer<typeof AgentFrameSchema>;
+export type HelloFrame = z.infer<typeof HelloFrameSchema>;
+
+// ---- server → agent ----
+export const WelcomeFrameSchema = z.object({
+  type: z.literal("welcome"),
+  protocol: z.literal(PROTOCOL_VERSION),
+  /** The server's identity; the agent pins it at join time and refuses a different one. */
+  serverId: z.string().max(64),
+  heartbeatIntervalMs: z.number().int().min(500).max(300_000),
+  /** Highest event sequence the server has stored; the agent drops its outbox up to it. */
+  ackedSeq: z.number().int().nonnegative(),
+});
+export const CommandFrameSchema = z.object({
+  type: z.literal("command"),
+  id: CommandIdSchema,
+  name: CommandNameSchema,
+  params: z.unknown(),
+});
+export const CancelFrameSchema = z.object({ type: z.literal("cancel"), id: CommandIdSchema });
+export const AckFrameSchema = z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() });
+
+export const ServerFrameSchema = z.union([
+  WelcomeFrameSchema,
+  CommandFrameSchema,
+  CancelFrameSchema,
+  AckFrameSchema,
+  ErrorFrameSchema,
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+export type CommandFrame = z.infer<typeof CommandFrameSchema>;
+
+export type ParsedFrame<T> = { ok: true; frame: T } | { ok: false; error: { kind: "invalid_input"; message: string } };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParsedFrame<T> {
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    if (raw.length > MAX_FRAME_BYTES) {
+      return { ok: false, error: { kind: "invalid_input", message: `frame larger than ${MAX_FRAME_BYTES} bytes` } };
+    }
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, error: { kind: "invalid_input", message: "frame is not valid JSON" } };
+    }
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    return { ok: false, error: { kind: "invalid_input", message: `invalid frame: ${z.prettifyError(r.error)}` } };
+  }
+  return { ok: true, frame: r.data };
+}
+
+export const parseAgentFrame = (raw: unknown) => parseWith(AgentFrameSchema, raw);
+export const parseServerFrame = (raw: unknown) => parseWith(ServerFrameSchema, raw);
+
+/** Validates a command's params against its schema. */
+export function parseCommandParams<N extends CommandName>(name: N, params: unknown) {
+  return CommandSchemas[name].params.safeParse(params) as z.ZodSafeParseResult<CommandParams<N>>;
+}
+export function parseEventData<N extends EventName>(name: N, data: unknown) {
+  return EventSchemas[name].safeParse(data) as z.ZodSafeParseResult<EventData<N>>;
+}
+
+/** Join: the one HTTP call an agent makes before it has a credential. */
+export const JoinRequestSchema = z.object({
+  token: z.string().min(10).max(256),
+  hostname: z.string().min(1).max(255),
+});
+export const JoinResponseSchema = z.object({
+  nodeId: z.string(),
+  nodeName: z.string(),
+  /** `<nodeId>.<secret>`, sent as a Bearer token on the WebSocket upgrade. */
+  credential: z.string(),
+  serverId: z.string(),
+});
+export type JoinResponse = z.infer<typeof JoinResponseSchema>;

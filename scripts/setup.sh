@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Berth needs on a Debian 12 host, idempotently:
+#   apt: runc, conmon, busybox-static, iptables, iproute2 (+ chromium with --test)
+#   npm: the workspace's dependencies (npm ci when node_modules is missing or stale)
+# Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+export DEBIAN_FRONTEND=noninteractive
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+pkgs=(runc conmon busybox-static iptables iproute2 util-linux ca-certificates)
+[[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]} — run as root or install them: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall when the lockfile changed since the last install.
+stamp=node_modules/.package-lock.json
+if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then
+  log "npm ci (compiles better-sqlite3 from source: about two minutes)"
+  npm ci --no-audit --no-fund
+fi
+log "ready"

@@ -11,6 +11,9 @@ step() { printf '\n\033[1;35m== %s ==\033[0m\n' "$*"; }
 step "format"
 npx prettier --check . --log-level warn
 step "lint, typecheck, unit tests"
+npx eslint scripts bench
+npx tsc -p tsconfig.json
+npx vitest run --config vitest.config.ts
 npx turbo run lint typecheck test --output-logs=errors-only --concurrency=2
 step "build"
 npx turbo run build --output-logs=errors-only

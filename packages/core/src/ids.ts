@@ -14,9 +14,9 @@ function randomBytes(n: number): Uint8Array {
 const B32 = "abcdefghijklmnopqrstuvwxyz234567";
 
 export function newId(): string {
-  const bytes = randomBytes(17);
+  const bytes = randomBytes(26);
   let out = "";
-  for (let i = 0; i < 26; i++) out += B32[bytes[i % 17]! % 32];
+  for (let i = 0; i < 26; i++) out += B32[bytes[i]! % 32];
   return out;
 }
 

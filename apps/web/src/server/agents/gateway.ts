@@ -1,0 +1,527 @@
+/**
+ * The agent gateway: one WebSocket per node (the agent dials out), protocol v1.
+ *
+ * Lifecycle of a session: upgrade authenticated by the node credential (401 before upgrading
+ * otherwise) → the agent's `hello` (facts + full inventory) → reconcile with the containers table
+ * and answer `welcome` → commands (`send`, `stream`) correlated by id, events applied and acked,
+ * heartbeats kept in memory → close (node offline). A new connection of a node replaces the old.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import {
+  CommandSchemas,
+  DomainError,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  newId,
+  parseAgentFrame,
+  parseEventData,
+  type AgentFrame,
+  type CommandName,
+  type CommandParamsInput,
+  type CommandResult,
+  type ContainerStatus,
+  type HelloFrame,
+  type ServerFrame,
+} from "@berth/core";
+import { and, containers, eq, lt, nodes, type ContainerRow, type Db } from "@berth/db";
+import { z } from "zod";
+import { applyContainerStatus } from "./container-state";
+import { ContainerEventBus, type ContainerChange } from "./container-events";
+import { authenticateNode } from "./node-auth";
+
+export interface GatewayLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface AgentGatewayOptions {
+  db: Db;
+  /** Stable identity of this server, sent in `welcome`. */
+  serverId: string;
+  events?: ContainerEventBus;
+  heartbeatIntervalMs?: number;
+  /** Rows stuck in `creating` longer than this, unknown to their agent at hello, become dead. */
+  creatingGraceMs?: number;
+  logger?: GatewayLogger;
+}
+
+export interface SendOptions {
+  timeoutMs?: number;
+}
+
+interface PendingCommand {
+  name: CommandName;
+  resolve(data: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface OpenStream {
+  name: CommandName;
+  push(data: unknown): void;
+  end(error?: Error): void;
+}
+
+class AgentSession {
+  ready = false;
+  lastSeen = Date.now();
+  readonly pending = new Map<string, PendingCommand>();
+  readonly streams = new Map<string, OpenStream>();
+
+  constructor(
+    readonly nodeId: string,
+    readonly nodeName: string,
+    readonly ws: WebSocket,
+    public ackedSeq: number,
+  ) {}
+
+  send(frame: ServerFrame): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Fails every command and stream still waiting on this connection. */
+  failAll(error: DomainError): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(error);
+    }
+    for (const [id, s] of this.streams) {
+      this.streams.delete(id);
+      s.end(error);
+    }
+  }
+}
+
+const DEFAULT_HEARTBEAT_MS = 5000;
+const MISSED_HEARTBEATS = 3;
+
+export class AgentGateway {
+  readonly events: ContainerEventBus;
+  private readonly db: Db;
+  private readonly serverId: string;
+  private readonly heartbeatIntervalMs: number;
+  private readonly creatingGraceMs: number;
+  private readonly log: GatewayLogger;
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly wss: WebSocketServer;
+  private readonly watchdog: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(opts: AgentGatewayOptions) {
+    this.db = opts.db;
+    this.serverId = opts.serverId;
+    this.events = opts.events ?? new ContainerEventBus();
+    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
+    this.creatingGraceMs = opts.creatingGraceMs ?? 60_000;
+    this.log = opts.logger ?? { info: (m) => console.log(m), warn: (m) => console.warn(m) };
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    this.watchdog = setInterval(() => this.closeSilentSessions(), this.heartbeatIntervalMs);
+    this.watchdog.unref();
+  }
+
+  /** Agents connected and past `hello`. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.ready) n++;
+    return n;
+  }
+
+  isOnline(nodeId: string): boolean {
+    return this.sessions.get(nodeId)?.ready === true;
+  }
+
+  /** Handles an HTTP upgrade on the agent path: authenticates first, answers 401 without upgrading. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let node: ReturnType<typeof authenticateNode> = null;
+    try {
+      node = this.closed ? null : authenticateNode(this.db, req.headers.authorization);
+    } catch (e) {
+      this.log.warn(`agent upgrade: credential check failed: ${(e as Error).message}`);
+    }
+    if (!node) {
+      const body = JSON.stringify({ error: { kind: "unauthenticated", message: "invalid or missing node credential" } });
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(node.id, node.name, node.ackedSeq, ws));
+  }
+
+  private attach(nodeId: string, nodeName: string, ackedSeq: number, ws: WebSocket): void {
+    const previous = this.sessions.get(nodeId);
+    const session = new AgentSession(nodeId, nodeName, ws, ackedSeq);
+    this.sessions.set(nodeId, session);
+    if (previous) {
+      this.log.info(`agent ${nodeName} (${nodeId}) reconnected: replacing its previous connection`);
+      previous.failAll(new DomainError("unavailable", `node ${nodeName} reconnected before answering`));
+      previous.ws.close(4000, "replaced by a new connection");
+    }
+    ws.on("message", (data, isBinary) => this.onMessage(session, data, isBinary));
+    ws.on("close", () => this.onClose(session));
+    ws.on("error", (err) => this.log.warn(`agent ${nodeName} (${nodeId}): socket error: ${err.message}`));
+  }
+
+  private onMessage(session: AgentSession, data: RawData, isBinary: boolean): void {
+    session.lastSeen = Date.now();
+    if (isBinary) {
+      session.send({ type: "error", error: { kind: "invalid_input", message: "binary frames are not part of protocol v1" } });
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
+    const parsed = parseAgentFrame(text);
+    if (!parsed.ok) {
+      session.send({ type: "error", error: parsed.error });
+      return;
+    }
+    try {
+      this.onFrame(session, parsed.frame);
+    } catch (e) {
+      // A frame that breaks a handler is answered, never allowed to crash the server.
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.warn(`agent ${session.nodeName}: ${parsed.frame.type} frame failed: ${message}`);
+      session.send({ type: "error", error: { kind: "internal", message: message.slice(0, 16_384) }, ref: parsed.frame.type });
+    }
+  }
+
+  private onFrame(session: AgentSession, frame: AgentFrame): void {
+    if (frame.type === "hello") return this.onHello(session, frame);
+    if (!session.ready) {
+      session.send({ type: "error", error: { kind: "invalid_state", message: "expected a hello frame first" }, ref: frame.type });
+      return;
+    }
+    switch (frame.type) {
+      case "heartbeat":
+        return; // lastSeen is already updated; no database write per heartbeat
+      case "result": {
+        const p = session.pending.get(frame.id);
+        if (p) {
+          session.pending.delete(frame.id);
+          clearTimeout(p.timer);
+          if (frame.ok) p.resolve(frame.data);
+          else p.reject(DomainError.fromBody(frame.error));
+          return;
+        }
+        const s = session.streams.get(frame.id);
+        if (s) {
+          session.streams.delete(frame.id);
+          if (frame.ok) s.end();
+          else s.end(DomainError.fromBody(frame.error));
+          return;
+        }
+        this.log.warn(`agent ${session.nodeName}: result for unknown command ${frame.id}`);
+        return;
+      }
+      case "stream": {
+        const s = session.streams.get(frame.id);
+        if (!s) {
+          session.send({ type: "cancel", id: frame.id });
+          return;
+        }
+        const r = CommandSchemas[s.name].result.safeParse(frame.data);
+        if (!r.success) {
+          session.send({
+            type: "error",
+            error: { kind: "invalid_input", message: `invalid ${s.name} chunk: ${z.prettifyError(r.error)}` },
+            ref: frame.id,
+          });
+          return;
+        }
+        s.push(r.data);
+        return;
+      }
+      case "stream_end": {
+        const s = session.streams.get(frame.id);
+        if (!s) return;
+        session.streams.delete(frame.id);
+        s.end(frame.error ? DomainError.fromBody(frame.error) : undefined);
+        return;
+      }
+      case "event":
+        return this.onEvent(session, frame);
+      case "error": {
+        const p = frame.ref ? session.pending.get(frame.ref) : undefined;
+        if (p && frame.ref) {
+          session.pending.delete(frame.ref);
+          clearTimeout(p.timer);
+          p.reject(DomainError.fromBody(frame.error));
+          return;
+        }
+        const s = frame.ref ? session.streams.get(frame.ref) : undefined;
+        if (s && frame.ref) {
+          session.streams.delete(frame.ref);
+          s.end(DomainError.fromBody(frame.error));
+          return;
+        }
+        this.log.warn(`agent ${session.nodeName} reported: ${frame.error.kind}: ${frame.error.message}`);
+        return;
+      }
+    }
+  }
+
+  private onHello(session: AgentSession, hello: HelloFrame): void {
+    if (hello.nodeId !== session.nodeId) {
+      session.send({
+        type: "error",
+        error: { kind: "forbidden", message: `hello names node ${hello.nodeId} but the credential is node ${session.nodeId}` },
+        ref: "hello",
+      });
+      session.ws.close(4003, "node id mismatch");
+      return;
+    }
+    const changes = this.reconcile(session, hello);
+    const node = this.db.select({ ackedSeq: nodes.ackedSeq }).from(nodes).where(eq(nodes.id, session.nodeId)).get();
+    session.ackedSeq = node?.ackedSeq ?? 0;
+    session.ready = true;
+    session.send({
+      type: "welcome",
+      protocol: PROTOCOL_VERSION,
+      serverId: this.serverId,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      ackedSeq: session.ackedSeq,
+    });
+    for (const c of changes) this.events.publish(c);
+    this.log.info(`agent ${session.nodeName} (${session.nodeId}) online: ${hello.inventory.length} container(s) reported`);
+  }
+
+  /**
+   * The agent's inventory wins: known rows take its state; rows it does not know become dead
+   * (rows still `creating` only once older than the grace period, since a run may be in flight);
+   * containers the server does not know are left alone and logged.
+   */
+  private reconcile(session: AgentSession, hello: HelloFrame): ContainerChange[] {
+    const changes: ContainerChange[] = [];
+    const now = new Date();
+    this.db.transaction((tx) => {
+      const db = tx as unknown as Db;
+      db.update(nodes).set({ facts: hello.facts, status: "online", lastSeenAt: now }).where(eq(nodes.id, session.nodeId)).run();
+      const inventory = new Map<string, ContainerStatus>(hello.inventory.map((c) => [c.id, c]));
+      const rows = db.select().from(containers).where(eq(containers.nodeId, session.nodeId)).all();
+      for (const row of rows) {
+        const status = inventory.get(row.id);
+        inventory.delete(row.id);
+        let updated: ContainerRow | null | undefined;
+        if (status) {
+          updated = applyContainerStatus(db, session.nodeId, status);
+        } else if (row.state === "creating") {
+          if (now.getTime() - row.createdAt.getTime() > this.creatingGraceMs) {
+            updated = this.markDead(db, row.id, "the node never created this container");
+          }
+        } else if (row.state !== "dead") {
+          updated = this.markDead(db, row.id, "the node no longer has this container");
+        }
+        if (updated) changes.push({ type: "updated", containerId: row.id, row: updated });
+      }
+      for (const unknown of inventory.values()) {
+        this.log.warn(`agent ${session.nodeName} runs container ${unknown.name} (${unknown.id.slice(0, 12)}) unknown to the server: leaving it`);
+      }
+    });
+    return changes;
+  }
+
+  private markDead(db: Db, id: string, error: string): ContainerRow | undefined {
+    return db
+      .update(containers)
+      .set({ state: "dead", error, pid: null, finishedAt: new Date() })
+      .where(eq(containers.id, id))
+      .returning()
+      .get();
+  }
+
+  private onEvent(session: AgentSession, frame: Extract<AgentFrame, { type: "event" }>): void {
+    if (frame.seq <= session.ackedSeq) {
+      // Already stored (a redelivery after reconnect): ack again so the agent drops it.
+      session.send({ type: "ack", seq: session.ackedSeq });
+      return;
+    }
+    const parsed = parseEventData(frame.name, frame.data);
+    if (!parsed.success) {
+      session.send({
+        type: "error",
+        error: { kind: "invalid_input", message: `invalid ${frame.name} event: ${z.prettifyError(parsed.error)}` },
+        ref: "event",
+      });
+      return;
+    }
+    let change: ContainerChange | null = null;
+    this.db.transaction((tx) => {
+      const db = tx as unknown as Db;
+      if (frame.name === "container.removed") {
+        const { id } = parsed.data as { id: string };
+        const gone = db.delete(containers).where(and(eq(containers.id, id), eq(containers.nodeId, session.nodeId))).run();
+        if (gone.changes > 0) change = { type: "removed", containerId: id };
+      } else {
+        const status = parsed.data as ContainerStatus;
+        const row = applyContainerStatus(db, session.nodeId, status);
+        if (row) change = { type: "updated", containerId: row.id, row };
+        else this.log.warn(`agent ${session.nodeName}: ${frame.name} for container ${status.id.slice(0, 12)} unknown to the server`);
+      }
+      db.update(nodes)
+        .set({ ackedSeq: frame.seq })
+        .where(and(eq(nodes.id, session.nodeId), lt(nodes.ackedSeq, frame.seq)))
+        .run();
+    });
+    session.ackedSeq = frame.seq;
+    session.send({ type: "ack", seq: frame.seq });
+    if (change) this.events.publish(change);
+  }
+
+  private onClose(session: AgentSession): void {
+    session.failAll(new DomainError("unavailable", `node ${session.nodeName} disconnected`));
+    if (this.sessions.get(session.nodeId) !== session) return; // replaced: the new session owns the node
+    this.sessions.delete(session.nodeId);
+    this.markOffline(session.nodeId);
+    this.log.info(`agent ${session.nodeName} (${session.nodeId}) offline`);
+  }
+
+  private markOffline(nodeId: string): void {
+    try {
+      this.db.update(nodes).set({ status: "offline", lastSeenAt: new Date() }).where(eq(nodes.id, nodeId)).run();
+    } catch (e) {
+      this.log.warn(`could not mark node ${nodeId} offline: ${(e as Error).message}`);
+    }
+  }
+
+  private closeSilentSessions(): void {
+    const limit = Date.now() - MISSED_HEARTBEATS * this.heartbeatIntervalMs;
+    for (const s of this.sessions.values()) {
+      if (s.lastSeen < limit) {
+        this.log.warn(`agent ${s.nodeName} (${s.nodeId}) silent for ${MISSED_HEARTBEATS} heartbeat intervals: closing`);
+        s.ws.terminate();
+      }
+    }
+  }
+
+  private readySession(nodeId: string): AgentSession {
+    const s = this.sessions.get(nodeId);
+    if (!s?.ready) {
+      const row = this.db.select({ name: nodes.name }).from(nodes).where(eq(nodes.id, nodeId)).get();
+      throw new DomainError("unavailable", `node ${row?.name ?? nodeId} is offline`);
+    }
+    return s;
+  }
+
+  private commandFrame<N extends CommandName>(name: N, params: CommandParamsInput<N>) {
+    const r = CommandSchemas[name].params.safeParse(params);
+    if (!r.success) throw new DomainError("invalid_input", `invalid ${name} parameters: ${z.prettifyError(r.error)}`);
+    return { type: "command" as const, id: newId(), name, params: r.data };
+  }
+
+  /** Sends a command and resolves with its validated result (DomainError on failure, offline node or timeout). */
+  send<N extends CommandName>(
+    nodeId: string,
+    name: N,
+    params: CommandParamsInput<N>,
+    { timeoutMs = 30_000 }: SendOptions = {},
+  ): Promise<CommandResult<N>> {
+    let session: AgentSession;
+    let frame: ReturnType<AgentGateway["commandFrame"]>;
+    try {
+      session = this.readySession(nodeId);
+      frame = this.commandFrame(name, params);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return new Promise<CommandResult<N>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        session.pending.delete(frame.id);
+        session.send({ type: "cancel", id: frame.id });
+        reject(new DomainError("timeout", `node ${session.nodeName} did not answer ${name} within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      session.pending.set(frame.id, {
+        name,
+        timer,
+        reject,
+        resolve: (data) => {
+          const r = CommandSchemas[name].result.safeParse(data);
+          if (r.success) resolve(r.data as CommandResult<N>);
+          else reject(new DomainError("internal", `node ${session.nodeName} sent an invalid ${name} result: ${z.prettifyError(r.error)}`));
+        },
+      });
+      if (!session.send(frame)) {
+        clearTimeout(timer);
+        session.pending.delete(frame.id);
+        reject(new DomainError("unavailable", `node ${session.nodeName} disconnected`));
+      }
+    });
+  }
+
+  /**
+   * Runs a stream command: yields each validated chunk until `stream_end`. Aborting `signal`, or
+   * leaving the loop early, sends `cancel` to the agent.
+   */
+  async *stream<N extends CommandName>(
+    nodeId: string,
+    name: N,
+    params: CommandParamsInput<N>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<CommandResult<N>, void, undefined> {
+    const session = this.readySession(nodeId);
+    const frame = this.commandFrame(name, params);
+    const queue: CommandResult<N>[] = [];
+    let done = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    session.streams.set(frame.id, {
+      name,
+      push: (data) => {
+        queue.push(data as CommandResult<N>);
+        notify();
+      },
+      end: (error) => {
+        done = true;
+        failure = error;
+        notify();
+      },
+    });
+    const onAbort = () => {
+      done = true;
+      notify();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) return;
+      if (!session.send(frame)) throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
+      for (;;) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (done) {
+          if (failure) throw failure;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // Still registered means the agent has not ended it: the consumer left early or aborted.
+      if (session.streams.delete(frame.id)) session.send({ type: "cancel", id: frame.id });
+    }
+  }
+
+  /** Closes every agent connection (nodes go offline) and stops accepting new ones. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const s of [...this.sessions.values()]) {
+      this.sessions.delete(s.nodeId);
+      s.failAll(new DomainError("unavailable", "berth-server is shutting down"));
+      s.ws.close(1001, "server shutting down");
+      this.markOffline(s.nodeId);
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,74 @@
+/** The HTTP surface over a real socket on 127.0.0.1: health, tRPC over HTTP, cookies, error shapes. */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createHttpApp } from "./http-app";
+import { ADMIN_PASSWORD, createFixture, type Fixture } from "./testing/fixtures";
+
+describe("http app", () => {
+  let f: Fixture;
+  let server: Server;
+  let base: string;
+
+  beforeEach(async () => {
+    f = await createFixture();
+    const app = createHttpApp({ db: f.db, gateway: f.gateway, services: f.services, serverId: "s", defaultTeamId: f.defaultTeamId, secureCookies: false });
+    server = createServer((req, res) => {
+      if (!app.handleRequest(req, res)) res.writeHead(404).end("next would answer");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    await f.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it("serves /api/health", async () => {
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", version: "test", db: "ok", agentsConnected: 0 });
+    expect((await fetch(`${base}/somewhere-else`)).status).toBe(404);
+  });
+
+  it("reports a failing database as 503 degraded", async () => {
+    f.db.$client.close();
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "degraded", db: "error" });
+    f.close = async () => f.gateway.close();
+  });
+
+  it("logs in over HTTP: Set-Cookie, then the cookie authenticates", async () => {
+    const login = await fetch(`${base}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    const setCookie = login.headers.get("set-cookie")!;
+    expect(setCookie).toMatch(/^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1209600$/);
+    const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { cookie: setCookie.split(";")[0]! } });
+    expect(((await me.json()) as { result: { data: { username: string } } }).result.data.username).toBe("admin");
+  });
+
+  it("answers errors with the mapped status, data.kind and flattened zod errors", async () => {
+    const bad = await fetch(`${base}/api/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "", password: "x" }),
+    });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { message: string; data: { kind: string; zodError: { fieldErrors: Record<string, string[]> } } } };
+    expect(body.error.data.kind).toBe("invalid_input");
+    expect(body.error.data.zodError.fieldErrors.username).toContain("a username is required");
+    expect(body.error.message).toContain("a username is required");
+
+    const anon = await fetch(`${base}/api/trpc/nodes.list`);
+    expect(anon.status).toBe(401);
+    const anonBody = (await anon.json()) as { error: { data: Record<string, unknown> } };
+    expect(anonBody.error.data.kind).toBe("unauthenticated");
+    expect(anonBody.error.data).not.toHaveProperty("stack");
+  });
+});

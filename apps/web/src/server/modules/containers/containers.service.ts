@@ -1,0 +1,348 @@
+/**
+ * Containers: names, refs, node selection, and the commands that make agents run, stop and
+ * remove them. Rows are the server's view; the agents' results and events keep them current.
+ */
+import {
+  DomainError,
+  newContainerId,
+  type ContainerLimits,
+  type ContainerSpec,
+  type ContainerState,
+  type LogLine,
+} from "@berth/core";
+import { and, containers, desc, eq, inArray, like, nodes, users, type ContainerRow, type Db } from "@berth/db";
+import type { AgentGateway } from "../../agents/gateway";
+import { applyContainerStatus } from "../../agents/container-state";
+import type { ContainerChange } from "../../agents/container-events";
+import { containerCountsByNode, NodesService } from "../nodes/nodes.service";
+import { generateContainerName } from "./container-names";
+
+export interface Actor {
+  id: string;
+  username: string;
+  isAdmin: boolean;
+  teamId: string;
+}
+
+export interface ContainerView {
+  id: string;
+  shortId: string;
+  name: string;
+  image: string;
+  command: string[] | null;
+  state: ContainerState;
+  exitCode: number | null;
+  oomKilled: boolean;
+  error: string | null;
+  nodeId: string;
+  nodeName: string;
+  teamId: string;
+  createdBy: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  autoRemove: boolean;
+  limits: ContainerLimits;
+}
+
+export interface RunInput {
+  name?: string;
+  node?: string;
+  spec: ContainerSpec;
+  autoRemove: boolean;
+}
+
+/** States in which a container is still alive; `wait` returns once it leaves them. */
+const ALIVE: ReadonlySet<ContainerState> = new Set(["creating", "running", "paused", "stopping"]);
+const ACTIVE_FOR_LIST: ContainerState[] = ["running", "paused", "creating"];
+
+const RUN_TIMEOUT_MS = 10 * 60_000; // includes pulling the image
+const REMOVE_TIMEOUT_MS = 60_000;
+export const WAIT_LIMIT_MS = 10 * 60_000;
+
+function isUniqueViolation(e: unknown): boolean {
+  return e instanceof Error && /UNIQUE constraint failed: containers\.name/.test(e.message);
+}
+
+export class ContainersService {
+  private readonly nodes: NodesService;
+
+  constructor(
+    private readonly db: Db,
+    private readonly gateway: AgentGateway,
+    private readonly waitLimitMs = WAIT_LIMIT_MS,
+  ) {
+    this.nodes = new NodesService(db);
+  }
+
+  private scope(actor: Actor) {
+    return actor.isAdmin ? undefined : eq(containers.teamId, actor.teamId);
+  }
+
+  private views(rows: ContainerRow[]): ContainerView[] {
+    if (rows.length === 0) return [];
+    const nodeNames = new Map(
+      this.db
+        .select({ id: nodes.id, name: nodes.name })
+        .from(nodes)
+        .where(inArray(nodes.id, [...new Set(rows.map((r) => r.nodeId))]))
+        .all()
+        .map((n) => [n.id, n.name]),
+    );
+    const creatorIds = [...new Set(rows.map((r) => r.createdBy).filter((x): x is string => x !== null))];
+    const creators = new Map(
+      creatorIds.length === 0
+        ? []
+        : this.db
+            .select({ id: users.id, username: users.username })
+            .from(users)
+            .where(inArray(users.id, creatorIds))
+            .all()
+            .map((u) => [u.id, u.username]),
+    );
+    return rows.map((r) => {
+      const spec = r.spec as Partial<ContainerSpec>;
+      return {
+        id: r.id,
+        shortId: r.id.slice(0, 12),
+        name: r.name,
+        image: r.image,
+        command: spec.command ?? null,
+        state: r.state,
+        exitCode: r.exitCode,
+        oomKilled: r.oomKilled,
+        error: r.error,
+        nodeId: r.nodeId,
+        nodeName: nodeNames.get(r.nodeId) ?? r.nodeId,
+        teamId: r.teamId,
+        createdBy: r.createdBy === null ? null : (creators.get(r.createdBy) ?? null),
+        createdAt: r.createdAt.getTime(),
+        startedAt: r.startedAt?.getTime() ?? null,
+        finishedAt: r.finishedAt?.getTime() ?? null,
+        autoRemove: r.autoRemove,
+        limits: spec.limits ?? {},
+      };
+    });
+  }
+
+  private view(row: ContainerRow): ContainerView {
+    return this.views([row])[0]!;
+  }
+
+  list(actor: Actor, opts: { all: boolean; node?: string }): ContainerView[] {
+    const conds = [this.scope(actor)];
+    if (!opts.all) conds.push(inArray(containers.state, ACTIVE_FOR_LIST));
+    if (opts.node !== undefined) conds.push(eq(containers.nodeId, this.nodes.resolve(opts.node).id));
+    const rows = this.db
+      .select()
+      .from(containers)
+      .where(and(...conds))
+      .orderBy(desc(containers.createdAt), desc(containers.id))
+      .all();
+    return this.views(rows);
+  }
+
+  /** A container by full id, name, or unique id prefix of at least 3 characters. */
+  resolve(actor: Actor, ref: string): ContainerRow {
+    const scope = this.scope(actor);
+    const exact =
+      this.db.select().from(containers).where(and(scope, eq(containers.id, ref))).get() ??
+      this.db.select().from(containers).where(and(scope, eq(containers.name, ref))).get();
+    if (exact) return exact;
+    if (ref.length >= 3 && /^[0-9a-f]+$/.test(ref)) {
+      const matches = this.db
+        .select()
+        .from(containers)
+        .where(and(scope, like(containers.id, `${ref}%`)))
+        .limit(3)
+        .all();
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1) {
+        throw new DomainError("invalid_input", `"${ref}" matches several containers: use more characters of the id or the name`);
+      }
+    }
+    const hint = ref.length < 3 && /^[0-9a-f]+$/.test(ref) ? " (id prefixes need at least 3 characters)" : "";
+    throw new DomainError("not_found", `no container "${ref}"${hint}`);
+  }
+
+  get(actor: Actor, ref: string): ContainerView {
+    return this.view(this.resolve(actor, ref));
+  }
+
+  private assertNameFree(name: string): void {
+    const taken = this.db.select({ id: containers.id }).from(containers).where(eq(containers.name, name)).get();
+    if (taken) {
+      throw new DomainError("conflict", `the container name "${name}" is already in use by container ${taken.id.slice(0, 12)}`, {
+        containerId: taken.id,
+      });
+    }
+  }
+
+  private freeGeneratedName(): string {
+    for (let i = 0; i < 20; i++) {
+      const name = generateContainerName();
+      if (!this.db.select({ id: containers.id }).from(containers).where(eq(containers.name, name)).get()) return name;
+    }
+    // Name space crowded: add a number, as Docker does.
+    return `${generateContainerName()}_${Math.floor(Math.random() * 10_000)}`;
+  }
+
+  /** The node a container goes to: the one asked for, else the online node running fewest containers. */
+  pickNode(ref: string | undefined): { id: string; name: string } {
+    if (ref !== undefined) {
+      const node = this.nodes.resolve(ref);
+      if (!this.gateway.isOnline(node.id)) throw new DomainError("unavailable", `node ${node.name} is offline`);
+      return node;
+    }
+    const online = this.db
+      .select({ id: nodes.id, name: nodes.name })
+      .from(nodes)
+      .all()
+      .filter((n) => this.gateway.isOnline(n.id));
+    if (online.length === 0) {
+      throw new DomainError("unavailable", "no node is online: join one with `berth join-token create`");
+    }
+    const counts = containerCountsByNode(this.db);
+    online.sort((a, b) => (counts.get(a.id)?.running ?? 0) - (counts.get(b.id)?.running ?? 0) || a.name.localeCompare(b.name));
+    return online[0]!;
+  }
+
+  /**
+   * Persists the container as `creating`, has the agent run it and records the result. If the
+   * agent fails, the row is deleted (nothing half-created is left) and the agent's error rethrown.
+   */
+  async run(actor: Actor, input: RunInput): Promise<ContainerView> {
+    if (input.name !== undefined) this.assertNameFree(input.name);
+    const node = this.pickNode(input.node);
+    const name = input.name ?? this.freeGeneratedName();
+    const id = newContainerId();
+    let inserted: ContainerRow;
+    try {
+      inserted = this.db
+        .insert(containers)
+        .values({
+          id,
+          name,
+          teamId: actor.teamId,
+          nodeId: node.id,
+          createdBy: actor.id,
+          image: input.spec.image,
+          spec: input.spec,
+          autoRemove: input.autoRemove,
+          state: "creating",
+        })
+        .returning()
+        .get();
+    } catch (e) {
+      if (isUniqueViolation(e)) this.assertNameFree(name);
+      throw e;
+    }
+    let status;
+    try {
+      status = await this.gateway.send(
+        node.id,
+        "container.run",
+        { containerId: id, name, spec: input.spec, autoRemove: input.autoRemove },
+        { timeoutMs: RUN_TIMEOUT_MS },
+      );
+    } catch (e) {
+      this.db.delete(containers).where(eq(containers.id, id)).run();
+      this.gateway.events.publish({ type: "removed", containerId: id });
+      throw e;
+    }
+    const row = applyContainerStatus(this.db, node.id, status);
+    if (row) {
+      this.gateway.events.publish({ type: "updated", containerId: id, row });
+      return this.view(row);
+    }
+    // Already gone: an auto-removed container that exited before its result arrived.
+    return this.view({
+      ...inserted,
+      state: status.state,
+      exitCode: status.exitCode,
+      pid: status.pid,
+      oomKilled: status.oomKilled,
+      error: status.error,
+    });
+  }
+
+  async stop(actor: Actor, ref: string, timeoutSeconds: number): Promise<ContainerView> {
+    const row = this.resolve(actor, ref);
+    const status = await this.gateway.send(
+      row.nodeId,
+      "container.stop",
+      { containerId: row.id, timeoutSeconds },
+      { timeoutMs: (timeoutSeconds + 30) * 1000 },
+    );
+    const updated = applyContainerStatus(this.db, row.nodeId, status);
+    if (!updated) return this.view({ ...row, state: status.state, exitCode: status.exitCode });
+    this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
+    return this.view(updated);
+  }
+
+  async remove(actor: Actor, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
+    const row = this.resolve(actor, ref);
+    if (ALIVE.has(row.state) && !force) {
+      throw new DomainError("invalid_state", `container ${row.name} is ${row.state}: stop it first or remove it with force`);
+    }
+    try {
+      await this.gateway.send(row.nodeId, "container.remove", { containerId: row.id, force }, { timeoutMs: REMOVE_TIMEOUT_MS });
+    } catch (e) {
+      // The agent no longer has it: the row is all that is left to remove.
+      if (!(e instanceof DomainError && e.kind === "not_found")) throw e;
+    }
+    this.db.delete(containers).where(eq(containers.id, row.id)).run();
+    this.gateway.events.publish({ type: "removed", containerId: row.id });
+    return { id: row.id, removed: true };
+  }
+
+  /** Resolves once the container is no longer alive (long poll, bounded by the wait limit). */
+  wait(actor: Actor, ref: string, signal?: AbortSignal): Promise<{ exitCode: number | null; state: ContainerState }> {
+    const first = this.resolve(actor, ref);
+    return new Promise((resolve, reject) => {
+      let last: { exitCode: number | null; state: ContainerState } = { exitCode: first.exitCode, state: first.state };
+      const cleanup = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const finish = (v: { exitCode: number | null; state: ContainerState }) => {
+        cleanup();
+        resolve(v);
+      };
+      const onChange = (c: ContainerChange) => {
+        if (c.type === "removed") return finish(last);
+        last = { exitCode: c.row.exitCode, state: c.row.state };
+        if (!ALIVE.has(c.row.state)) finish(last);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new DomainError("unavailable", "the wait was cancelled"));
+      };
+      // Subscribe before re-reading the row so a change in between cannot be missed.
+      const unsubscribe = this.gateway.events.subscribe(first.id, onChange);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new DomainError("timeout", `container ${first.name} is still ${last.state} after ${Math.round(this.waitLimitMs / 1000)} s: wait again`));
+      }, this.waitLimitMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const now = this.db.select().from(containers).where(eq(containers.id, first.id)).get();
+      if (!now) return finish(last);
+      last = { exitCode: now.exitCode, state: now.state };
+      if (!ALIVE.has(now.state)) finish(last);
+    });
+  }
+
+  /** Relays the agent's log stream; aborting `signal` cancels the agent's stream. */
+  async *logs(
+    actor: Actor,
+    input: { ref: string; follow: boolean; tail?: number },
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ lines: LogLine[] }, void, undefined> {
+    const row = this.resolve(actor, input.ref);
+    const params = { containerId: row.id, follow: input.follow, ...(input.tail === undefined ? {} : { tail: input.tail }) };
+    for await (const chunk of this.gateway.stream(row.nodeId, "container.logs", params, signal)) {
+      yield { lines: chunk.lines };
+    }
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The CLI's view of berth-server: one method per procedure it calls (docs/API.md), each answer
+ * validated with the schemas of ./views. Queries and mutations go over tRPC's httpLink (one
+ * request each, no batching delay); subscriptions over SSE with the `eventsource` package, loaded
+ * only when a command streams.
+ */
+import {
+  type ContainerLogsInputSchema,
+  type CreateJoinTokenInputSchema,
+  type ListContainersInputSchema,
+  type RemoveContainerInputSchema,
+  type RunContainerInput,
+  type StopContainerInputSchema,
+} from "@berth/core";
+import { createTRPCClient, httpLink, httpSubscriptionLink, type TRPCClient } from "@trpc/client";
+import type { AppRouter } from "@berth/web/router";
+import type { z } from "zod";
+import { CliError } from "../errors";
+import { createHttpClient, type HttpClient, type HttpFetch } from "./http-fetch";
+import {
+  CliLoginResultSchema,
+  ContainerViewSchema,
+  HealthSchema,
+  ImageViewSchema,
+  JoinTokenCreatedSchema,
+  LogChunkSchema,
+  NodeViewSchema,
+  RemoveResultSchema,
+  WaitResultSchema,
+  type ContainerView,
+  type Health,
+  type ImageView,
+  type JoinTokenCreated,
+  type LogChunk,
+  type NodeView,
+  type WaitResult,
+} from "./views";
+
+export interface BerthApiOptions {
+  server: string;
+  token: string | null;
+  /** Sent as the User-Agent. */
+  userAgent: string;
+}
+
+function parseAnswer<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  procedure: string,
+): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CliError(
+      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      { hint: "the CLI and the server may be different versions: compare `berth version`" },
+    );
+  }
+  return parsed.data;
+}
+
+export class BerthApi {
+  readonly server: string;
+  readonly hasToken: boolean;
+  private readonly http: HttpClient;
+  private readonly client: TRPCClient<AppRouter>;
+  private subscriptionClient: TRPCClient<AppRouter> | null = null;
+
+  constructor(opts: BerthApiOptions) {
+    this.server = opts.server;
+    this.hasToken = opts.token !== null;
+    const headers: Record<string, string> = { "user-agent": opts.userAgent };
+    if (opts.token !== null) headers.authorization = `Bearer ${opts.token}`;
+    this.http = createHttpClient(() => headers);
+    this.client = createTRPCClient<AppRouter>({
+      links: [
+        httpLink({
+          url: `${opts.server}/api/trpc`,
+          fetch: this.http.fetch as unknown as typeof fetch,
+        }),
+      ],
+    });
+  }
+
+  /** The raw keep-alive fetch, for non-tRPC endpoints. */
+  get fetch(): HttpFetch {
+    return this.http.fetch;
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  async health(): Promise<Health> {
+    const res = await this.http.fetch(`${this.server}/api/health`, {
+      headers: { accept: "application/json" },
+    });
+    return parseAnswer(HealthSchema, await res.json(), "GET /api/health");
+  }
+
+  async cliLogin(input: { username: string; password: string; tokenName?: string }) {
+    return parseAnswer(
+      CliLoginResultSchema,
+      await this.client.auth.cliLogin.mutate(input),
+      "auth.cliLogin",
+    );
+  }
+
+  async listNodes(): Promise<NodeView[]> {
+    return parseAnswer(NodeViewSchema.array(), await this.client.nodes.list.query(), "nodes.list");
+  }
+
+  async createJoinToken(
+    input: z.input<typeof CreateJoinTokenInputSchema>,
+  ): Promise<JoinTokenCreated> {
+    return parseAnswer(
+      JoinTokenCreatedSchema,
+      await this.client.joinTokens.create.mutate(input),
+      "joinTokens.create",
+    );
+  }
+
+  async runContainer(input: RunContainerInput): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.run.mutate(input),
+      "containers.run",
+    );
+  }
+
+  async listContainers(input: z.input<typeof ListContainersInputSchema>): Promise<ContainerView[]> {
+    return parseAnswer(
+      ContainerViewSchema.array(),
+      await this.client.containers.list.query(input),
+      "containers.list",
+    );
+  }
+
+  async getContainer(ref: string): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.get.query({ ref }),
+      "containers.get",
+    );
+  }
+
+  async stopContainer(input: z.input<typeof StopContainerInputSchema>): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.stop.mutate(input),
+      "containers.stop",
+    );
+  }
+
+  async removeContainer(input: z.input<typeof RemoveContainerInputSchema>) {
+    return parseAnswer(
+      RemoveResultSchema,
+      await this.client.containers.remove.mutate(input),
+      "containers.remove",
+    );
+  }
+
+  async waitContainer(ref: string, signal?: AbortSignal): Promise<WaitResult> {
+    return parseAnswer(
+      WaitResultSchema,
+      await this.client.containers.wait.mutate({ ref }, signal ? { signal } : undefined),
+      "containers.wait",
+    );
+  }
+
+  async listImages(input: { node?: string } = {}): Promise<ImageView[]> {
+    return parseAnswer(
+      ImageViewSchema.array(),
+      await this.client.images.list.query(input),
+      "images.list",
+    );
+  }
+
+  private async subscriptions(): Promise<TRPCClient<AppRouter>> {
+    if (this.subscriptionClient) return this.subscriptionClient;
+    const { EventSource } = await import("eventsource");
+    const fetchImpl = this.http.fetch;
+    this.subscriptionClient = createTRPCClient<AppRouter>({
+      links: [
+        httpSubscriptionLink({
+          url: `${this.server}/api/trpc`,
+          EventSource,
+          // The keep-alive fetch adds the Authorization header to every request.
+          eventSourceOptions: { fetch: fetchImpl as never },
+        }),
+      ],
+    });
+    return this.subscriptionClient;
+  }
+
+  /**
+   * Streams `containers.logs`, calling onChunk for each validated chunk; resolves when the server
+   * ends the stream. A lost connection fails the stream instead of reconnecting forever.
+   */
+  async streamLogs(
+    input: z.input<typeof ContainerLogsInputSchema>,
+    onChunk: (chunk: LogChunk) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const client = await this.subscriptions();
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let connected = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        sub.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onAbort = () => finish();
+      const sub = client.containers.logs.subscribe(input, {
+        onStarted: () => {
+          connected = true;
+        },
+        onData: (data: unknown) => {
+          if (settled) return;
+          try {
+            onChunk(parseAnswer(LogChunkSchema, data, "containers.logs"));
+          } catch (e) {
+            finish(e);
+          }
+        },
+        onError: (err) => finish(err),
+        onComplete: () => finish(),
+        onConnectionStateChange: (state) => {
+          if (state.state !== "connecting" || !state.error) return;
+          const err = state.error;
+          // A server error (it has `data`) as the server words it; otherwise the connection failed.
+          finish(
+            err.data
+              ? err
+              : connected
+                ? new CliError(`lost the log stream from ${this.server}: ${err.message}`, {
+                    cause: err,
+                  })
+                : new CliError(`cannot connect to berth-server at ${this.server}: ${err.message}`, {
+                    hint: `is berth-server running at ${this.server}? start it with \`npm run up\``,
+                    cause: err,
+                  }),
+          );
+        },
+      });
+      if (signal) {
+        if (signal.aborted) finish();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+}

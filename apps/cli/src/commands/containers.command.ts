@@ -1,0 +1,283 @@
+/** Container verbs, as docker has them: run, ps, logs, stop, rm, inspect. */
+import { type Command } from "commander";
+import type { BerthApi } from "../api/berth-api";
+import type { ContainerView } from "../api/views";
+import { withApi, type CliContext } from "../context";
+import { CliError, EXIT_FAILURE, EXIT_RUN_FAILED, UsageError, toCliError } from "../errors";
+import { ago, commandColumn, containerStatus, formatTable } from "../format/docker-format";
+import { LogPrinter } from "../format/log-printer";
+import { type GlobalFlags } from "./global-flags";
+import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
+
+export const PS_COLUMNS = [
+  "CONTAINER ID",
+  "NAMES",
+  "IMAGE",
+  "COMMAND",
+  "CREATED",
+  "STATUS",
+  "NODE",
+];
+
+export function psRows(list: ContainerView[], now: number, noTrunc = false): string[][] {
+  return list.map((c) => [
+    noTrunc ? c.id : c.shortId,
+    c.name,
+    c.image,
+    commandColumn(c.command, noTrunc),
+    ago(c.createdAt, now),
+    containerStatus(c, now),
+    c.nodeName,
+  ]);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Runs a per-container action for each ref like docker: prints each ref that succeeded, one
+ * error line per failure, and fails (exit 1) if any did.
+ */
+async function eachRef(
+  ctx: CliContext,
+  api: BerthApi,
+  refs: string[],
+  action: (ref: string) => Promise<unknown>,
+): Promise<void> {
+  let failed = 0;
+  for (const ref of refs) {
+    try {
+      await action(ref);
+      ctx.stdout.write(`${ref}\n`);
+    } catch (e) {
+      failed++;
+      const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
+      // A lost server or login fails them all: stop at the first.
+      if (err.hint) throw err;
+      ctx.stderr.write(`berth: ${ref}: ${err.message}\n`);
+    }
+  }
+  if (failed > 0)
+    throw new CliError(`${failed} of ${refs.length} failed`, { exitCode: EXIT_FAILURE });
+}
+
+const EXIT_INTERRUPTED = 130;
+const ALIVE = new Set(["creating", "created", "running", "paused", "stopping"]);
+
+function isNotFound(e: unknown): boolean {
+  const data =
+    typeof e === "object" && e !== null
+      ? (e as { data?: { code?: unknown; kind?: unknown } }).data
+      : undefined;
+  if (data?.code === "NOT_FOUND" || data?.kind === "not_found") return true;
+  return e instanceof CliError && e.cause !== undefined && isNotFound(e.cause);
+}
+
+/**
+ * `run` attached: stream the output until the container is done, then answer its exit code.
+ * The log stream and the wait run in parallel (both end when the container does). With --rm the
+ * server may remove a short-lived container before they start: then run's own answer (already
+ * exited, with its exit code) is used, and a vanished log stream is reported, not fatal.
+ */
+async function attach(ctx: CliContext, api: BerthApi, view: ContainerView): Promise<number> {
+  const alreadyDone = !ALIVE.has(view.state);
+  const waited = alreadyDone
+    ? Promise.resolve({ ok: true as const, r: { exitCode: view.exitCode, state: view.state } })
+    : api.waitContainer(view.id).then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
+  const printer = new LogPrinter(ctx.stdout, ctx.stderr);
+  // Ctrl-C once: stop the container (docker forwards the signal); twice: detach, leaving it be.
+  const detach = new AbortController();
+  let interrupts = 0;
+  const offInterrupt = ctx.onInterrupt?.(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      ctx.stderr.write(`berth: stopping ${view.shortId} (Ctrl-C again to detach)\n`);
+      api.stopContainer({ ref: view.id }).catch((e: unknown) => {
+        ctx.stderr.write(`berth: could not stop ${view.shortId}: ${message(e)}\n`);
+      });
+    } else detach.abort();
+  });
+  let logsError: unknown = null;
+  try {
+    await api.streamLogs(
+      { ref: view.id, follow: true },
+      (chunk) => printer.write(chunk),
+      detach.signal,
+    );
+  } catch (e) {
+    logsError = e;
+  }
+  const w = await Promise.race([
+    waited,
+    new Promise<null>((resolve) => {
+      if (detach.signal.aborted) resolve(null);
+      else detach.signal.addEventListener("abort", () => resolve(null), { once: true });
+    }),
+  ]);
+  offInterrupt?.();
+  if (w === null) {
+    ctx.stderr.write(
+      `berth: detached from ${view.shortId}; it keeps running (\`berth stop ${view.shortId}\`)\n`,
+    );
+    return EXIT_INTERRUPTED;
+  }
+  if (!w.ok) {
+    if (view.autoRemove && isNotFound(w.e)) {
+      throw new CliError(
+        `container ${view.shortId} was removed (--rm) before its exit code could be read`,
+        { exitCode: EXIT_RUN_FAILED },
+      );
+    }
+    throw w.e;
+  }
+  if (logsError !== null) {
+    const why =
+      view.autoRemove && isNotFound(logsError)
+        ? "it was removed (--rm) before its logs were read"
+        : message(logsError);
+    ctx.stderr.write(`berth: the output of ${view.shortId} may be incomplete: ${why}\n`);
+  }
+  if (w.r.exitCode === null) {
+    const detail = view.error ? `: ${view.error}` : "";
+    throw new CliError(
+      `container ${view.shortId} ended (${w.r.state}) without an exit code${detail}`,
+      { exitCode: EXIT_RUN_FAILED },
+    );
+  }
+  return w.r.exitCode;
+}
+
+export function registerContainerCommands(
+  program: Command,
+  ctx: CliContext,
+  globals: () => GlobalFlags,
+  setExitCode: (code: number) => void,
+): void {
+  defineRunCommand(program.command("run")).action(
+    async (image: string, command: string[], flags: RunFlags) => {
+      const input = toRunInput(image, command, flags, (n) => ctx.lookupEnv(n));
+      try {
+        const code = await withApi(ctx, globals(), {}, async (api) => {
+          const view = await api.runContainer(input);
+          if (flags.detach) {
+            ctx.stdout.write(`${view.id}\n`);
+            return 0;
+          }
+          return attach(ctx, api, view);
+        });
+        setExitCode(code);
+      } catch (e) {
+        const err = e instanceof CliError ? e : toCliError(e, { server: "", hasToken: true });
+        // Like docker: a failure of `run` itself (not of the container) exits 125.
+        throw err.exitCode === EXIT_FAILURE ? err.withExitCode(EXIT_RUN_FAILED) : err;
+      }
+    },
+  );
+
+  program
+    .command("ps")
+    .description("List containers")
+    .option("-a, --all", "show all containers (default shows just running)")
+    .option("-q, --quiet", "only display container IDs")
+    .option("--no-trunc", "don't truncate output")
+    .option("--json", "print JSON")
+    .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean; json?: boolean }) => {
+      const list = await withApi(ctx, globals(), {}, (api) =>
+        api.listContainers({ all: flags.all === true }),
+      );
+      if (flags.json) ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      else if (flags.quiet)
+        ctx.stdout.write(list.map((c) => `${flags.trunc ? c.shortId : c.id}\n`).join(""));
+      else ctx.stdout.write(`${formatTable(PS_COLUMNS, psRows(list, ctx.now(), !flags.trunc))}\n`);
+    });
+
+  program
+    .command("logs")
+    .description("Fetch the logs of a container")
+    .argument("<container>", "container id, id prefix or name")
+    .option("-f, --follow", "follow log output")
+    .option(
+      "-n, --tail <n>",
+      'number of lines to show from the end of the logs ("all" for every line)',
+      "all",
+    )
+    .option("-t, --timestamps", "show timestamps")
+    .action(
+      async (ref: string, flags: { follow?: boolean; tail: string; timestamps?: boolean }) => {
+        let tail: number | undefined;
+        if (flags.tail !== "all") {
+          if (!/^\d+$/.test(flags.tail))
+            throw new UsageError(
+              `invalid argument ${JSON.stringify(flags.tail)} for "-n, --tail" flag: expected a number or "all"`,
+            );
+          tail = Number(flags.tail);
+        }
+        const printer = new LogPrinter(ctx.stdout, ctx.stderr, flags.timestamps === true);
+        await withApi(ctx, globals(), {}, (api) =>
+          api.streamLogs({ ref, follow: flags.follow === true, tail }, (chunk) =>
+            printer.write(chunk),
+          ),
+        );
+      },
+    );
+
+  program
+    .command("stop")
+    .description("Stop one or more running containers")
+    .argument("<containers...>", "container ids, id prefixes or names")
+    .option("-t, --timeout <seconds>", "seconds to wait before killing the container", "10")
+    .action(async (refs: string[], flags: { timeout: string }) => {
+      if (!/^\d+$/.test(flags.timeout))
+        throw new UsageError(
+          `invalid argument ${JSON.stringify(flags.timeout)} for "-t, --timeout" flag: expected seconds`,
+        );
+      const timeoutSeconds = Number(flags.timeout);
+      await withApi(ctx, globals(), {}, (api) =>
+        eachRef(ctx, api, refs, (ref) => api.stopContainer({ ref, timeoutSeconds })),
+      );
+    });
+
+  program
+    .command("rm")
+    .description("Remove one or more containers")
+    .argument("<containers...>", "container ids, id prefixes or names")
+    .option("-f, --force", "force the removal of a running container (stops it first)")
+    .action(async (refs: string[], flags: { force?: boolean }) => {
+      await withApi(ctx, globals(), {}, (api) =>
+        eachRef(ctx, api, refs, (ref) => api.removeContainer({ ref, force: flags.force === true })),
+      );
+    });
+
+  program
+    .command("inspect")
+    .description("Display detailed information on one or more containers (JSON)")
+    .argument("<containers...>", "container ids, id prefixes or names")
+    .action(async (refs: string[]) => {
+      await withApi(ctx, globals(), {}, async (api) => {
+        const found: ContainerView[] = [];
+        const errors: string[] = [];
+        for (const ref of refs) {
+          try {
+            found.push(await api.getContainer(ref));
+          } catch (e) {
+            const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
+            if (err.hint) throw err;
+            errors.push(`${ref}: ${err.message}`);
+          }
+        }
+        ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+        if (errors.length > 0) {
+          throw new CliError(
+            errors.length === 1 ? errors[0]! : `${errors.length} containers not found`,
+            {
+              details: errors.length === 1 ? [] : errors,
+            },
+          );
+        }
+      });
+    });
+}

@@ -18,6 +18,7 @@ import {
   DomainError,
   ListContainersInputSchema,
   RunContainerInputSchema,
+  RemoveContainerInputSchema,
   StopContainerInputSchema,
   WaitContainerInputSchema,
   type ErrorKind,
@@ -230,6 +231,10 @@ function startTestServer() {
         if (!ID.startsWith(input.ref)) throw fail("not_found", `no such container: ${input.ref}`);
         return view({ state: "exited", exitCode: 143 });
       }),
+      remove: authed.input(RemoveContainerInputSchema).mutation(({ input }) => {
+        assertExists(input.ref);
+        return { id: ID, removed: true as const };
+      }),
       wait: authed.input(WaitContainerInputSchema).mutation(async ({ input }) => {
         if (input.ref === SLEEPER) {
           await sleeperStopped;
@@ -428,15 +433,19 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
       "echo hello",
     ]);
     expect(r).toEqual({ code: 3, stdout: "hello\nbye\n", stderr: "warn\n" });
-    // One mutation, one subscription, one wait: no extra round trips.
+    // One mutation, one subscription, one wait, then the client removes it (attached --rm,
+    // as docker's client does): no other round trips.
     expect(srv.calls.map((c) => c.path).sort()).toEqual([
       "containers.logs",
+      "containers.remove",
       "containers.run",
       "containers.wait",
     ]);
     expect(srv.calls[0]!.path).toBe("containers.run");
+    expect(srv.calls.at(-1)).toMatchObject({ path: "containers.remove", input: { ref: ID, force: true } });
     const input = srv.calls[0]!.input as RunContainerInput;
-    expect(input.autoRemove).toBe(true);
+    // The server must not remove it before the output was read.
+    expect(input.autoRemove).toBe(false);
     expect(input.spec).toMatchObject({
       image: "busybox",
       command: ["sh", "-c", "echo hello"],
@@ -456,10 +465,11 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
     expect(r.code).toBe(7);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
-      "berth: the output of aaaaaaaaaaaa may be incomplete: it was removed (--rm) before its logs were read\n",
+      "berth: the output of aaaaaaaaaaaa may be incomplete: it was removed (--rm) before its logs were read\n" +
+        "berth: could not remove aaaaaaaaaaaa: no such container: " + "a".repeat(64) + "\n",
     );
     // Already exited: no wait.
-    expect(srv.calls.map((c) => c.path)).toEqual(["containers.run", "containers.logs"]);
+    expect(srv.calls.map((c) => c.path)).toEqual(["containers.run", "containers.logs", "containers.remove"]);
   });
 
   it("run: Ctrl-C once stops the container and waits for its exit code", async () => {

@@ -160,6 +160,10 @@ export function registerContainerCommands(
   defineRunCommand(program.command("run")).action(
     async (image: string, command: string[], flags: RunFlags) => {
       const input = toRunInput(image, command, flags, (n) => ctx.lookupEnv(n));
+      // Attached `--rm`: like docker's client, remove the container only after its output and
+      // exit code were read, so a short-lived container cannot vanish before we attach.
+      const removeAfter = !flags.detach && input.autoRemove === true;
+      if (removeAfter) input.autoRemove = false;
       try {
         const code = await withApi(ctx, globals(), {}, async (api) => {
           const view = await api.runContainer(input);
@@ -167,7 +171,15 @@ export function registerContainerCommands(
             ctx.stdout.write(`${view.id}\n`);
             return 0;
           }
-          return attach(ctx, api, view);
+          try {
+            return await attach(ctx, api, view);
+          } finally {
+            if (removeAfter) {
+              await api.removeContainer({ ref: view.id, force: true }).catch((e: unknown) => {
+                ctx.stderr.write(`berth: could not remove ${view.shortId}: ${message(e)}\n`);
+              });
+            }
+          }
         });
         setExitCode(code);
       } catch (e) {

@@ -1,0 +1,136 @@
+/**
+ * berth-agent's configuration: the only module of the agent that reads process.env (DESIGN §4).
+ * Flags win over environment variables; everything is validated with zod once, at start.
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+export const LogLevelSchema = z.enum(["debug", "info", "warn", "error"]);
+export type LogLevel = z.infer<typeof LogLevelSchema>;
+
+export const DEFAULT_STATE_DIR = "/var/lib/berth-agent";
+
+const HttpUrlSchema = z
+  .string({ error: "is required" })
+  .trim()
+  .min(1, "is required")
+  .transform((s, ctx) => {
+    const fail = (message: string) => {
+      ctx.issues.push({ code: "custom", message, input: s });
+      return z.NEVER;
+    };
+    if (!URL.canParse(s)) return fail("is not a valid URL");
+    const u = new URL(s);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return fail("must be an http:// or https:// URL");
+    if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") {
+      return fail("must not carry credentials, a query or a fragment");
+    }
+    return u.href.replace(/\/+$/, "");
+  });
+
+const AbsolutePathSchema = z.string().trim().startsWith("/", "must be an absolute path").max(4096);
+
+export const AgentConfigSchema = z.object({
+  /** Base URL of berth-server, e.g. http://127.0.0.1:3000 (no trailing slash). */
+  serverUrl: HttpUrlSchema,
+  /** One-time join token; ignored once the agent holds a credential. */
+  joinToken: z.string().trim().min(10, "is too short").max(256).optional(),
+  stateDir: AbsolutePathSchema,
+  logLevel: LogLevelSchema,
+  /** OCI runtime binary (default: the engine's choice, runc). */
+  runtimePath: AbsolutePathSchema.optional(),
+  /** conmon binary (default: the engine's choice). */
+  conmonPath: AbsolutePathSchema.optional(),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+export const USAGE = `Usage: berth-agent --server URL [--join-token TOKEN] [options]
+
+Runs containers on this host for a berth-server. The agent dials out to the server over one
+WebSocket, so the host needs no open inbound port.
+
+Options:
+  --server URL          berth-server base URL, http(s)://host:port         (env BERTH_SERVER)
+  --join-token TOKEN    one-time join token from \`berth join-token create\`
+                        (used once; ignored when a credential is stored)     (env BERTH_JOIN_TOKEN)
+  --state-dir DIR       where the agent keeps its credential, outbox and containers
+                        (default ${DEFAULT_STATE_DIR})                  (env BERTH_AGENT_STATE_DIR)
+  --log-level LEVEL     debug | info | warn | error (default info)          (env BERTH_LOG_LEVEL)
+  --runtime PATH        OCI runtime binary (default runc)                   (env BERTH_RUNTIME)
+  --conmon PATH         conmon binary (default conmon)                      (env BERTH_CONMON)
+  -h, --help            print this help and exit
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 fatal error (e.g. join token refused), 2 bad usage.
+`;
+
+/** A usage error: main prints its one-line message and exits with code 2. */
+export class ConfigError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export type ConfigOutcome = { kind: "help"; text: string } | { kind: "config"; config: AgentConfig };
+
+const FLAG_NAMES: Record<string, string> = {
+  serverUrl: "--server",
+  joinToken: "--join-token",
+  stateDir: "--state-dir",
+  logLevel: "--log-level",
+  runtimePath: "--runtime",
+  conmonPath: "--conmon",
+};
+
+/** Pure: parses argv (without node and script) and an environment into a validated config. */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigOutcome {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: "string" },
+        "join-token": { type: "string" },
+        "state-dir": { type: "string" },
+        "log-level": { type: "string" },
+        runtime: { type: "string" },
+        conmon: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message.split("\n")[0]} (see berth-agent --help)`);
+  }
+  if (values.help) return { kind: "help", text: USAGE };
+
+  const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+  const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
+  const raw = {
+    serverUrl: str(values.server) ?? nonEmpty(env.BERTH_SERVER),
+    joinToken: str(values["join-token"]) ?? nonEmpty(env.BERTH_JOIN_TOKEN),
+    stateDir: str(values["state-dir"]) ?? nonEmpty(env.BERTH_AGENT_STATE_DIR) ?? DEFAULT_STATE_DIR,
+    logLevel: str(values["log-level"]) ?? nonEmpty(env.BERTH_LOG_LEVEL) ?? "info",
+    runtimePath: str(values.runtime) ?? nonEmpty(env.BERTH_RUNTIME),
+    conmonPath: str(values.conmon) ?? nonEmpty(env.BERTH_CONMON),
+  };
+  if (raw.serverUrl === undefined) {
+    throw new ConfigError("missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)");
+  }
+  const r = AgentConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = String(issue.path[0] ?? "");
+    const flag = FLAG_NAMES[key] ?? key;
+    const shown = key === "joinToken" ? "" : ` ${JSON.stringify((raw as Record<string, unknown>)[key])}`;
+    throw new ConfigError(`invalid ${flag}${shown}: ${issue.message}`);
+  }
+  return { kind: "config", config: r.data };
+}
+
+/** Reads this process's argv and environment. */
+export function loadConfig(): ConfigOutcome {
+  return parseConfig(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,754 @@
+/**
+ * The agent's end of protocol v1 (packages/core/src/protocol.ts): one WebSocket dialled out to
+ * berth-server, kept up forever.
+ *
+ * Lifecycle of a connection:
+ *   dial (Bearer credential) → open → send `hello` (facts, capabilities, inventory)
+ *   → wait for `welcome` (its serverId must equal the one pinned at join time, or we close)
+ *   → replay the outbox above welcome.ackedSeq → serve commands, send events and heartbeats
+ *   → on close: abort this connection's streams, reconnect with backoff.
+ *
+ * Guarantees:
+ *   - a repeated command id is answered with the first result, never run twice (LRU of promises);
+ *   - an invalid frame is answered with an `error` frame and the connection stays up;
+ *   - events are on disk (Outbox) before they are sent and are resent until acked;
+ *   - stream output respects the socket's back-pressure.
+ */
+import WebSocket, { type RawData } from "ws";
+import {
+  CommandSchemas,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  STREAM_COMMANDS,
+  HelloFrameSchema,
+  parseCommandParams,
+  parseEventData,
+  parseServerFrame,
+  toErrorBody,
+  type AgentFrame,
+  type CommandFrame,
+  type CommandName,
+  type CommandParams,
+  type CommandResult,
+  type ErrorBody,
+  type EventName,
+  type LogLine,
+  type ServerFrame,
+} from "@berth/core";
+import { z } from "zod";
+import { Backoff } from "./backoff";
+import type { CommandHandler } from "./command-handler";
+import type { StoredCredential } from "./credentials";
+import type { Logger } from "./logger";
+import { LruMap } from "./lru";
+import type { Outbox } from "./outbox";
+
+export interface AgentClientOptions {
+  /** http(s) base URL of berth-server; the socket goes to ws(s)://…/api/agent. */
+  serverUrl: string;
+  credential: StoredCredential;
+  handler: CommandHandler;
+  outbox: Outbox;
+  log: Logger;
+  /** Reconnect backoff: 500 ms doubling to 30 s, jittered; reset after a connection lasted resetAfterMs. */
+  backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number; random?: () => number };
+  /** Delay between attempts while the server refuses us (HTTP 401/403, or a pinned-identity mismatch). */
+  refusedRetryMs?: number;
+  /** How long to wait for `welcome` after `hello`. */
+  welcomeTimeoutMs?: number;
+  /** Opening handshake timeout. */
+  handshakeTimeoutMs?: number;
+  /** Command ids remembered for idempotency. */
+  idempotencyCacheSize?: number;
+  /** Above this many buffered bytes, senders wait for the socket to drain. */
+  highWaterBytes?: number;
+  /** Target size of one `stream` frame. */
+  streamBatchBytes?: number;
+  /** A stream whose unsent output exceeds this is ended with an error (consumer too slow). */
+  streamBufferLimitBytes?: number;
+}
+
+type ResultFrame = Extract<AgentFrame, { type: "result" }>;
+type UnaryName = Exclude<CommandName, "container.logs">;
+
+interface StreamState {
+  id: string;
+  abort: AbortController;
+  cancelled: boolean;
+}
+
+interface Connection {
+  ws: WebSocket;
+  n: number;
+  openedAt: number | undefined;
+  welcomed: boolean;
+  /** HTTP status when the server refused the upgrade. */
+  refusedStatus: number | undefined;
+  refusedMessage: string | undefined;
+  pinMismatch: boolean;
+  lastError: string | undefined;
+  lastPongAt: number;
+  heartbeat: NodeJS.Timeout | undefined;
+  welcomeTimer: NodeJS.Timeout | undefined;
+  streams: Map<string, StreamState>;
+  sentSeq: number;
+  flushing: boolean;
+  flushAgain: boolean;
+}
+
+const UNARY: { [N in UnaryName]: (h: CommandHandler, p: CommandParams<N>) => Promise<CommandResult<N>> } = {
+  "container.run": (h, p) => h.run(p),
+  "container.stop": (h, p) => h.stop(p),
+  "container.remove": (h, p) => h.remove(p),
+  "container.inspect": async (h, p) => h.inspect(p.containerId),
+  "image.list": async (h) => ({ images: await h.listImages() }),
+};
+
+export const CAPABILITIES: readonly CommandName[] = Object.keys(CommandSchemas) as CommandName[];
+
+/** Long log lines are split into parts of at most this many characters (flagged full:false). */
+const MAX_LINE_CHARS = 64 * 1024;
+const ERROR_MESSAGE_MAX = 16_384;
+
+export function agentSocketUrl(serverUrl: string): string {
+  const u = new URL(serverUrl.endsWith("/") ? serverUrl : serverUrl + "/");
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return new URL("api/agent", u).href;
+}
+
+export class AgentClient {
+  private readonly o: Required<Omit<AgentClientOptions, "backoff">> & { backoff: Required<NonNullable<AgentClientOptions["backoff"]>> };
+  private readonly backoff: Backoff;
+  private readonly results: LruMap<string, Promise<ResultFrame>>;
+  private readonly streamIds: LruMap<string, true>;
+  private conn: Connection | undefined;
+  private connCount = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private readonly welcomedWaiters = new Set<() => void>();
+
+  constructor(opts: AgentClientOptions) {
+    this.o = {
+      refusedRetryMs: 60_000,
+      welcomeTimeoutMs: 15_000,
+      handshakeTimeoutMs: 15_000,
+      idempotencyCacheSize: 10_000,
+      highWaterBytes: 4 * 1024 * 1024,
+      streamBatchBytes: 256 * 1024,
+      streamBufferLimitBytes: 64 * 1024 * 1024,
+      ...opts,
+      backoff: { initialMs: 500, maxMs: 30_000, resetAfterMs: 30_000, random: Math.random, ...opts.backoff },
+    };
+    this.backoff = new Backoff(this.o.backoff);
+    this.results = new LruMap(this.o.idempotencyCacheSize);
+    this.streamIds = new LruMap(this.o.idempotencyCacheSize);
+  }
+
+  /** Subscribes to the engine's events and starts dialling; returns at once. */
+  start(): void {
+    if (this.started) throw new Error("AgentClient already started");
+    this.started = true;
+    this.unsubscribe = this.o.handler.onEvent((name, data) => this.onEngineEvent(name, data));
+    this.connect();
+  }
+
+  /** True once the current connection got a valid `welcome`. */
+  get connected(): boolean {
+    return this.conn?.welcomed === true && this.conn.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Resolves when a connection is welcomed (now, if it already is). */
+  whenConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve) => this.welcomedWaiters.add(resolve));
+  }
+
+  /** Closes the socket and stops reconnecting. Never touches containers. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.unsubscribe?.();
+    clearTimeout(this.reconnectTimer);
+    const conn = this.conn;
+    if (!conn) return;
+    this.stopConnTimers(conn);
+    for (const s of conn.streams.values()) s.abort.abort(new Error("agent shutting down"));
+    if (conn.ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        conn.ws.terminate();
+        resolve();
+      }, 2000);
+      conn.ws.once("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      conn.ws.close(1001, "agent shutting down");
+    });
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  private connect(): void {
+    if (this.closing) return;
+    const url = agentSocketUrl(this.o.serverUrl);
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.o.credential.credential}` },
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: this.o.handshakeTimeoutMs,
+      perMessageDeflate: false,
+    });
+    const conn: Connection = {
+      ws,
+      n: ++this.connCount,
+      openedAt: undefined,
+      welcomed: false,
+      refusedStatus: undefined,
+      refusedMessage: undefined,
+      pinMismatch: false,
+      lastError: undefined,
+      lastPongAt: Date.now(),
+      heartbeat: undefined,
+      welcomeTimer: undefined,
+      streams: new Map(),
+      sentSeq: 0,
+      flushing: false,
+      flushAgain: false,
+    };
+    this.conn = conn;
+    this.o.log.debug("connecting", { url, attempt: conn.n });
+
+    ws.on("unexpected-response", (_req, res) => {
+      conn.refusedStatus = res.statusCode;
+      let body = "";
+      const finish = () => {
+        clearTimeout(t);
+        conn.refusedMessage = serverErrorMessage(body);
+        ws.terminate();
+      };
+      const t = setTimeout(finish, 1000);
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        if (body.length < 4096) body += chunk;
+      });
+      res.on("end", finish);
+      res.on("error", finish);
+    });
+    ws.on("open", () => void this.onOpen(conn));
+    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on("pong", () => {
+      conn.lastPongAt = Date.now();
+    });
+    ws.on("error", (e) => {
+      conn.lastError = e.message;
+    });
+    ws.on("close", (code, reason) => this.onClose(conn, code, reason.toString("utf8")));
+  }
+
+  private async onOpen(conn: Connection): Promise<void> {
+    conn.openedAt = Date.now();
+    conn.welcomeTimer = setTimeout(() => {
+      if (!conn.welcomed) {
+        this.o.log.warn("no welcome from the server in time: reconnecting", { timeoutMs: this.o.welcomeTimeoutMs });
+        conn.ws.terminate();
+      }
+    }, this.o.welcomeTimeoutMs);
+    let hello: AgentFrame;
+    try {
+      const facts = await this.o.handler.facts();
+      const inventory = this.o.handler.list();
+      hello = HelloFrameSchema.parse({
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        nodeId: this.o.credential.nodeId,
+        facts,
+        capabilities: [...CAPABILITIES],
+        inventory,
+      });
+    } catch (e) {
+      this.o.log.error("cannot build hello (facts or inventory failed): reconnecting", { error: errorText(e) });
+      conn.ws.close(1011, "agent could not build hello");
+      return;
+    }
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.send(conn, hello)) conn.ws.close(1011, "hello too large");
+  }
+
+  private onClose(conn: Connection, code: number, reason: string): void {
+    this.stopConnTimers(conn);
+    for (const s of conn.streams.values()) s.abort.abort(new Error("connection closed"));
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    if (this.closing) return;
+
+    const lived = conn.openedAt === undefined ? 0 : Date.now() - conn.openedAt;
+    if (lived > this.o.backoff.resetAfterMs) this.backoff.reset();
+    let delay: number;
+    if (conn.refusedStatus === 401 || conn.refusedStatus === 403) {
+      delay = jitter(this.o.refusedRetryMs);
+      this.o.log.error(
+        `the server refused this agent's credential (HTTP ${conn.refusedStatus}): the node was probably removed or its credential revoked; ` +
+          `retrying every ~${Math.round(this.o.refusedRetryMs / 1000)} s (to join again, stop the agent, delete the credential file and start it with a new --join-token)`,
+        { status: conn.refusedStatus, server: conn.refusedMessage, nodeId: this.o.credential.nodeId, retryInMs: delay },
+      );
+    } else if (conn.pinMismatch) {
+      delay = jitter(this.o.refusedRetryMs);
+    } else {
+      delay = this.backoff.next();
+      const extra: Record<string, unknown> = { code, retryInMs: delay, attempt: this.backoff.attempts };
+      if (reason) extra.reason = reason;
+      if (conn.lastError) extra.error = conn.lastError;
+      if (conn.refusedStatus !== undefined) extra.status = conn.refusedStatus;
+      if (conn.refusedMessage) extra.server = conn.refusedMessage;
+      this.o.log[conn.welcomed ? "warn" : "info"](conn.welcomed ? "disconnected from the server: reconnecting" : "cannot connect to the server: retrying", extra);
+    }
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private stopConnTimers(conn: Connection): void {
+    clearInterval(conn.heartbeat);
+    clearTimeout(conn.welcomeTimer);
+    conn.heartbeat = undefined;
+    conn.welcomeTimer = undefined;
+  }
+
+  private live(conn: Connection): boolean {
+    return this.conn === conn && conn.welcomed && conn.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends one frame; false (and logged) if it cannot go out. */
+  private send(conn: Connection, frame: AgentFrame): boolean {
+    if (conn.ws.readyState !== WebSocket.OPEN) return false;
+    const text = JSON.stringify(frame);
+    if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
+      this.o.log.error("frame larger than the protocol limit: not sent", { type: frame.type, bytes: Buffer.byteLength(text) });
+      return false;
+    }
+    conn.ws.send(text, (err) => {
+      if (err) this.o.log.debug("send failed", { type: frame.type, error: err.message });
+    });
+    return true;
+  }
+
+  private sendError(conn: Connection, error: ErrorBody, ref?: string): void {
+    this.send(conn, ref === undefined ? { type: "error", error } : { type: "error", error, ref });
+  }
+
+  /** Waits while the socket holds more than the high-water mark; false if the connection went away. */
+  private async drained(conn: Connection): Promise<boolean> {
+    while (conn.ws.readyState === WebSocket.OPEN && conn.ws.bufferedAmount > this.o.highWaterBytes) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return conn.ws.readyState === WebSocket.OPEN;
+  }
+
+  // ---------------------------------------------------------------- frames in
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (this.conn !== conn) return;
+    if (isBinary) {
+      this.sendError(conn, { kind: "invalid_input", message: "binary frames are not part of protocol v1" });
+      return;
+    }
+    const text = rawToString(data);
+    const parsed = parseServerFrame(text);
+    if (!parsed.ok) {
+      const ref = frameRef(text);
+      this.o.log.warn("invalid frame from the server", { error: parsed.error.message.slice(0, 500), ref });
+      this.sendError(conn, parsed.error, ref);
+      return;
+    }
+    const f: ServerFrame = parsed.frame;
+    if (!conn.welcomed && f.type !== "welcome") {
+      if (f.type === "error") this.o.log.warn("server error before welcome", { error: f.error, ref: f.ref });
+      else this.sendError(conn, { kind: "invalid_state", message: `expected welcome before ${f.type}` }, f.type === "command" || f.type === "cancel" ? f.id : f.type);
+      return;
+    }
+    try {
+      switch (f.type) {
+        case "welcome":
+          this.onWelcome(conn, f);
+          return;
+        case "command":
+          if (STREAM_COMMANDS.has(f.name)) this.onStreamCommand(conn, f);
+          else this.onUnaryCommand(conn, f);
+          return;
+        case "cancel":
+          this.onCancel(conn, f.id);
+          return;
+        case "ack": {
+          const dropped = this.o.outbox.ack(f.seq);
+          if (dropped > 0) this.o.log.debug("events acked", { seq: f.seq, dropped, pending: this.o.outbox.size });
+          return;
+        }
+        case "error":
+          this.o.log.warn("the server reported an error", { error: f.error, ref: f.ref });
+          return;
+      }
+    } catch (e) {
+      // Never let one frame take the agent down (e.g. the disk under the outbox failing).
+      this.o.log.error("failed to handle a frame", { type: f.type, error: errorText(e) });
+      this.sendError(conn, { kind: "internal", message: clampMessage(errorText(e)) }, f.type === "command" ? f.id : f.type);
+    }
+  }
+
+  private onWelcome(conn: Connection, f: Extract<ServerFrame, { type: "welcome" }>): void {
+    if (conn.welcomed) {
+      this.o.log.warn("ignoring a second welcome on the same connection");
+      return;
+    }
+    if (f.serverId !== this.o.credential.serverId) {
+      conn.pinMismatch = true;
+      this.o.log.error(
+        "SERVER IDENTITY MISMATCH: the server's id differs from the one pinned when this agent joined; refusing it. " +
+          "If the server was really reinstalled, stop the agent, delete the credential file and join again with a new token.",
+        { pinned: this.o.credential.serverId, offered: f.serverId, url: agentSocketUrl(this.o.serverUrl), retryInMs: this.o.refusedRetryMs },
+      );
+      conn.ws.close(4003, "server identity mismatch");
+      return;
+    }
+    conn.welcomed = true;
+    clearTimeout(conn.welcomeTimer);
+    const { dropped, renumbered } = this.o.outbox.reconcile(f.ackedSeq);
+    conn.sentSeq = 0;
+    this.o.log.info("connected", {
+      nodeId: this.o.credential.nodeId,
+      serverId: f.serverId,
+      ackedSeq: f.ackedSeq,
+      dropped,
+      renumbered,
+      resending: this.o.outbox.size,
+    });
+    conn.lastPongAt = Date.now();
+    conn.heartbeat = setInterval(() => {
+      if (Date.now() - conn.lastPongAt > 3 * f.heartbeatIntervalMs) {
+        this.o.log.warn("the server stopped answering pings: reconnecting", { silentMs: Date.now() - conn.lastPongAt });
+        conn.ws.terminate();
+        return;
+      }
+      if (conn.ws.readyState !== WebSocket.OPEN) return;
+      this.send(conn, { type: "heartbeat", ts: Date.now() });
+      conn.ws.ping();
+    }, f.heartbeatIntervalMs);
+    void this.flushOutbox(conn);
+    for (const w of this.welcomedWaiters) w();
+    this.welcomedWaiters.clear();
+  }
+
+  private onUnaryCommand(conn: Connection, f: CommandFrame): void {
+    let p = this.results.get(f.id);
+    if (p) {
+      this.o.log.debug("repeated command id: answering with the first result", { id: f.id, name: f.name });
+    } else {
+      p = this.execute(f);
+      this.results.set(f.id, p);
+    }
+    void p.then((frame) => {
+      if (conn.ws.readyState === WebSocket.OPEN) this.sendResult(conn, frame);
+    });
+  }
+
+  private async execute(f: CommandFrame): Promise<ResultFrame> {
+    const name = f.name as UnaryName;
+    const params = parseCommandParams(name, f.params);
+    if (!params.success) {
+      return { type: "result", id: f.id, ok: false, error: { kind: "invalid_input", message: clampMessage(`invalid params for ${name}: ${z.prettifyError(params.error)}`) } };
+    }
+    const started = Date.now();
+    try {
+      const run = UNARY[name] as (h: CommandHandler, p: unknown) => Promise<unknown>;
+      const data = await run(this.o.handler, params.data);
+      const checked = (CommandSchemas[name].result as z.ZodType).safeParse(data);
+      if (!checked.success) {
+        this.o.log.error("the engine returned an invalid result", { id: f.id, name, error: z.prettifyError(checked.error) });
+        return { type: "result", id: f.id, ok: false, error: { kind: "internal", message: `agent produced an invalid ${name} result` } };
+      }
+      this.o.log.debug("command done", { id: f.id, name, ms: Date.now() - started });
+      return { type: "result", id: f.id, ok: true, data: checked.data };
+    } catch (e) {
+      const error = safeErrorBody(e);
+      this.o.log.info("command failed", { id: f.id, name, kind: error.kind, error: error.message, ms: Date.now() - started });
+      return { type: "result", id: f.id, ok: false, error };
+    }
+  }
+
+  private sendResult(conn: Connection, frame: ResultFrame): void {
+    if (this.send(conn, frame)) return;
+    if (frame.ok && conn.ws.readyState === WebSocket.OPEN) {
+      this.send(conn, { type: "result", id: frame.id, ok: false, error: { kind: "internal", message: `result larger than ${MAX_FRAME_BYTES} bytes` } });
+    }
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  private onStreamCommand(conn: Connection, f: CommandFrame): void {
+    if (conn.streams.has(f.id)) {
+      this.o.log.debug("repeated stream command id while it runs: ignored", { id: f.id });
+      return;
+    }
+    if (this.streamIds.has(f.id)) {
+      this.send(conn, { type: "stream_end", id: f.id, error: { kind: "conflict", message: `stream command ${f.id} already ran: use a new command id` } });
+      return;
+    }
+    this.streamIds.set(f.id, true);
+    const params = parseCommandParams("container.logs", f.params);
+    if (!params.success) {
+      this.send(conn, {
+        type: "stream_end",
+        id: f.id,
+        error: { kind: "invalid_input", message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`) },
+      });
+      return;
+    }
+    const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
+    conn.streams.set(f.id, state);
+    const out = new StreamSender(conn.ws, f.id, state.abort, this.o, (fr) => this.send(conn, fr), () => this.drained(conn));
+    this.o.handler
+      .logs(params.data, state.abort.signal, (lines) => out.push(lines))
+      .then(
+        () => undefined,
+        (e: unknown) => (state.abort.signal.aborted ? undefined : safeErrorBody(e)),
+      )
+      .then((error) => out.end(out.error ?? error))
+      .catch((e: unknown) => this.o.log.error("stream failed", { id: f.id, error: errorText(e) }))
+      .finally(() => {
+        if (conn.streams.get(f.id) === state) conn.streams.delete(f.id);
+      });
+  }
+
+  private onCancel(conn: Connection, id: string): void {
+    const s = conn.streams.get(id);
+    if (!s) {
+      this.o.log.debug("cancel for a command that is not streaming: ignored", { id });
+      return;
+    }
+    s.cancelled = true;
+    s.abort.abort(new Error("cancelled by the server"));
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onEngineEvent(name: EventName, data: unknown): void {
+    const checked = parseEventData(name, data);
+    if (!checked.success) {
+      this.o.log.error("the engine emitted an invalid event: dropped", { name, error: z.prettifyError(checked.error) });
+      return;
+    }
+    try {
+      this.o.outbox.append(name, checked.data);
+    } catch (e) {
+      this.o.log.error("cannot write the event outbox: event lost", { name, error: errorText(e) });
+      return;
+    }
+    const conn = this.conn;
+    if (conn && this.live(conn)) void this.flushOutbox(conn);
+  }
+
+  /** Sends pending events above what this connection already sent, in order, one flusher at a time. */
+  private async flushOutbox(conn: Connection): Promise<void> {
+    if (conn.flushing) {
+      conn.flushAgain = true;
+      return;
+    }
+    conn.flushing = true;
+    try {
+      do {
+        conn.flushAgain = false;
+        for (const e of this.o.outbox.pending(conn.sentSeq)) {
+          if (!(await this.drained(conn)) || !this.live(conn)) return;
+          if (e.seq <= conn.sentSeq) continue;
+          this.send(conn, { type: "event", seq: e.seq, name: e.name, at: e.at, data: e.data });
+          conn.sentSeq = e.seq;
+        }
+      } while (conn.flushAgain);
+    } finally {
+      conn.flushing = false;
+    }
+  }
+}
+
+/**
+ * One stream's output: batches lines into frames of ~streamBatchBytes, sends them in order
+ * behind the socket's high-water mark, and ends with `stream_end`.
+ */
+class StreamSender {
+  private batch: LogLine[] = [];
+  private batchBytes = 0;
+  private readonly queue: { frame: AgentFrame; bytes: number }[] = [];
+  private queuedBytes = 0;
+  private pumping: Promise<void> | undefined;
+  private flushScheduled = false;
+  private waiters: (() => void)[] = [];
+  private ended = false;
+  /** Set when the stream had to be ended by the sender itself. */
+  error: ErrorBody | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly id: string,
+    private readonly abort: AbortController,
+    private readonly o: { streamBatchBytes: number; highWaterBytes: number; streamBufferLimitBytes: number },
+    private readonly sendFrame: (f: AgentFrame) => boolean,
+    private readonly drained: () => Promise<boolean>,
+  ) {}
+
+  /** Queues lines; resolves once the unsent backlog is under the high-water mark. */
+  push(lines: readonly LogLine[]): Promise<void> {
+    if (this.ended || this.abort.signal.aborted) return Promise.resolve();
+    for (const line of lines) {
+      for (const part of splitLine(line)) {
+        const bytes = Buffer.byteLength(JSON.stringify(part)) + 1;
+        if (this.batchBytes + bytes > this.o.streamBatchBytes && this.batch.length > 0) this.seal();
+        this.batch.push(part);
+        this.batchBytes += bytes;
+      }
+    }
+    if (this.batchBytes >= this.o.streamBatchBytes) this.seal();
+    else if (this.batch.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.seal();
+      });
+    }
+    if (this.queuedBytes > this.o.streamBufferLimitBytes) {
+      this.error = { kind: "unavailable", message: "log stream aborted: the server reads slower than the container writes" };
+      this.abort.abort(new Error(this.error.message));
+      return Promise.resolve();
+    }
+    if (this.queuedBytes + this.batchBytes <= this.o.highWaterBytes) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Sends what is left, then `stream_end` (skipped when the connection is gone). */
+  async end(error?: ErrorBody): Promise<void> {
+    if (this.ended) return;
+    this.seal();
+    this.ended = true;
+    this.enqueue(error === undefined ? { type: "stream_end", id: this.id } : { type: "stream_end", id: this.id, error });
+    while (this.pumping) await this.pumping;
+  }
+
+  private seal(): void {
+    if (this.batch.length === 0) return;
+    const lines = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.enqueue({ type: "stream", id: this.id, data: { lines } });
+  }
+
+  private enqueue(frame: AgentFrame): void {
+    const bytes = frame.type === "stream" ? Buffer.byteLength(JSON.stringify(frame)) : 64;
+    this.queue.push({ frame, bytes });
+    this.queuedBytes += bytes;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.pumping) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      const isEnd = next.frame.type === "stream_end";
+      // Once cancelled, no more output; only stream_end goes out.
+      if (!isEnd && this.abort.signal.aborted) {
+        this.queue.shift();
+        this.queuedBytes -= next.bytes;
+        continue;
+      }
+      if (!(await this.drained())) {
+        this.queue.length = 0;
+        this.queuedBytes = 0;
+        this.release();
+        return;
+      }
+      this.queue.shift();
+      this.queuedBytes -= next.bytes;
+      if (this.ws.readyState === WebSocket.OPEN) this.sendFrame(next.frame);
+      if (this.queuedBytes <= this.o.highWaterBytes) this.release();
+    }
+    this.release();
+  }
+
+  private release(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
+
+function splitLine(line: LogLine): LogLine[] {
+  if (line.line.length <= MAX_LINE_CHARS) return [line];
+  const parts: LogLine[] = [];
+  for (let i = 0; i < line.line.length; i += MAX_LINE_CHARS) {
+    const last = i + MAX_LINE_CHARS >= line.line.length;
+    parts.push({ ...line, line: line.line.slice(i, i + MAX_LINE_CHARS), full: last ? line.full : false });
+  }
+  return parts;
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+/** The command id (or frame type) of a frame that failed validation, for the error's `ref`. */
+function frameRef(text: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== "object" || v === null) return undefined;
+    const { id, type } = v as { id?: unknown; type?: unknown };
+    if (typeof id === "string" && id.length <= 64) return id;
+    if (typeof type === "string" && type.length <= 64) return type;
+  } catch {
+    // not JSON: no ref
+  }
+  return undefined;
+}
+
+function serverErrorMessage(body: string): string | undefined {
+  try {
+    const v = z.object({ error: z.object({ kind: z.string(), message: z.string() }) }).safeParse(JSON.parse(body));
+    return v.success ? `${v.data.error.kind}: ${v.data.error.message}` : body.slice(0, 200) || undefined;
+  } catch {
+    return body.slice(0, 200) || undefined;
+  }
+}
+
+function clampMessage(m: string): string {
+  return m.length > ERROR_MESSAGE_MAX ? m.slice(0, ERROR_MESSAGE_MAX - 1) + "…" : m;
+}
+
+/** toErrorBody, clamped to the protocol's limits so the frame always validates. */
+function safeErrorBody(e: unknown): ErrorBody {
+  const b = toErrorBody(e);
+  const out: ErrorBody = { kind: b.kind, message: clampMessage(b.message) };
+  if (b.details !== undefined) {
+    try {
+      out.details = JSON.parse(JSON.stringify(b.details)) as Record<string, unknown>;
+    } catch {
+      // unserialisable details are dropped, the message stays
+    }
+  }
+  return out;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function jitter(ms: number): number {
+  return Math.round(ms * (0.75 + Math.random() * 0.5));
+}

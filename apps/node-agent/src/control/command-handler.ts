@@ -1,0 +1,26 @@
+/**
+ * What the control layer needs from the engine. `ContainerService` (src/containers) satisfies it
+ * structurally; main.ts passes the real service. Unit tests of control/ implement it with an
+ * in-memory recorder to test the protocol client only.
+ */
+import type { CommandParams, CommandResult, ContainerStatus, EventData, EventName, LogLine, NodeFacts } from "@berth/core";
+
+export type EventListener = <N extends EventName>(name: N, data: EventData<N>) => void;
+
+export interface CommandHandler {
+  run(p: CommandParams<"container.run">): Promise<ContainerStatus>;
+  stop(p: CommandParams<"container.stop">): Promise<ContainerStatus>;
+  remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }>;
+  inspect(id: string): ContainerStatus;
+  list(): ContainerStatus[];
+  /**
+   * Streams log lines to `onChunk` until done (or `signal` aborts). `onChunk` returns a promise
+   * that resolves once the chunk is queued below the socket's high-water mark: a producer that
+   * awaits it gets back-pressure; one that does not is still correct (the client buffers, and
+   * ends the stream with an error past a hard cap).
+   */
+  logs(p: CommandParams<"container.logs">, signal: AbortSignal, onChunk: (lines: LogLine[]) => void | Promise<void>): Promise<void>;
+  listImages(): Promise<CommandResult<"image.list">["images"]>;
+  onEvent(cb: EventListener): () => void;
+  facts(): Promise<NodeFacts>;
+}

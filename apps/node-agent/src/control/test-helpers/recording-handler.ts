@@ -1,0 +1,82 @@
+/**
+ * Test-only: an in-memory CommandHandler that records calls. It exists to test the protocol
+ * client (dispatch, idempotency, streams, events); it does not run or pretend to run containers.
+ */
+import { DomainError, type CommandParams, type ContainerStatus, type EventData, type EventName, type LogLine, type NodeFacts } from "@berth/core";
+import type { CommandHandler, EventListener } from "../command-handler";
+
+export const TEST_FACTS: NodeFacts = {
+  hostname: "test-host",
+  kernel: "6.1.0",
+  os: "Debian GNU/Linux 12",
+  arch: "x64",
+  cpus: 2,
+  memoryBytes: 2 ** 31,
+  cgroup: { version: 1, mode: "hybrid", parent: "/berth-test" },
+  runtime: { name: "runc", version: "1.1.5", path: "/usr/sbin/runc" },
+  monitor: { name: "conmon", version: "2.1.6" },
+  agentVersion: "0.1.0",
+};
+
+export function statusOf(id: string, name: string, state: ContainerStatus["state"]): ContainerStatus {
+  return { id, name, state, pid: state === "running" ? 4242 : null, exitCode: null, oomKilled: false, error: null, createdAt: "2025-01-01T00:00:00.000Z", startedAt: null, finishedAt: null };
+}
+
+export class RecordingHandler implements CommandHandler {
+  readonly calls: { method: string; args: unknown }[] = [];
+  readonly containers = new Map<string, ContainerStatus>();
+  private readonly listeners = new Set<EventListener>();
+  /** Each run waits on this before answering (lets tests overlap duplicate commands). */
+  runGate: Promise<void> = Promise.resolve();
+  /** The log stream's behaviour. */
+  logsImpl: CommandHandler["logs"] = async () => {};
+
+  async run(p: CommandParams<"container.run">): Promise<ContainerStatus> {
+    this.calls.push({ method: "run", args: p });
+    await this.runGate;
+    if (this.containers.has(p.containerId)) throw new DomainError("conflict", `container ${p.containerId} exists`);
+    const st = statusOf(p.containerId, p.name, "running");
+    this.containers.set(p.containerId, st);
+    return st;
+  }
+  async stop(p: CommandParams<"container.stop">): Promise<ContainerStatus> {
+    this.calls.push({ method: "stop", args: p });
+    const st = this.containers.get(p.containerId);
+    if (!st) throw new DomainError("not_found", `no container ${p.containerId}`);
+    if (p.timeoutSeconds === 999) throw new Error("boom: not a domain error");
+    const stopped = { ...st, state: "exited" as const, exitCode: 0, pid: null };
+    this.containers.set(p.containerId, stopped);
+    return stopped;
+  }
+  async remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }> {
+    this.calls.push({ method: "remove", args: p });
+    return { removed: this.containers.delete(p.containerId) };
+  }
+  inspect(id: string): ContainerStatus {
+    this.calls.push({ method: "inspect", args: id });
+    const st = this.containers.get(id);
+    if (!st) throw new DomainError("not_found", `no container ${id}`);
+    return st;
+  }
+  list(): ContainerStatus[] {
+    return [...this.containers.values()];
+  }
+  logs(p: CommandParams<"container.logs">, signal: AbortSignal, onChunk: (lines: LogLine[]) => void | Promise<void>): Promise<void> {
+    this.calls.push({ method: "logs", args: p });
+    return this.logsImpl(p, signal, onChunk);
+  }
+  async listImages() {
+    this.calls.push({ method: "listImages", args: undefined });
+    return [{ ref: "busybox:latest", digest: "sha256:" + "a".repeat(64), size: 1234, createdAt: "2025-01-01T00:00:00Z" }];
+  }
+  onEvent(cb: EventListener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+  emit<N extends EventName>(name: N, data: EventData<N>): void {
+    for (const l of this.listeners) l(name, data);
+  }
+  async facts(): Promise<NodeFacts> {
+    return TEST_FACTS;
+  }
+}

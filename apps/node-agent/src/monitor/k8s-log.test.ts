@@ -1,0 +1,96 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LogLine } from "@berth/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseK8sLogLine, readK8sLog } from "./k8s-log";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "berth-log-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const rec = (i: number, stream = "stdout", tag = "F") =>
+  `2026-01-01T00:00:0${i % 10}.123456789+00:00 ${stream} ${tag} line ${i}\n`;
+
+describe("parseK8sLogLine", () => {
+  it("parses full and partial records", () => {
+    expect(parseK8sLogLine("2026-11-27T18:55:32.722362592+00:00 stdout F hi there")).toEqual({
+      ts: "2026-11-27T18:55:32.722362592+00:00",
+      stream: "stdout",
+      line: "hi there",
+      full: true,
+    });
+    expect(parseK8sLogLine("2026-11-27T18:55:32.7+00:00 stderr P part")).toMatchObject({
+      stream: "stderr",
+      full: false,
+      line: "part",
+    });
+    expect(parseK8sLogLine("2026-11-27T18:55:32.7+00:00 stdout F ")).toMatchObject({ line: "" });
+    expect(parseK8sLogLine("garbage")).toBeNull();
+  });
+});
+
+describe("readK8sLog", () => {
+  it("reads everything, or the last N records", async () => {
+    const p = join(dir, "ctr.log");
+    writeFileSync(p, [0, 1, 2, 3, 4].map((i) => rec(i)).join(""));
+    const all: LogLine[] = [];
+    await readK8sLog(
+      p,
+      { follow: false, isDone: () => true, signal: new AbortController().signal },
+      (l) => all.push(...l),
+    );
+    expect(all.map((l) => l.line)).toEqual(["line 0", "line 1", "line 2", "line 3", "line 4"]);
+    const last: LogLine[] = [];
+    await readK8sLog(
+      p,
+      { tail: 2, follow: false, isDone: () => true, signal: new AbortController().signal },
+      (l) => last.push(...l),
+    );
+    expect(last.map((l) => l.line)).toEqual(["line 3", "line 4"]);
+    const none: LogLine[] = [];
+    await readK8sLog(
+      p,
+      { tail: 0, follow: false, isDone: () => true, signal: new AbortController().signal },
+      (l) => none.push(...l),
+    );
+    expect(none).toEqual([]);
+  });
+
+  it("follows new records until the writer is done, then drains", async () => {
+    const p = join(dir, "ctr.log");
+    writeFileSync(p, rec(0));
+    let done = false;
+    const got: string[] = [];
+    const reading = readK8sLog(
+      p,
+      { follow: true, isDone: () => done, signal: new AbortController().signal, pollMs: 20 },
+      (l) => got.push(...l.map((x) => x.line)),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    appendFileSync(p, rec(1));
+    await new Promise((r) => setTimeout(r, 50));
+    appendFileSync(p, rec(2));
+    done = true;
+    await reading;
+    expect(got).toEqual(["line 0", "line 1", "line 2"]);
+  });
+
+  it("stops following when aborted", async () => {
+    const p = join(dir, "ctr.log");
+    writeFileSync(p, rec(0));
+    const ac = new AbortController();
+    const got: string[] = [];
+    const reading = readK8sLog(
+      p,
+      { follow: true, isDone: () => false, signal: ac.signal, pollMs: 1000 },
+      (l) => got.push(...l.map((x) => x.line)),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    ac.abort();
+    await reading;
+    expect(got).toEqual(["line 0"]);
+  });
+});

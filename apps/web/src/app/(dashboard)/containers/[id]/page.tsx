@@ -1,0 +1,135 @@
+"use client";
+import { Anchor, Breadcrumbs, Card, Code, Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useParams, useRouter } from "next/navigation";
+import { useCallback, type ReactNode } from "react";
+import { formatBytes } from "@berth/core";
+import { ContainerActions, isActive } from "@/components/container-actions";
+import { LogViewer } from "@/components/log-viewer";
+import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { ContainerStateBadge } from "@/components/status-badges";
+import { useNow } from "@/components/use-now";
+import { isNotFound } from "@/lib/errors";
+import { formatCommand, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
+import { useTRPC, type ContainerView } from "@/lib/trpc";
+
+function Field({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
+  return (
+    <Stack gap={2}>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="sm" component="div" data-testid={testId}>
+        {children}
+      </Text>
+    </Stack>
+  );
+}
+
+function Details({ c, now }: { c: ContainerView; now: number }) {
+  const ran = c.startedAt !== null ? formatDuration((c.finishedAt ?? now) - c.startedAt) : null;
+  return (
+    <Card withBorder radius="md" component="section" aria-label="Details">
+      <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="md">
+        <Field label="State">
+          <ContainerStateBadge state={c.state} exitCode={c.exitCode} />
+        </Field>
+        <Field label="Exit code" testId="detail-exit-code">
+          {c.exitCode ?? "—"}
+          {c.oomKilled ? " (killed: out of memory)" : ""}
+        </Field>
+        <Field label="Node">
+          <Anchor component={Link} href="/nodes" size="sm">
+            {c.nodeName}
+          </Anchor>
+        </Field>
+        <Field label="Image">
+          <Code>{c.image}</Code>
+        </Field>
+        <Field label="Command">
+          <Code>{formatCommand(c.command)}</Code>
+        </Field>
+        <Field label="Created">
+          {formatDateTime(c.createdAt)} ({formatRelative(c.createdAt, now)})
+        </Field>
+        <Field label="Started">{formatDateTime(c.startedAt)}</Field>
+        <Field label="Finished">
+          {formatDateTime(c.finishedAt)}
+          {ran && ` (ran ${ran})`}
+        </Field>
+        <Field label="Memory limit">{c.limits.memoryBytes !== undefined ? formatBytes(c.limits.memoryBytes) : "none"}</Field>
+        <Field label="PIDs limit">{c.limits.pidsLimit ?? "none"}</Field>
+        <Field label="Remove on exit">{c.autoRemove ? "yes" : "no"}</Field>
+        <Field label="Created by">{c.createdBy ?? "—"}</Field>
+      </SimpleGrid>
+      {c.error && (
+        <Text c="red" size="sm" mt="md" role="alert">
+          {c.error}
+        </Text>
+      )}
+    </Card>
+  );
+}
+
+export default function ContainerPage() {
+  const params = useParams<{ id: string }>();
+  const id = decodeURIComponent(params.id);
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const router = useRouter();
+  const now = useNow();
+  const container = useQuery(
+    trpc.containers.get.queryOptions(
+      { ref: id },
+      // Poll while it may still change state; the log stream's end triggers a refetch too.
+      { refetchInterval: (q) => (q.state.data && !isActive(q.state.data) ? 10_000 : 2000) },
+    ),
+  );
+  const onLogsEnded = useCallback(() => {
+    void queryClient.invalidateQueries({ queryKey: trpc.containers.get.queryKey({ ref: id }) });
+  }, [queryClient, trpc, id]);
+
+  if (container.isPending) return <LoadingState label="Loading container…" />;
+  if (container.isError) {
+    return isNotFound(container.error) ? (
+      <EmptyState title="No such container">
+        It may have been removed. <Anchor component={Link} href="/containers">Back to containers</Anchor>
+      </EmptyState>
+    ) : (
+      <ErrorState title="Could not load the container" error={container.error} onRetry={() => void container.refetch()} />
+    );
+  }
+  const c = container.data;
+  const endedNote =
+    c.state === "exited" || c.state === "dead"
+      ? `container exited with code ${c.exitCode ?? "unknown"}`
+      : isActive(c)
+        ? "log stream ended; waiting for the container's state…"
+        : `log stream ended (container ${c.state})`;
+
+  return (
+    <Stack>
+      <Breadcrumbs>
+        <Anchor component={Link} href="/containers">
+          Containers
+        </Anchor>
+        <Text>{c.name}</Text>
+      </Breadcrumbs>
+      <Group justify="space-between" align="flex-start">
+        <Stack gap={2}>
+          <Group gap="sm">
+            <Title order={1}>{c.name}</Title>
+            <ContainerStateBadge state={c.state} exitCode={c.exitCode} />
+          </Group>
+          <Text size="sm" c="dimmed" ff="monospace">
+            {c.id}
+          </Text>
+        </Stack>
+        <ContainerActions container={c} onRemoved={() => router.push("/containers")} />
+      </Group>
+      <Details c={c} now={now} />
+      <LogViewer containerRef={c.id} onEnded={onLogsEnded} endedNote={endedNote} />
+    </Stack>
+  );
+}

@@ -1,0 +1,120 @@
+"use client";
+import { Button, Group, Stack, Text, TextInput, Title, Tooltip } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconPlus, IconSearch } from "@tabler/icons-react";
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import { useMemo, useState } from "react";
+import { formatBytes } from "@berth/core";
+import { AddNodeModal } from "@/components/add-node-modal";
+import { useMe } from "@/components/app-frame";
+import { DataTable } from "@/components/data-table";
+import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { NodeStatusBadge } from "@/components/status-badges";
+import { useNow } from "@/components/use-now";
+import { formatDateTime, formatRatio, formatRelative } from "@/lib/format";
+import { useTRPC, type NodeView } from "@/lib/trpc";
+
+function columns(now: number): ColumnDef<NodeView, unknown>[] {
+  return [
+    { id: "name", header: "Name", accessorKey: "name", cell: (c) => <Text fw={500}>{c.row.original.name}</Text> },
+    { id: "status", header: "Status", accessorKey: "status", cell: (c) => <NodeStatusBadge status={c.row.original.status} /> },
+    { id: "hostname", header: "Hostname", accessorFn: (n) => n.facts?.hostname ?? "" },
+    { id: "kernel", header: "Kernel", accessorFn: (n) => n.facts?.kernel ?? "" },
+    {
+      id: "cgroup",
+      header: "Cgroup",
+      accessorFn: (n) => (n.facts ? `v${n.facts.cgroup.version} (${n.facts.cgroup.mode})` : ""),
+    },
+    {
+      id: "runtime",
+      header: "Runtime",
+      accessorFn: (n) => (n.facts ? `${n.facts.runtime.name} ${n.facts.runtime.version}` : ""),
+    },
+    { id: "cpus", header: "CPUs", accessorFn: (n) => n.facts?.cpus ?? 0, cell: (c) => c.row.original.facts?.cpus ?? "—" },
+    {
+      id: "memory",
+      header: "Memory",
+      accessorFn: (n) => n.facts?.memoryBytes ?? 0,
+      cell: (c) => (c.row.original.facts ? formatBytes(c.row.original.facts.memoryBytes) : "—"),
+      enableGlobalFilter: false,
+    },
+    {
+      id: "containers",
+      header: "Containers",
+      accessorFn: (n) => n.containers.running,
+      cell: (c) => (
+        <Text size="sm" aria-label={`${c.row.original.containers.running} running of ${c.row.original.containers.total}`}>
+          {formatRatio(c.row.original.containers.running, c.row.original.containers.total)}
+        </Text>
+      ),
+      enableGlobalFilter: false,
+    },
+    {
+      id: "lastSeen",
+      header: "Last seen",
+      accessorFn: (n) => n.lastSeenAt ?? 0,
+      cell: (c) => (
+        <Tooltip label={formatDateTime(c.row.original.lastSeenAt)} withArrow>
+          <Text size="sm" span>
+            {formatRelative(c.row.original.lastSeenAt, now)}
+          </Text>
+        </Tooltip>
+      ),
+      enableGlobalFilter: false,
+    },
+  ];
+}
+
+export default function NodesPage() {
+  const trpc = useTRPC();
+  const me = useMe();
+  const now = useNow();
+  const [filter, setFilter] = useState("");
+  const [addOpened, addModal] = useDisclosure(false);
+  const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { refetchInterval: 2000 }));
+  const cols = useMemo(() => columns(now), [now]);
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={1}>Nodes</Title>
+        {me?.isAdmin && (
+          <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={addModal.open}>
+            Add node
+          </Button>
+        )}
+      </Group>
+      {nodes.isPending ? (
+        <LoadingState label="Loading nodes…" />
+      ) : nodes.isError ? (
+        <ErrorState title="Could not load nodes" error={nodes.error} onRetry={() => void nodes.refetch()} />
+      ) : nodes.data.length === 0 ? (
+        <EmptyState title="No nodes yet">
+          {me?.isAdmin ? "Use “Add node” to create a join token and run berth-agent on a host." : "Ask an admin to add a node."}
+        </EmptyState>
+      ) : (
+        <>
+          <TextInput
+            label="Filter nodes"
+            placeholder="name, hostname, kernel…"
+            leftSection={<IconSearch size={14} aria-hidden />}
+            value={filter}
+            onChange={(e) => setFilter(e.currentTarget.value)}
+            maw={360}
+          />
+          <DataTable
+            label="Nodes"
+            data={nodes.data}
+            columns={cols}
+            getRowId={(n) => n.id}
+            globalFilter={filter}
+            initialSorting={[{ id: "name", desc: false }]}
+            rowTestId="node-row"
+          />
+        </>
+      )}
+      <AddNodeModal opened={addOpened} onClose={addModal.close} />
+    </Stack>
+  );
+}

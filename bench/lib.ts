@@ -20,10 +20,15 @@ export function percentile(xs: number[], p: number): number {
 /** Wall time of one command in milliseconds; throws if it fails. */
 export function timeCommand(argv: string[], env?: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0]!, argv.slice(1), { env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    env: env ?? process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) {
-    throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.toString().slice(0, 2000)}`);
+    throw new Error(
+      `${argv.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.toString().slice(0, 2000)}`,
+    );
   }
   return ms;
 }
@@ -62,7 +67,15 @@ export async function startStack(port: number): Promise<Stack> {
   const cliEnv = { ...process.env, BERTH_CONFIG_DIR: join(tmp, "cli"), BERTH_SERVER: base };
   const login = spawnSync(
     process.execPath,
-    [join(root, "apps/cli/bin/berth.mjs"), "login", "--server", base, "-u", "admin", "--password-stdin"],
+    [
+      join(root, "apps/cli/bin/berth.mjs"),
+      "login",
+      "--server",
+      base,
+      "-u",
+      "admin",
+      "--password-stdin",
+    ],
     { input: "bench-password\n", env: cliEnv },
   );
   if (login.status !== 0) throw new Error(`berth login failed: ${login.stderr.toString()}`);

@@ -6,13 +6,23 @@
  *   node --import tsx bench/start-latency.ts [--runs 20]        (root; builds must exist)
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { median, percentile, root, startStack, table, timeCommand } from "./lib";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, port: { type: "string", default: "18091" } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "20" }, port: { type: "string", default: "18091" } },
+});
 const runs = Number(values.runs);
 
 function findBusyboxRootfs(agentDir: string): string {
@@ -50,13 +60,33 @@ async function main(): Promise<void> {
     const berth: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < runs; i++) {
-      raw.push(timeCommand(["runc", "--root", runcRoot, "run", "--bundle", bundle, `bench-${process.pid}-${i}`]));
+      raw.push(
+        timeCommand([
+          "runc",
+          "--root",
+          runcRoot,
+          "run",
+          "--bundle",
+          bundle,
+          `bench-${process.pid}-${i}`,
+        ]),
+      );
       berth.push(timeCommand([...cli, "run", "--rm", "busybox", "true"], stack.cliEnv));
     }
     rmSync(join(bundle, ".."), { recursive: true, force: true });
     const rows: (string | number)[][] = [["what", "median ms", "p90 ms", "min ms"]];
-    rows.push(["runc run (raw)", median(raw).toFixed(1), percentile(raw, 90).toFixed(1), Math.min(...raw).toFixed(1)]);
-    rows.push(["berth run --rm (end to end)", median(berth).toFixed(1), percentile(berth, 90).toFixed(1), Math.min(...berth).toFixed(1)]);
+    rows.push([
+      "runc run (raw)",
+      median(raw).toFixed(1),
+      percentile(raw, 90).toFixed(1),
+      Math.min(...raw).toFixed(1),
+    ]);
+    rows.push([
+      "berth run --rm (end to end)",
+      median(berth).toFixed(1),
+      percentile(berth, 90).toFixed(1),
+      Math.min(...berth).toFixed(1),
+    ]);
     console.log(table(rows));
     console.log(`ratio berth/runc (medians): ${(median(berth) / median(raw)).toFixed(2)}x`);
   } finally {

@@ -30,8 +30,15 @@ const cases: { file: string; forbidden: string[]; allowed: string[] }[] = [
   },
   {
     file: "apps/node-agent/src/x.ts",
-    forbidden: ['import { openDb } from "@berth/db";', 'import { eq } from "drizzle-orm";', 'import type { AppRouter } from "@berth/web/router";'],
-    allowed: ['import { DomainError } from "@berth/core";', 'import { spawn } from "node:child_process";'],
+    forbidden: [
+      'import { openDb } from "@berth/db";',
+      'import { eq } from "drizzle-orm";',
+      'import type { AppRouter } from "@berth/web/router";',
+    ],
+    allowed: [
+      'import { DomainError } from "@berth/core";',
+      'import { spawn } from "node:child_process";',
+    ],
   },
   {
     file: "apps/web/src/server/x.ts",
@@ -45,12 +52,21 @@ const cases: { file: string; forbidden: string[]; allowed: string[] }[] = [
       'import { appRouter } from "@berth/web/router";',
       'import { readFileSync } from "node:fs";',
     ],
-    allowed: ['import type { AppRouter } from "@berth/web/router";', 'import { ContainerSpecSchema } from "@berth/core";'],
+    allowed: [
+      'import type { AppRouter } from "@berth/web/router";',
+      'import { ContainerSpecSchema } from "@berth/core";',
+    ],
   },
   {
     file: "apps/cli/src/x.ts",
-    forbidden: ['import { openDb } from "@berth/db";', 'import { appRouter } from "@berth/web/router";'],
-    allowed: ['import type { AppRouter } from "@berth/web/router";', 'import { parseByteSize } from "@berth/core";'],
+    forbidden: [
+      'import { openDb } from "@berth/db";',
+      'import { appRouter } from "@berth/web/router";',
+    ],
+    allowed: [
+      'import type { AppRouter } from "@berth/web/router";',
+      'import { parseByteSize } from "@berth/core";',
+    ],
   },
 ];
 

@@ -24,7 +24,9 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 if (!dev && !existsSync(join(root, "apps/web/.next/BUILD_ID"))) {
-  console.error("launch: the dashboard is not built: run `npx turbo run build` (npm run up does it)");
+  console.error(
+    "launch: the dashboard is not built: run `npx turbo run build` (npm run up does it)",
+  );
   process.exit(1);
 }
 
@@ -37,11 +39,20 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function start(name: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+  // Own process group: a signal sent to launch's group (Ctrl-C in a terminal, Playwright's
+  // teardown) reaches only launch, which then stops the children in order, once.
+  const child = spawn(process.execPath, argv, {
+    cwd: root,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
   children.push(child);
   child.on("exit", (code, signal) => {
     if (stopping) return;
-    console.error(`launch: ${name} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`}); stopping the rest`);
+    console.error(
+      `launch: ${name} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`}); stopping the rest`,
+    );
     void stop(1);
   });
   return child;
@@ -71,7 +82,11 @@ async function stop(code: number): Promise<void> {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (stopping) throw new Error("stopping");
@@ -104,7 +119,15 @@ async function main(): Promise<void> {
   );
   start(
     "berth-agent",
-    ["apps/node-agent/bin/berth-agent.mjs", "--server", base, "--join-token", token, "--state-dir", agentDir],
+    [
+      "apps/node-agent/bin/berth-agent.mjs",
+      "--server",
+      base,
+      "--join-token",
+      token,
+      "--state-dir",
+      agentDir,
+    ],
     { ...process.env },
   );
   await waitFor("the local agent to connect", 60_000, async () => {
@@ -112,7 +135,9 @@ async function main(): Promise<void> {
     return h && h.agentsConnected > 0 ? h : undefined;
   });
   const user = process.env.BERTH_ADMIN_USER ?? "admin";
-  const pw = process.env.BERTH_ADMIN_PASSWORD ? "(the password in BERTH_ADMIN_PASSWORD)" : "(printed above by berth-server on its first start)";
+  const pw = process.env.BERTH_ADMIN_PASSWORD
+    ? "(the password in BERTH_ADMIN_PASSWORD)"
+    : "(printed above by berth-server on its first start)";
   console.log(
     [
       "",

@@ -14,7 +14,12 @@ import next from "next";
 import { getDb, type Db } from "@berth/db";
 import { loadServerConfig, type ServerConfig } from "./src/server/env";
 import { AgentGateway } from "./src/server/agents/gateway";
-import { adminPasswordBanner, bootstrapDatabase, loadServerId, writeBootstrapJoinToken } from "./src/server/bootstrap";
+import {
+  adminPasswordBanner,
+  bootstrapDatabase,
+  loadServerId,
+  writeBootstrapJoinToken,
+} from "./src/server/bootstrap";
 import { createHttpApp } from "./src/server/http-app";
 import { createServices } from "./src/server/services";
 
@@ -41,9 +46,17 @@ async function main(): Promise<void> {
     fail((e as Error).message);
   }
 
-  const version = (JSON.parse(readFileSync(join(webDir, "package.json"), "utf8")) as { version: string }).version;
-  const boot = await bootstrapDatabase(db, { adminUser: config.adminUser, adminPassword: config.adminPassword });
-  if (boot.generatedAdmin) console.log(`\n${adminPasswordBanner(boot.generatedAdmin.username, boot.generatedAdmin.password)}\n`);
+  const version = (
+    JSON.parse(readFileSync(join(webDir, "package.json"), "utf8")) as { version: string }
+  ).version;
+  const boot = await bootstrapDatabase(db, {
+    adminUser: config.adminUser,
+    adminPassword: config.adminPassword,
+  });
+  if (boot.generatedAdmin)
+    console.log(
+      `\n${adminPasswordBanner(boot.generatedAdmin.username, boot.generatedAdmin.password)}\n`,
+    );
   const serverId = loadServerId(config.dataDir);
   if (config.bootstrapJoinToken) {
     const file = writeBootstrapJoinToken(db, config.dataDir, config.publicUrl);
@@ -66,7 +79,9 @@ async function main(): Promise<void> {
   try {
     await app.prepare();
   } catch (e) {
-    fail(`the dashboard could not start: ${(e as Error).message}${dev ? "" : " (run `npx turbo run build` first, or start with --dev)"}`);
+    fail(
+      `the dashboard could not start: ${(e as Error).message}${dev ? "" : " (run `npx turbo run build` first, or start with --dev)"}`,
+    );
   }
   const handleNext = app.getRequestHandler();
   const upgradeNext = app.getUpgradeHandler();
@@ -88,7 +103,9 @@ async function main(): Promise<void> {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
   }).catch((e: Error) => fail(`cannot listen on ${config.host}:${config.port}: ${e.message}`));
-  console.log(`berth-server listening on http://${config.host}:${config.port} (public URL ${config.publicUrl}${dev ? ", dev mode" : ""})`);
+  console.log(
+    `berth-server listening on http://${config.host}:${config.port} (public URL ${config.publicUrl}${dev ? ", dev mode" : ""})`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

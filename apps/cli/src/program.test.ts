@@ -442,7 +442,10 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
       "containers.wait",
     ]);
     expect(srv.calls[0]!.path).toBe("containers.run");
-    expect(srv.calls.at(-1)).toMatchObject({ path: "containers.remove", input: { ref: ID, force: true } });
+    expect(srv.calls.at(-1)).toMatchObject({
+      path: "containers.remove",
+      input: { ref: ID, force: true },
+    });
     const input = srv.calls[0]!.input as RunContainerInput;
     // The server must not remove it before the output was read.
     expect(input.autoRemove).toBe(false);
@@ -466,10 +469,16 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "berth: the output of aaaaaaaaaaaa may be incomplete: it was removed (--rm) before its logs were read\n" +
-        "berth: could not remove aaaaaaaaaaaa: no such container: " + "a".repeat(64) + "\n",
+        "berth: could not remove aaaaaaaaaaaa: no such container: " +
+        "a".repeat(64) +
+        "\n",
     );
     // Already exited: no wait.
-    expect(srv.calls.map((c) => c.path)).toEqual(["containers.run", "containers.logs", "containers.remove"]);
+    expect(srv.calls.map((c) => c.path)).toEqual([
+      "containers.run",
+      "containers.logs",
+      "containers.remove",
+    ]);
   });
 
   it("run: Ctrl-C once stops the container and waits for its exit code", async () => {

@@ -28,9 +28,33 @@ describe("parseConfig", () => {
       stateDir: DEFAULT_STATE_DIR,
       logLevel: "info",
     });
-    const env = { BERTH_SERVER: "https://berth.example.com", BERTH_JOIN_TOKEN: "env-token-123", BERTH_AGENT_STATE_DIR: "/tmp/a", BERTH_LOG_LEVEL: "debug" };
-    expect(cfg([], env)).toEqual({ serverUrl: "https://berth.example.com", joinToken: "env-token-123", stateDir: "/tmp/a", logLevel: "debug" });
-    expect(cfg(["--server", "http://10.0.0.1:80", "--state-dir", "/srv/b", "--log-level", "warn", "--runtime", "/usr/bin/crun"], env)).toMatchObject({
+    const env = {
+      BERTH_SERVER: "https://berth.example.com",
+      BERTH_JOIN_TOKEN: "env-token-123",
+      BERTH_AGENT_STATE_DIR: "/tmp/a",
+      BERTH_LOG_LEVEL: "debug",
+    };
+    expect(cfg([], env)).toEqual({
+      serverUrl: "https://berth.example.com",
+      joinToken: "env-token-123",
+      stateDir: "/tmp/a",
+      logLevel: "debug",
+    });
+    expect(
+      cfg(
+        [
+          "--server",
+          "http://10.0.0.1:80",
+          "--state-dir",
+          "/srv/b",
+          "--log-level",
+          "warn",
+          "--runtime",
+          "/usr/bin/crun",
+        ],
+        env,
+      ),
+    ).toMatchObject({
       serverUrl: "http://10.0.0.1",
       stateDir: "/srv/b",
       logLevel: "warn",
@@ -44,13 +68,25 @@ describe("parseConfig", () => {
   });
 
   it("gives one clear line for bad input", () => {
-    expect(fails([])).toBe("missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)");
-    expect(fails(["--server", "not a url"])).toBe('invalid --server "not a url": is not a valid URL');
-    expect(fails(["--server", "ftp://x"])).toBe('invalid --server "ftp://x": must be an http:// or https:// URL');
+    expect(fails([])).toBe(
+      "missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)",
+    );
+    expect(fails(["--server", "not a url"])).toBe(
+      'invalid --server "not a url": is not a valid URL',
+    );
+    expect(fails(["--server", "ftp://x"])).toBe(
+      'invalid --server "ftp://x": must be an http:// or https:// URL',
+    );
     expect(fails(["--server", "http://u:p@x"])).toMatch(/must not carry credentials/);
-    expect(fails(["--server", "http://x", "--state-dir", "rel/dir"])).toBe('invalid --state-dir "rel/dir": must be an absolute path');
-    expect(fails(["--server", "http://x", "--log-level", "loud"])).toMatch(/^invalid --log-level "loud": /);
-    expect(fails(["--server", "http://x", "--join-token", "short"])).toBe("invalid --join-token: is too short"); // token not echoed
+    expect(fails(["--server", "http://x", "--state-dir", "rel/dir"])).toBe(
+      'invalid --state-dir "rel/dir": must be an absolute path',
+    );
+    expect(fails(["--server", "http://x", "--log-level", "loud"])).toMatch(
+      /^invalid --log-level "loud": /,
+    );
+    expect(fails(["--server", "http://x", "--join-token", "short"])).toBe(
+      "invalid --join-token: is too short",
+    ); // token not echoed
     expect(fails(["--bogus"])).toMatch(/^Unknown option '--bogus'.*\(see berth-agent --help\)$/);
     expect(fails(["--server", "http://x", "extra"])).toMatch(/Unexpected argument 'extra'/);
     for (const m of [fails([]), fails(["--server", "::"])]) expect(m).not.toContain("\n");
@@ -78,6 +114,8 @@ describe("berth-agent process (usage paths, no engine started)", () => {
     expect(bad.stderr).toBe('berth-agent: invalid --server "notaurl": is not a valid URL\n');
     const missing = run([]);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toBe("berth-agent: missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)\n");
+    expect(missing.stderr).toBe(
+      "berth-agent: missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)\n",
+    );
   });
 });

@@ -21,7 +21,8 @@ const HttpUrlSchema = z
     };
     if (!URL.canParse(s)) return fail("is not a valid URL");
     const u = new URL(s);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return fail("must be an http:// or https:// URL");
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      return fail("must be an http:// or https:// URL");
     if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") {
       return fail("must not carry credentials, a query or a fragment");
     }
@@ -72,7 +73,8 @@ export class ConfigError extends Error {
   }
 }
 
-export type ConfigOutcome = { kind: "help"; text: string } | { kind: "config"; config: AgentConfig };
+export type ConfigOutcome =
+  { kind: "help"; text: string } | { kind: "config"; config: AgentConfig };
 
 const FLAG_NAMES: Record<string, string> = {
   serverUrl: "--server",
@@ -84,7 +86,10 @@ const FLAG_NAMES: Record<string, string> = {
 };
 
 /** Pure: parses argv (without node and script) and an environment into a validated config. */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigOutcome {
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigOutcome {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -117,14 +122,17 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     conmonPath: str(values.conmon) ?? nonEmpty(env.BERTH_CONMON),
   };
   if (raw.serverUrl === undefined) {
-    throw new ConfigError("missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)");
+    throw new ConfigError(
+      "missing server: pass --server URL or set BERTH_SERVER (see berth-agent --help)",
+    );
   }
   const r = AgentConfigSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0] ?? "");
     const flag = FLAG_NAMES[key] ?? key;
-    const shown = key === "joinToken" ? "" : ` ${JSON.stringify((raw as Record<string, unknown>)[key])}`;
+    const shown =
+      key === "joinToken" ? "" : ` ${JSON.stringify((raw as Record<string, unknown>)[key])}`;
     throw new ConfigError(`invalid ${flag}${shown}: ${issue.message}`);
   }
   return { kind: "config", config: r.data };

@@ -57,7 +57,11 @@ async function main(): Promise<number> {
     ...(config.conmonPath === undefined ? {} : { conmonPath: config.conmonPath }),
     log: (msg, extra) => log.info(msg, { component: "engine", ...extra }),
   });
-  log.info("engine ready", { stateDir: config.stateDir, ms: Date.now() - t0, containers: service.list().length });
+  log.info("engine ready", {
+    stateDir: config.stateDir,
+    ms: Date.now() - t0,
+    containers: service.list().length,
+  });
 
   let outbox: Outbox | undefined;
   let client: AgentClient | undefined;
@@ -71,15 +75,34 @@ async function main(): Promise<number> {
       signal: shutdown.signal,
     });
     outbox = Outbox.open(config.stateDir, log);
-    client = new AgentClient({ serverUrl: config.serverUrl, credential, handler: service, outbox, log });
+    client = new AgentClient({
+      serverUrl: config.serverUrl,
+      credential,
+      handler: service,
+      outbox,
+      log,
+    });
     client.start();
-    log.info("agent started", { nodeId: credential.nodeId, nodeName: credential.nodeName, server: config.serverUrl, pendingEvents: outbox.size, ms: Date.now() - t0 });
-    if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener("abort", resolve, { once: true }));
+    log.info("agent started", {
+      nodeId: credential.nodeId,
+      nodeName: credential.nodeName,
+      server: config.serverUrl,
+      pendingEvents: outbox.size,
+      ms: Date.now() - t0,
+    });
+    if (!shutdown.signal.aborted)
+      await new Promise((resolve) =>
+        shutdown.signal.addEventListener("abort", resolve, { once: true }),
+      );
     return 0;
   } catch (e) {
     if (shutdown.signal.aborted) return 0;
     if (e instanceof AgentStartupError) {
-      log.error(e.message, { exitCode: e.exitCode, credentialPath: credentialPath(config.stateDir), ...e.details });
+      log.error(e.message, {
+        exitCode: e.exitCode,
+        credentialPath: credentialPath(config.stateDir),
+        ...e.details,
+      });
       return e.exitCode;
     }
     throw e;
@@ -88,7 +111,12 @@ async function main(): Promise<number> {
   }
 }
 
-async function closeAll(log: Logger, client: AgentClient | undefined, service: { close(): Promise<void> }, outbox: Outbox | undefined) {
+async function closeAll(
+  log: Logger,
+  client: AgentClient | undefined,
+  service: { close(): Promise<void> },
+  outbox: Outbox | undefined,
+) {
   const grace = setTimeout(() => {
     log.error("shutdown took too long: exiting", { graceMs: SHUTDOWN_GRACE_MS });
     process.exit(1);
@@ -112,7 +140,12 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(
-      JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "fatal", error: e instanceof Error ? (e.stack ?? e.message) : String(e) }) + "\n",
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        level: "error",
+        msg: "fatal",
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      }) + "\n",
     );
     process.exit(1);
   },

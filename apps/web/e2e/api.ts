@@ -16,7 +16,10 @@ export class E2EApi {
   private async call(path: string, init: RequestInit): Promise<unknown> {
     const res = await fetch(`${this.baseURL}/api/trpc/${path}`, {
       ...init,
-      headers: { "content-type": "application/json", ...(this.cookie ? { cookie: this.cookie } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+      },
     });
     const cookies = res.headers.getSetCookie();
     const session = cookies.find((c) => c.startsWith("berth_session="));
@@ -32,7 +35,10 @@ export class E2EApi {
   }
 
   mutate(path: string, input?: unknown): Promise<unknown> {
-    return this.call(path, { method: "POST", body: input === undefined ? undefined : JSON.stringify(input) });
+    return this.call(path, {
+      method: "POST",
+      body: input === undefined ? undefined : JSON.stringify(input),
+    });
   }
 
   async login(username: string, password: string): Promise<void> {
@@ -40,6 +46,8 @@ export class E2EApi {
   }
 
   async containers(): Promise<{ id: string; name: string; state: string }[]> {
-    return z.array(z.object({ id: z.string(), name: z.string(), state: z.string() })).parse(await this.query("containers.list", { all: true }));
+    return z
+      .array(z.object({ id: z.string(), name: z.string(), state: z.string() }))
+      .parse(await this.query("containers.list", { all: true }));
   }
 }

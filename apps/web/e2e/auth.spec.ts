@@ -17,7 +17,9 @@ test("a wrong password shows an error and keeps the user on the login page", asy
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test("signing in lands on the overview, returns to the page asked for, and signing out ends the session", async ({ page }) => {
+test("signing in lands on the overview, returns to the page asked for, and signing out ends the session", async ({
+  page,
+}) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();

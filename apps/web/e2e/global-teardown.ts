@@ -22,7 +22,9 @@ export default async function globalTeardown(): Promise<void> {
     await api.login(adminUser, adminPassword);
     for (const c of await api.containers()) {
       await api.mutate("containers.remove", { ref: c.id, force: true }).catch((e: unknown) => {
-        console.error(`e2e teardown: could not remove container ${c.name} (${c.id}): ${(e as Error).message}`);
+        console.error(
+          `e2e teardown: could not remove container ${c.name} (${c.id}): ${(e as Error).message}`,
+        );
       });
     }
   } catch (e) {

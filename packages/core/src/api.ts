@@ -23,7 +23,12 @@ export const CliLoginInputSchema = LoginInputSchema.extend({
 
 export const CreateJoinTokenInputSchema = z.object({
   /** Seconds until the token expires; one hour by default, a week at most. */
-  ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
 });
 
 /** A node referenced by id or name. */
@@ -55,5 +60,8 @@ export const StopContainerInputSchema = z.object({
   ref: ContainerRefSchema,
   timeoutSeconds: z.number().int().min(0).max(3600).default(10),
 });
-export const RemoveContainerInputSchema = z.object({ ref: ContainerRefSchema, force: z.boolean().default(false) });
+export const RemoveContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  force: z.boolean().default(false),
+});
 export const WaitContainerInputSchema = z.object({ ref: ContainerRefSchema });

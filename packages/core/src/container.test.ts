@@ -1,16 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { ContainerNameSchema, ContainerSpecSchema, EnvVarSchema, ImageRefSchema } from "./container";
+import {
+  ContainerNameSchema,
+  ContainerSpecSchema,
+  EnvVarSchema,
+  ImageRefSchema,
+} from "./container";
 import { formatBytes, parseByteSize } from "./units";
 import { DomainError, toErrorBody } from "./errors";
 import { newContainerId, newId, newSecret, shortId } from "./ids";
 
 describe("image references", () => {
-  it.each(["busybox", "busybox:latest", "localhost:5000/team/app:v1.2", "ghcr.io/a/b", `busybox@sha256:${"a".repeat(64)}`])(
-    "accepts %s",
-    (ref) => expect(ImageRefSchema.safeParse(ref).success).toBe(true),
-  );
-  it.each(["", "BusyBox", "busybox:", "../etc", "a b", "busybox@sha256:short"])("rejects %j", (ref) =>
-    expect(ImageRefSchema.safeParse(ref).success).toBe(false),
+  it.each([
+    "busybox",
+    "busybox:latest",
+    "localhost:5000/team/app:v1.2",
+    "ghcr.io/a/b",
+    `busybox@sha256:${"a".repeat(64)}`,
+  ])("accepts %s", (ref) => expect(ImageRefSchema.safeParse(ref).success).toBe(true));
+  it.each(["", "BusyBox", "busybox:", "../etc", "a b", "busybox@sha256:short"])(
+    "rejects %j",
+    (ref) => expect(ImageRefSchema.safeParse(ref).success).toBe(false),
   );
 });
 
@@ -20,7 +29,9 @@ describe("container spec", () => {
     expect(s).toMatchObject({ tty: false, env: [], labels: {}, limits: {} });
   });
   it("rejects relative working dirs and bad env", () => {
-    expect(ContainerSpecSchema.safeParse({ image: "busybox", workingDir: "tmp" }).success).toBe(false);
+    expect(ContainerSpecSchema.safeParse({ image: "busybox", workingDir: "tmp" }).success).toBe(
+      false,
+    );
     expect(EnvVarSchema.safeParse("NOEQUALS").success).toBe(false);
     expect(EnvVarSchema.safeParse("A=b=c").success).toBe(true);
   });
@@ -57,7 +68,11 @@ describe("ids and errors", () => {
   });
   it("serialises domain errors and hides non-domain details", () => {
     const e = new DomainError("not_found", "no such container", { ref: "x" });
-    expect(toErrorBody(e)).toEqual({ kind: "not_found", message: "no such container", details: { ref: "x" } });
+    expect(toErrorBody(e)).toEqual({
+      kind: "not_found",
+      message: "no such container",
+      details: { ref: "x" },
+    });
     expect(toErrorBody(new TypeError("boom"))).toEqual({ kind: "internal", message: "boom" });
     expect(DomainError.fromBody(e.toBody()).kind).toBe("not_found");
   });

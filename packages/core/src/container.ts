@@ -50,9 +50,17 @@ export const ContainerSpecSchema = z.object({
   /** Overrides the image's ENTRYPOINT. */
   entrypoint: z.array(z.string().max(131_072)).max(4096).optional(),
   env: z.array(EnvVarSchema).max(4096).default([]),
-  workingDir: z.string().startsWith("/", "the working directory must be absolute").max(4096).optional(),
+  workingDir: z
+    .string()
+    .startsWith("/", "the working directory must be absolute")
+    .max(4096)
+    .optional(),
   user: z.string().max(256).optional(),
-  hostname: z.string().max(63).regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/).optional(),
+  hostname: z
+    .string()
+    .max(63)
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/)
+    .optional(),
   tty: z.boolean().default(false),
   limits: ContainerLimitsSchema.default({}),
   labels: z.record(z.string().max(256), z.string().max(4096)).default({}),

@@ -25,7 +25,14 @@ const facts = {
 
 describe("agent frames", () => {
   it("accepts a valid hello and rejects one with a wrong protocol version", () => {
-    const hello = { type: "hello", protocol: PROTOCOL_VERSION, nodeId: "n", facts, capabilities: ["container.run"], inventory: [] };
+    const hello = {
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      nodeId: "n",
+      facts,
+      capabilities: ["container.run"],
+      inventory: [],
+    };
     expect(parseAgentFrame(JSON.stringify(hello)).ok).toBe(true);
     const r = parseAgentFrame(JSON.stringify({ ...hello, protocol: 2 }));
     expect(r.ok).toBe(false);
@@ -33,7 +40,13 @@ describe("agent frames", () => {
   });
 
   it("answers malformed JSON and unknown types with an error instead of throwing", () => {
-    for (const raw of ["{not json", "null", "42", JSON.stringify({ type: "bogus" }), JSON.stringify({})]) {
+    for (const raw of [
+      "{not json",
+      "null",
+      "42",
+      JSON.stringify({ type: "bogus" }),
+      JSON.stringify({}),
+    ]) {
       const r = parseAgentFrame(raw);
       expect(r.ok).toBe(false);
     }
@@ -48,27 +61,53 @@ describe("agent frames", () => {
   it("distinguishes ok and error results", () => {
     const ok = parseAgentFrame({ type: "result", id: "c1", ok: true, data: { x: 1 } });
     expect(ok.ok && ok.frame.type === "result" && ok.frame.ok).toBe(true);
-    const err = parseAgentFrame({ type: "result", id: "c1", ok: false, error: { kind: "not_found", message: "no" } });
+    const err = parseAgentFrame({
+      type: "result",
+      id: "c1",
+      ok: false,
+      error: { kind: "not_found", message: "no" },
+    });
     expect(err.ok).toBe(true);
-    const bad = parseAgentFrame({ type: "result", id: "c1", ok: false, error: { kind: "weird", message: "no" } });
+    const bad = parseAgentFrame({
+      type: "result",
+      id: "c1",
+      ok: false,
+      error: { kind: "weird", message: "no" },
+    });
     expect(bad.ok).toBe(false);
   });
 
   it("validates event sequence numbers", () => {
-    expect(parseAgentFrame({ type: "event", seq: 0, name: "container.removed", at: "t", data: {} }).ok).toBe(false);
-    expect(parseAgentFrame({ type: "event", seq: 1, name: "container.removed", at: "t", data: {} }).ok).toBe(true);
+    expect(
+      parseAgentFrame({ type: "event", seq: 0, name: "container.removed", at: "t", data: {} }).ok,
+    ).toBe(false);
+    expect(
+      parseAgentFrame({ type: "event", seq: 1, name: "container.removed", at: "t", data: {} }).ok,
+    ).toBe(true);
   });
 });
 
 describe("server frames", () => {
   it("accepts commands with known names only", () => {
-    expect(parseServerFrame({ type: "command", id: "abc_1", name: "container.run", params: {} }).ok).toBe(true);
-    expect(parseServerFrame({ type: "command", id: "abc_1", name: "container.explode", params: {} }).ok).toBe(false);
-    expect(parseServerFrame({ type: "command", id: "bad id!", name: "container.run", params: {} }).ok).toBe(false);
+    expect(
+      parseServerFrame({ type: "command", id: "abc_1", name: "container.run", params: {} }).ok,
+    ).toBe(true);
+    expect(
+      parseServerFrame({ type: "command", id: "abc_1", name: "container.explode", params: {} }).ok,
+    ).toBe(false);
+    expect(
+      parseServerFrame({ type: "command", id: "bad id!", name: "container.run", params: {} }).ok,
+    ).toBe(false);
   });
   it("parses welcome and ack", () => {
     expect(
-      parseServerFrame({ type: "welcome", protocol: 1, serverId: "s", heartbeatIntervalMs: 5000, ackedSeq: 0 }).ok,
+      parseServerFrame({
+        type: "welcome",
+        protocol: 1,
+        serverId: "s",
+        heartbeatIntervalMs: 5000,
+        ackedSeq: 0,
+      }).ok,
     ).toBe(true);
     expect(parseServerFrame({ type: "ack", seq: -1 }).ok).toBe(false);
   });
@@ -77,7 +116,11 @@ describe("server frames", () => {
 describe("command params", () => {
   it("fills defaults for container.run and validates the spec", () => {
     const id = newContainerId();
-    const r = parseCommandParams("container.run", { containerId: id, name: "web-1", spec: { image: "busybox" } });
+    const r = parseCommandParams("container.run", {
+      containerId: id,
+      name: "web-1",
+      spec: { image: "busybox" },
+    });
     expect(r.success).toBe(true);
     if (r.success) {
       expect(r.data.autoRemove).toBe(false);

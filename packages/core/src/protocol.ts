@@ -10,7 +10,12 @@
  * Events carry a sequence number and stay in the agent's outbox until the server acks them.
  */
 import { z } from "zod";
-import { ContainerSpecSchema, ContainerStatusSchema, LogLineSchema, ContainerNameSchema } from "./container";
+import {
+  ContainerSpecSchema,
+  ContainerStatusSchema,
+  LogLineSchema,
+  ContainerNameSchema,
+} from "./container";
 import { ErrorBodySchema } from "./errors";
 import { ContainerIdSchema } from "./ids";
 
@@ -32,7 +37,11 @@ export const NodeFactsSchema = z.object({
     /** The agent's own cgroup, under which every container group is nested. */
     parent: z.string().max(4096),
   }),
-  runtime: z.object({ name: z.string().max(64), version: z.string().max(128), path: z.string().max(4096) }),
+  runtime: z.object({
+    name: z.string().max(64),
+    version: z.string().max(128),
+    path: z.string().max(4096),
+  }),
   monitor: z.object({ name: z.string().max(64), version: z.string().max(128) }),
   agentVersion: z.string().max(64),
 });
@@ -78,16 +87,25 @@ export const CommandSchemas = {
     params: z.object({}),
     result: z.object({
       images: z.array(
-        z.object({ ref: z.string(), digest: z.string(), size: z.number().int().nonnegative(), createdAt: z.string() }),
+        z.object({
+          ref: z.string(),
+          digest: z.string(),
+          size: z.number().int().nonnegative(),
+          createdAt: z.string(),
+        }),
       ),
     }),
   },
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;
-export const CommandNameSchema = z.enum(Object.keys(CommandSchemas) as [CommandName, ...CommandName[]]);
+export const CommandNameSchema = z.enum(
+  Object.keys(CommandSchemas) as [CommandName, ...CommandName[]],
+);
 export type CommandParams<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]["params"]>;
-export type CommandParamsInput<N extends CommandName> = z.input<(typeof CommandSchemas)[N]["params"]>;
+export type CommandParamsInput<N extends CommandName> = z.input<
+  (typeof CommandSchemas)[N]["params"]
+>;
 export type CommandResult<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]["result"]>;
 /** Commands whose answer is a stream of chunks rather than one result. */
 export const STREAM_COMMANDS: ReadonlySet<CommandName> = new Set(["container.logs"]);
@@ -101,7 +119,11 @@ export type EventName = keyof typeof EventSchemas;
 export const EventNameSchema = z.enum(Object.keys(EventSchemas) as [EventName, ...EventName[]]);
 export type EventData<N extends EventName> = z.infer<(typeof EventSchemas)[N]>;
 
-const CommandIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const CommandIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 // ---- agent → server ----
 export const HelloFrameSchema = z.object({
@@ -114,8 +136,18 @@ export const HelloFrameSchema = z.object({
 });
 export const HeartbeatFrameSchema = z.object({ type: z.literal("heartbeat"), ts: z.number() });
 export const ResultFrameSchema = z.discriminatedUnion("ok", [
-  z.object({ type: z.literal("result"), id: CommandIdSchema, ok: z.literal(true), data: z.unknown() }),
-  z.object({ type: z.literal("result"), id: CommandIdSchema, ok: z.literal(false), error: ErrorBodySchema }),
+  z.object({
+    type: z.literal("result"),
+    id: CommandIdSchema,
+    ok: z.literal(true),
+    data: z.unknown(),
+  }),
+  z.object({
+    type: z.literal("result"),
+    id: CommandIdSchema,
+    ok: z.literal(false),
+    error: ErrorBodySchema,
+  }),
 ]);
 export const EventFrameSchema = z.object({
   type: z.literal("event"),
@@ -124,7 +156,11 @@ export const EventFrameSchema = z.object({
   at: z.string(),
   data: z.unknown(),
 });
-export const StreamFrameSchema = z.object({ type: z.literal("stream"), id: CommandIdSchema, data: z.unknown() });
+export const StreamFrameSchema = z.object({
+  type: z.literal("stream"),
+  id: CommandIdSchema,
+  data: z.unknown(),
+});
 export const StreamEndFrameSchema = z.object({
   type: z.literal("stream_end"),
   id: CommandIdSchema,
@@ -166,7 +202,10 @@ export const CommandFrameSchema = z.object({
   params: z.unknown(),
 });
 export const CancelFrameSchema = z.object({ type: z.literal("cancel"), id: CommandIdSchema });
-export const AckFrameSchema = z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() });
+export const AckFrameSchema = z.object({
+  type: z.literal("ack"),
+  seq: z.number().int().nonnegative(),
+});
 
 export const ServerFrameSchema = z.union([
   WelcomeFrameSchema,
@@ -178,13 +217,17 @@ export const ServerFrameSchema = z.union([
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type CommandFrame = z.infer<typeof CommandFrameSchema>;
 
-export type ParsedFrame<T> = { ok: true; frame: T } | { ok: false; error: { kind: "invalid_input"; message: string } };
+export type ParsedFrame<T> =
+  { ok: true; frame: T } | { ok: false; error: { kind: "invalid_input"; message: string } };
 
 function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParsedFrame<T> {
   let value: unknown = raw;
   if (typeof raw === "string") {
     if (raw.length > MAX_FRAME_BYTES) {
-      return { ok: false, error: { kind: "invalid_input", message: `frame larger than ${MAX_FRAME_BYTES} bytes` } };
+      return {
+        ok: false,
+        error: { kind: "invalid_input", message: `frame larger than ${MAX_FRAME_BYTES} bytes` },
+      };
     }
     try {
       value = JSON.parse(raw);
@@ -194,7 +237,10 @@ function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParsedFrame<T> {
   }
   const r = schema.safeParse(value);
   if (!r.success) {
-    return { ok: false, error: { kind: "invalid_input", message: `invalid frame: ${z.prettifyError(r.error)}` } };
+    return {
+      ok: false,
+      error: { kind: "invalid_input", message: `invalid frame: ${z.prettifyError(r.error)}` },
+    };
   }
   return { ok: true, frame: r.data };
 }

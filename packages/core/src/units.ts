@@ -14,7 +14,10 @@ const UNITS: Record<string, number> = {
 
 export function parseByteSize(input: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
-  if (!m) throw new Error(`invalid size "${input}": use a number with an optional unit (b, k, m, g), e.g. 64m`);
+  if (!m)
+    throw new Error(
+      `invalid size "${input}": use a number with an optional unit (b, k, m, g), e.g. 64m`,
+    );
   const unit = UNITS[m[2]!.toLowerCase()];
   if (unit === undefined) throw new Error(`invalid size unit in "${input}": use b, k, m or g`);
   const n = Math.floor(Number(m[1]) * unit);

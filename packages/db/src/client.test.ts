@@ -14,13 +14,23 @@ describe("database", () => {
   it("applies the committed migrations and enforces constraints", () => {
     const db = createTestDb();
     db.insert(users).values({ id: "u1", username: "admin", passwordHash: "x" }).run();
-    expect(() => db.insert(users).values({ id: "u2", username: "admin", passwordHash: "y" }).run()).toThrow(/UNIQUE/);
+    expect(() =>
+      db.insert(users).values({ id: "u2", username: "admin", passwordHash: "y" }).run(),
+    ).toThrow(/UNIQUE/);
     db.insert(teams).values({ id: "t1", name: "default" }).run();
     // foreign keys are on
     expect(() =>
       db
         .insert(containers)
-        .values({ id: "c".repeat(64), name: "x1", teamId: "t1", nodeId: "missing", image: "busybox", spec: {}, state: "creating" })
+        .values({
+          id: "c".repeat(64),
+          name: "x1",
+          teamId: "t1",
+          nodeId: "missing",
+          image: "busybox",
+          spec: {},
+          state: "creating",
+        })
         .run(),
     ).toThrow(/FOREIGN KEY/);
     db.insert(nodes).values({ id: "n1", name: "h1", credentialHash: "h" }).run();

@@ -4,7 +4,14 @@
  * dialect can mirror it table for table.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 const createdAt = () =>
   integer("created_at", { mode: "timestamp_ms" })
@@ -37,7 +44,10 @@ export const sessions = sqliteTable(
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     address: text("address"),
   },
-  (t) => [uniqueIndex("sessions_token_hash_uq").on(t.tokenHash), index("sessions_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("sessions_token_hash_uq").on(t.tokenHash),
+    index("sessions_user_idx").on(t.userId),
+  ],
 );
 
 /** API tokens for the CLI and automation (`BERTH_TOKEN`). Shown once, stored hashed. */
@@ -55,7 +65,10 @@ export const apiTokens = sqliteTable(
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   },
-  (t) => [uniqueIndex("api_tokens_token_hash_uq").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("api_tokens_token_hash_uq").on(t.tokenHash),
+    index("api_tokens_user_idx").on(t.userId),
+  ],
 );
 
 export const teams = sqliteTable(
@@ -92,7 +105,9 @@ export const nodes = sqliteTable(
     credentialHash: text("credential_hash").notNull(),
     /** NodeFacts as JSON, refreshed at every hello. */
     facts: text("facts", { mode: "json" }),
-    status: text("status", { enum: ["online", "offline"] }).notNull().default("offline"),
+    status: text("status", { enum: ["online", "offline"] })
+      .notNull()
+      .default("offline"),
     /** Written on connect and disconnect, never per heartbeat. */
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
     /** Highest event sequence stored from this node's outbox. */

@@ -9,7 +9,13 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DomainError, HelloFrameSchema, newContainerId, type AgentFrame, type LogLine } from "@berth/core";
+import {
+  DomainError,
+  HelloFrameSchema,
+  newContainerId,
+  type AgentFrame,
+  type LogLine,
+} from "@berth/core";
 import { AgentClient, CAPABILITIES, agentSocketUrl, type AgentClientOptions } from "./agent-client";
 import type { StoredCredential } from "./credentials";
 import { memoryLogger } from "./logger";
@@ -40,7 +46,13 @@ afterEach(async () => {
 });
 
 function cred(): StoredCredential {
-  return { serverUrl: server.url, nodeId: server.nodeId, nodeName: "node-one", credential: server.credential, serverId: server.serverId };
+  return {
+    serverUrl: server.url,
+    nodeId: server.nodeId,
+    nodeName: "node-one",
+    credential: server.credential,
+    serverId: server.serverId,
+  };
 }
 
 function startClient(handler: RecordingHandler, extra: Partial<AgentClientOptions> = {}) {
@@ -62,7 +74,10 @@ function startClient(handler: RecordingHandler, extra: Partial<AgentClientOption
   return { client, log, outbox };
 }
 
-async function connected(handler = new RecordingHandler(), extra: Partial<AgentClientOptions> = {}) {
+async function connected(
+  handler = new RecordingHandler(),
+  extra: Partial<AgentClientOptions> = {},
+) {
   const started = startClient(handler, extra);
   const conn = await server.connection(1);
   await conn.waitFor((f) => f.type === "hello");
@@ -70,13 +85,20 @@ async function connected(handler = new RecordingHandler(), extra: Partial<AgentC
   return { ...started, handler, conn };
 }
 
-const resultOf = (conn: ServerConn, id: string) => conn.waitFor<Frame<"result">>((f) => f.type === "result" && f.id === id);
-const runParams = (containerId: string) => ({ containerId, name: "web-1", spec: { image: "busybox:latest", command: ["sleep", "1"] } });
+const resultOf = (conn: ServerConn, id: string) =>
+  conn.waitFor<Frame<"result">>((f) => f.type === "result" && f.id === id);
+const runParams = (containerId: string) => ({
+  containerId,
+  name: "web-1",
+  spec: { image: "busybox:latest", command: ["sleep", "1"] },
+});
 
 describe("agentSocketUrl", () => {
   it("maps http(s) base URLs, with or without a path, to ws(s)://…/api/agent", () => {
     expect(agentSocketUrl("http://127.0.0.1:3000")).toBe("ws://127.0.0.1:3000/api/agent");
-    expect(agentSocketUrl("https://berth.example.com/base")).toBe("wss://berth.example.com/base/api/agent");
+    expect(agentSocketUrl("https://berth.example.com/base")).toBe(
+      "wss://berth.example.com/base/api/agent",
+    );
   });
 });
 
@@ -106,13 +128,20 @@ describe("AgentClient handshake", () => {
     const closed = await withTimeout(c1.closed, 3000, "close");
     expect(closed.code).toBe(4003);
     expect(client.connected).toBe(false);
-    const loud = log.records.find((r) => r.level === "error" && r.msg.startsWith("SERVER IDENTITY MISMATCH"));
+    const loud = log.records.find(
+      (r) => r.level === "error" && r.msg.startsWith("SERVER IDENTITY MISMATCH"),
+    );
     expect(loud?.extra).toMatchObject({ pinned: server.serverId, offered: "srv_impostor" });
     // Commands sent to an unverified server are never executed.
     // (The connection is closed, so the agent is on its slow retry; the next one is refused too.)
     const c2 = await server.connection(2);
     expect(c2.openedAt - c1.openedAt).toBeGreaterThanOrEqual(100);
-    c2.send({ type: "command", id: "sneaky", name: "container.run", params: runParams(newContainerId()) });
+    c2.send({
+      type: "command",
+      id: "sneaky",
+      name: "container.run",
+      params: runParams(newContainerId()),
+    });
     await withTimeout(c2.closed, 3000, "close");
     expect(handler.calls).toEqual([]);
   });
@@ -123,7 +152,12 @@ describe("AgentClient handshake", () => {
     startClient(handler);
     const conn = await server.connection(1);
     await conn.waitFor((f) => f.type === "hello");
-    conn.send({ type: "command", id: "early", name: "container.run", params: runParams(newContainerId()) });
+    conn.send({
+      type: "command",
+      id: "early",
+      name: "container.run",
+      params: runParams(newContainerId()),
+    });
     const err = await conn.waitFor<Frame<"error">>((f) => f.type === "error");
     expect(err).toMatchObject({ error: { kind: "invalid_state" }, ref: "early" });
     expect(handler.calls).toEqual([]);
@@ -139,10 +173,17 @@ describe("AgentClient handshake", () => {
       3000,
       "three upgrade attempts",
     );
-    const gaps = server.upgradeAttempts.slice(1).map((a, i) => a.at - server.upgradeAttempts[i]!.at);
+    const gaps = server.upgradeAttempts
+      .slice(1)
+      .map((a, i) => a.at - server.upgradeAttempts[i]!.at);
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(100); // refusedRetryMs 150 ± 25 %
-    const rec = log.records.find((r) => r.level === "error" && r.msg.includes("refused this agent's credential (HTTP 401)"));
-    expect(rec?.extra).toMatchObject({ status: 401, server: "unauthenticated: unknown or revoked node credential" });
+    const rec = log.records.find(
+      (r) => r.level === "error" && r.msg.includes("refused this agent's credential (HTTP 401)"),
+    );
+    expect(rec?.extra).toMatchObject({
+      status: 401,
+      server: "unauthenticated: unknown or revoked node credential",
+    });
     // Once the server accepts again, the agent gets in.
     server.refuseUpgradeWith = undefined;
     const conn = await server.connection(1, 3000);
@@ -160,34 +201,88 @@ describe("AgentClient commands", () => {
     // zod defaults were applied before the handler saw the params.
     expect(handler.calls[0]).toEqual({
       method: "run",
-      args: { containerId: id, name: "web-1", autoRemove: false, spec: expect.objectContaining({ image: "busybox:latest", env: [], tty: false, limits: {}, labels: {} }) },
+      args: {
+        containerId: id,
+        name: "web-1",
+        autoRemove: false,
+        spec: expect.objectContaining({
+          image: "busybox:latest",
+          env: [],
+          tty: false,
+          limits: {},
+          labels: {},
+        }),
+      },
     });
-    conn.send({ type: "command", id: "c-inspect", name: "container.inspect", params: { containerId: id } });
-    expect(await resultOf(conn, "c-inspect")).toMatchObject({ ok: true, data: { id, state: "running" } });
+    conn.send({
+      type: "command",
+      id: "c-inspect",
+      name: "container.inspect",
+      params: { containerId: id },
+    });
+    expect(await resultOf(conn, "c-inspect")).toMatchObject({
+      ok: true,
+      data: { id, state: "running" },
+    });
     conn.send({ type: "command", id: "c-images", name: "image.list", params: {} });
-    expect(await resultOf(conn, "c-images")).toMatchObject({ ok: true, data: { images: [{ ref: "busybox:latest" }] } });
-    conn.send({ type: "command", id: "c-stop", name: "container.stop", params: { containerId: id } });
-    expect(await resultOf(conn, "c-stop")).toMatchObject({ ok: true, data: { state: "exited", exitCode: 0 } });
-    expect(handler.calls.find((c) => c.method === "stop")?.args).toEqual({ containerId: id, timeoutSeconds: 10 });
+    expect(await resultOf(conn, "c-images")).toMatchObject({
+      ok: true,
+      data: { images: [{ ref: "busybox:latest" }] },
+    });
+    conn.send({
+      type: "command",
+      id: "c-stop",
+      name: "container.stop",
+      params: { containerId: id },
+    });
+    expect(await resultOf(conn, "c-stop")).toMatchObject({
+      ok: true,
+      data: { state: "exited", exitCode: 0 },
+    });
+    expect(handler.calls.find((c) => c.method === "stop")?.args).toEqual({
+      containerId: id,
+      timeoutSeconds: 10,
+    });
     expect(conn.invalid).toEqual([]);
   });
 
   it("answers invalid params with invalid_input without calling the handler, and maps thrown errors", async () => {
     const { conn, handler } = await connected();
-    conn.send({ type: "command", id: "bad-params", name: "container.run", params: { containerId: "nope", name: "x" } });
+    conn.send({
+      type: "command",
+      id: "bad-params",
+      name: "container.run",
+      params: { containerId: "nope", name: "x" },
+    });
     const bad = await resultOf(conn, "bad-params");
     expect(bad).toMatchObject({ ok: false, error: { kind: "invalid_input" } });
     expect(bad.ok === false && bad.error.message).toMatch(/invalid params for container.run/);
     expect(handler.calls).toEqual([]);
 
     const missing = newContainerId();
-    conn.send({ type: "command", id: "nf", name: "container.stop", params: { containerId: missing } });
-    expect(await resultOf(conn, "nf")).toMatchObject({ ok: false, error: { kind: "not_found", message: `no container ${missing}` } });
+    conn.send({
+      type: "command",
+      id: "nf",
+      name: "container.stop",
+      params: { containerId: missing },
+    });
+    expect(await resultOf(conn, "nf")).toMatchObject({
+      ok: false,
+      error: { kind: "not_found", message: `no container ${missing}` },
+    });
 
     const id = newContainerId();
     handler.containers.set(id, statusOf(id, "x1", "running"));
-    conn.send({ type: "command", id: "boom", name: "container.stop", params: { containerId: id, timeoutSeconds: 999 } });
-    expect(await resultOf(conn, "boom")).toMatchObject({ ok: false, error: { kind: "internal", message: "boom: not a domain error" } });
+    conn.send({
+      type: "command",
+      id: "boom",
+      name: "container.stop",
+      params: { containerId: id, timeoutSeconds: 999 },
+    });
+    expect(await resultOf(conn, "boom")).toMatchObject({
+      ok: false,
+      error: { kind: "internal", message: "boom: not a domain error" },
+    });
   });
 
   it("runs a repeated command id once and answers every delivery with the first result", async () => {
@@ -201,9 +296,13 @@ describe("AgentClient commands", () => {
     conn.send(cmd); // while the first is still running
     await new Promise((r) => setTimeout(r, 50));
     open();
-    await conn.waitFor(() => conn.frames.filter((f) => f.type === "result" && f.id === "dup-1").length === 2);
+    await conn.waitFor(
+      () => conn.frames.filter((f) => f.type === "result" && f.id === "dup-1").length === 2,
+    );
     conn.send(cmd); // after it finished
-    await conn.waitFor(() => conn.frames.filter((f) => f.type === "result" && f.id === "dup-1").length === 3);
+    await conn.waitFor(
+      () => conn.frames.filter((f) => f.type === "result" && f.id === "dup-1").length === 3,
+    );
     const results = conn.frames.filter((f) => f.type === "result" && f.id === "dup-1");
     expect(handler.calls.filter((c) => c.method === "run")).toHaveLength(1);
     expect(results[0]).toMatchObject({ ok: true, data: { id } });
@@ -215,11 +314,18 @@ describe("AgentClient commands", () => {
     const { conn, client } = await connected();
     conn.sendRaw("{not json");
     conn.sendRaw(JSON.stringify({ type: "bogus" }));
-    conn.sendRaw(JSON.stringify({ type: "command", id: "c-unknown", name: "container.explode", params: {} }));
+    conn.sendRaw(
+      JSON.stringify({ type: "command", id: "c-unknown", name: "container.explode", params: {} }),
+    );
     conn.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     await conn.waitFor(() => conn.frames.filter((f) => f.type === "error").length === 4);
     const errors = conn.frames.filter((f): f is Frame<"error"> => f.type === "error");
-    expect(errors.map((e) => e.error.kind)).toEqual(["invalid_input", "invalid_input", "invalid_input", "invalid_input"]);
+    expect(errors.map((e) => e.error.kind)).toEqual([
+      "invalid_input",
+      "invalid_input",
+      "invalid_input",
+      "invalid_input",
+    ]);
     expect(errors[0]!.error.message).toMatch(/not valid JSON/);
     expect(errors[1]!.ref).toBe("bogus");
     expect(errors[2]!.ref).toBe("c-unknown");
@@ -232,7 +338,12 @@ describe("AgentClient commands", () => {
 });
 
 describe("AgentClient streams", () => {
-  const line = (i: number, text = `line ${i}`): LogLine => ({ ts: `2025-01-01T00:00:00.${String(i).padStart(9, "0")}Z`, stream: "stdout", line: text, full: true });
+  const line = (i: number, text = `line ${i}`): LogLine => ({
+    ts: `2025-01-01T00:00:00.${String(i).padStart(9, "0")}Z`,
+    stream: "stdout",
+    line: text,
+    full: true,
+  });
 
   it("streams every line in order, batched into frames of ~streamBatchBytes, then stream_end", async () => {
     const handler = new RecordingHandler();
@@ -246,14 +357,25 @@ describe("AgentClient streams", () => {
       }
     };
     const { conn } = await connected(handler, { streamBatchBytes: 64 * 1024 });
-    conn.send({ type: "command", id: "logs-1", name: "container.logs", params: { containerId: id, tail: 10 } });
+    conn.send({
+      type: "command",
+      id: "logs-1",
+      name: "container.logs",
+      params: { containerId: id, tail: 10 },
+    });
     await conn.waitFor((f) => f.type === "stream_end" && f.id === "logs-1");
-    expect(handler.calls[0]).toEqual({ method: "logs", args: { containerId: id, follow: false, tail: 10 } });
-    const frames = conn.frames.filter((f): f is Frame<"stream"> => f.type === "stream" && f.id === "logs-1");
+    expect(handler.calls[0]).toEqual({
+      method: "logs",
+      args: { containerId: id, follow: false, tail: 10 },
+    });
+    const frames = conn.frames.filter(
+      (f): f is Frame<"stream"> => f.type === "stream" && f.id === "logs-1",
+    );
     const got = frames.flatMap((f) => (f.data as { lines: LogLine[] }).lines);
     expect(got).toEqual(sent);
     expect(frames.length).toBeGreaterThanOrEqual(15); // ≈1.1 MB of lines in 64 KiB frames
-    for (const f of frames) expect(Buffer.byteLength(JSON.stringify(f))).toBeLessThan(64 * 1024 + 2048);
+    for (const f of frames)
+      expect(Buffer.byteLength(JSON.stringify(f))).toBeLessThan(64 * 1024 + 2048);
     const end = conn.frames.find((f) => f.type === "stream_end" && f.id === "logs-1")!;
     expect(conn.frames.indexOf(end)).toBeGreaterThan(conn.frames.indexOf(frames.at(-1)!));
     expect(end).toEqual({ type: "stream_end", id: "logs-1" });
@@ -273,15 +395,24 @@ describe("AgentClient streams", () => {
     };
     const { conn } = await connected(handler);
     const id = newContainerId();
-    conn.send({ type: "command", id: "follow-1", name: "container.logs", params: { containerId: id, follow: true } });
-    await conn.waitFor(() => conn.frames.filter((f) => f.type === "stream" && f.id === "follow-1").length >= 3);
+    conn.send({
+      type: "command",
+      id: "follow-1",
+      name: "container.logs",
+      params: { containerId: id, follow: true },
+    });
+    await conn.waitFor(
+      () => conn.frames.filter((f) => f.type === "stream" && f.id === "follow-1").length >= 3,
+    );
     conn.send({ type: "cancel", id: "follow-1" });
     const end = await conn.waitFor((f) => f.type === "stream_end" && f.id === "follow-1");
     expect(end).toEqual({ type: "stream_end", id: "follow-1" });
     expect(sawAbort).toBe(true);
     const countAtEnd = conn.frames.filter((f) => f.type === "stream" && f.id === "follow-1").length;
     await new Promise((r) => setTimeout(r, 60));
-    expect(conn.frames.filter((f) => f.type === "stream" && f.id === "follow-1").length).toBe(countAtEnd);
+    expect(conn.frames.filter((f) => f.type === "stream" && f.id === "follow-1").length).toBe(
+      countAtEnd,
+    );
 
     conn.send({ type: "command", id: "gone", name: "container.logs", params: { containerId: id } });
     expect(await conn.waitFor((f) => f.type === "stream_end" && f.id === "gone")).toEqual({
@@ -291,8 +422,12 @@ describe("AgentClient streams", () => {
     });
     // A stream id that already ran is not run again.
     conn.send({ type: "command", id: "gone", name: "container.logs", params: { containerId: id } });
-    await conn.waitFor(() => conn.frames.filter((f) => f.type === "stream_end" && f.id === "gone").length === 2);
-    expect(conn.frames.filter((f) => f.type === "stream_end" && f.id === "gone")[1]).toMatchObject({ error: { kind: "conflict" } });
+    await conn.waitFor(
+      () => conn.frames.filter((f) => f.type === "stream_end" && f.id === "gone").length === 2,
+    );
+    expect(conn.frames.filter((f) => f.type === "stream_end" && f.id === "gone")[1]).toMatchObject({
+      error: { kind: "conflict" },
+    });
     expect(handler.calls.filter((c) => c.method === "logs")).toHaveLength(2);
   });
 
@@ -306,10 +441,18 @@ describe("AgentClient streams", () => {
         produced++;
       }
     };
-    const { conn } = await connected(handler, { highWaterBytes: 256 * 1024, streamBatchBytes: 64 * 1024 });
+    const { conn } = await connected(handler, {
+      highWaterBytes: 256 * 1024,
+      streamBatchBytes: 64 * 1024,
+    });
     const sock = (conn.ws as unknown as { _socket: Socket })._socket;
     sock.pause(); // the server stops reading: the kernel buffers fill, then bufferedAmount grows
-    conn.send({ type: "command", id: "bp", name: "container.logs", params: { containerId: newContainerId() } });
+    conn.send({
+      type: "command",
+      id: "bp",
+      name: "container.logs",
+      params: { containerId: newContainerId() },
+    });
     await new Promise((r) => setTimeout(r, 400));
     const stalledAt = produced;
     await new Promise((r) => setTimeout(r, 200));
@@ -319,7 +462,9 @@ describe("AgentClient streams", () => {
     sock.resume();
     await conn.waitFor((f) => f.type === "stream_end" && f.id === "bp", 15_000);
     expect(produced).toBe(total);
-    const lines = conn.frames.filter((f): f is Frame<"stream"> => f.type === "stream" && f.id === "bp").flatMap((f) => (f.data as { lines: LogLine[] }).lines);
+    const lines = conn.frames
+      .filter((f): f is Frame<"stream"> => f.type === "stream" && f.id === "bp")
+      .flatMap((f) => (f.data as { lines: LogLine[] }).lines);
     expect(lines).toHaveLength(total);
   }, 20_000);
 });
@@ -337,8 +482,14 @@ describe("AgentClient events and outbox", () => {
     h1.emit("container.started", statusOf(a, "job", "running"));
     h1.emit("container.exited", exited(a));
     h1.emit("container.removed", { id: a });
-    await first.conn.waitFor(() => first.conn.frames.filter((f) => f.type === "event").length === 3);
-    expect(first.conn.frames.filter((f): f is Frame<"event"> => f.type === "event").map((e) => [e.seq, e.name])).toEqual([
+    await first.conn.waitFor(
+      () => first.conn.frames.filter((f) => f.type === "event").length === 3,
+    );
+    expect(
+      first.conn.frames
+        .filter((f): f is Frame<"event"> => f.type === "event")
+        .map((e) => [e.seq, e.name]),
+    ).toEqual([
       [1, "container.started"],
       [2, "container.exited"],
       [3, "container.removed"],
@@ -368,7 +519,9 @@ describe("AgentClient events and outbox", () => {
     expect(readFileSync(join(dir, OUTBOX_FILE), "utf8")).toBe("");
     // A new event continues the numbering.
     h2.emit("container.started", statusOf(b, "job2", "running"));
-    expect(await conn2.waitFor((f) => f.type === "event" && f.seq === 4)).toMatchObject({ name: "container.started" });
+    expect(await conn2.waitFor((f) => f.type === "event" && f.seq === 4)).toMatchObject({
+      name: "container.started",
+    });
     await second.client.close();
     second.outbox.close();
 
@@ -395,7 +548,9 @@ describe("AgentClient events and outbox", () => {
     expect(outbox.size).toBe(2);
     const conn2 = await server.connection(2);
     await conn2.waitFor(() => conn2.frames.filter((f) => f.type === "event").length === 2);
-    expect(conn2.frames.filter((f): f is Frame<"event"> => f.type === "event").map((e) => e.name)).toEqual(["container.started", "container.exited"]);
+    expect(
+      conn2.frames.filter((f): f is Frame<"event"> => f.type === "event").map((e) => e.name),
+    ).toEqual(["container.started", "container.exited"]);
     // The hello on reconnect carries the inventory again (empty here), before any event.
     expect(conn2.frames[0]?.type).toBe("hello");
   });
@@ -405,7 +560,9 @@ describe("AgentClient events and outbox", () => {
     const { log, outbox } = await connected(h);
     h.emit("container.removed", { id: "not-a-container-id" });
     expect(outbox.size).toBe(0);
-    expect(log.records.some((r) => r.level === "error" && r.msg.includes("invalid event"))).toBe(true);
+    expect(log.records.some((r) => r.level === "error" && r.msg.includes("invalid event"))).toBe(
+      true,
+    );
   });
 });
 
@@ -436,7 +593,9 @@ describe("AgentClient reconnects", () => {
     await server.close();
     const { client, log } = startClient(new RecordingHandler());
     await new Promise((r) => setTimeout(r, 300));
-    expect(log.records.filter((r) => r.msg === "cannot connect to the server: retrying").length).toBeGreaterThanOrEqual(2);
+    expect(
+      log.records.filter((r) => r.msg === "cannot connect to the server: retrying").length,
+    ).toBeGreaterThanOrEqual(2);
     server = new ProtocolTestServer();
     await server.listen(port);
     await withTimeout(client.whenConnected(), 3000, "reconnect");
@@ -453,4 +612,3 @@ describe("AgentClient reconnects", () => {
     await c2.waitFor((f) => f.type === "hello");
   }, 10_000);
 });
-

@@ -96,7 +96,9 @@ interface Connection {
   flushAgain: boolean;
 }
 
-const UNARY: { [N in UnaryName]: (h: CommandHandler, p: CommandParams<N>) => Promise<CommandResult<N>> } = {
+const UNARY: {
+  [N in UnaryName]: (h: CommandHandler, p: CommandParams<N>) => Promise<CommandResult<N>>;
+} = {
   "container.run": (h, p) => h.run(p),
   "container.stop": (h, p) => h.stop(p),
   "container.remove": (h, p) => h.remove(p),
@@ -117,7 +119,9 @@ export function agentSocketUrl(serverUrl: string): string {
 }
 
 export class AgentClient {
-  private readonly o: Required<Omit<AgentClientOptions, "backoff">> & { backoff: Required<NonNullable<AgentClientOptions["backoff"]>> };
+  private readonly o: Required<Omit<AgentClientOptions, "backoff">> & {
+    backoff: Required<NonNullable<AgentClientOptions["backoff"]>>;
+  };
   private readonly backoff: Backoff;
   private readonly results: LruMap<string, Promise<ResultFrame>>;
   private readonly streamIds: LruMap<string, true>;
@@ -139,7 +143,13 @@ export class AgentClient {
       streamBatchBytes: 256 * 1024,
       streamBufferLimitBytes: 64 * 1024 * 1024,
       ...opts,
-      backoff: { initialMs: 500, maxMs: 30_000, resetAfterMs: 30_000, random: Math.random, ...opts.backoff },
+      backoff: {
+        initialMs: 500,
+        maxMs: 30_000,
+        resetAfterMs: 30_000,
+        random: Math.random,
+        ...opts.backoff,
+      },
     };
     this.backoff = new Backoff(this.o.backoff);
     this.results = new LruMap(this.o.idempotencyCacheSize);
@@ -254,7 +264,9 @@ export class AgentClient {
     conn.openedAt = Date.now();
     conn.welcomeTimer = setTimeout(() => {
       if (!conn.welcomed) {
-        this.o.log.warn("no welcome from the server in time: reconnecting", { timeoutMs: this.o.welcomeTimeoutMs });
+        this.o.log.warn("no welcome from the server in time: reconnecting", {
+          timeoutMs: this.o.welcomeTimeoutMs,
+        });
         conn.ws.terminate();
       }
     }, this.o.welcomeTimeoutMs);
@@ -271,7 +283,9 @@ export class AgentClient {
         inventory,
       });
     } catch (e) {
-      this.o.log.error("cannot build hello (facts or inventory failed): reconnecting", { error: errorText(e) });
+      this.o.log.error("cannot build hello (facts or inventory failed): reconnecting", {
+        error: errorText(e),
+      });
       conn.ws.close(1011, "agent could not build hello");
       return;
     }
@@ -294,18 +308,32 @@ export class AgentClient {
       this.o.log.error(
         `the server refused this agent's credential (HTTP ${conn.refusedStatus}): the node was probably removed or its credential revoked; ` +
           `retrying every ~${Math.round(this.o.refusedRetryMs / 1000)} s (to join again, stop the agent, delete the credential file and start it with a new --join-token)`,
-        { status: conn.refusedStatus, server: conn.refusedMessage, nodeId: this.o.credential.nodeId, retryInMs: delay },
+        {
+          status: conn.refusedStatus,
+          server: conn.refusedMessage,
+          nodeId: this.o.credential.nodeId,
+          retryInMs: delay,
+        },
       );
     } else if (conn.pinMismatch) {
       delay = jitter(this.o.refusedRetryMs);
     } else {
       delay = this.backoff.next();
-      const extra: Record<string, unknown> = { code, retryInMs: delay, attempt: this.backoff.attempts };
+      const extra: Record<string, unknown> = {
+        code,
+        retryInMs: delay,
+        attempt: this.backoff.attempts,
+      };
       if (reason) extra.reason = reason;
       if (conn.lastError) extra.error = conn.lastError;
       if (conn.refusedStatus !== undefined) extra.status = conn.refusedStatus;
       if (conn.refusedMessage) extra.server = conn.refusedMessage;
-      this.o.log[conn.welcomed ? "warn" : "info"](conn.welcomed ? "disconnected from the server: reconnecting" : "cannot connect to the server: retrying", extra);
+      this.o.log[conn.welcomed ? "warn" : "info"](
+        conn.welcomed
+          ? "disconnected from the server: reconnecting"
+          : "cannot connect to the server: retrying",
+        extra,
+      );
     }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
@@ -326,7 +354,10 @@ export class AgentClient {
     if (conn.ws.readyState !== WebSocket.OPEN) return false;
     const text = JSON.stringify(frame);
     if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-      this.o.log.error("frame larger than the protocol limit: not sent", { type: frame.type, bytes: Buffer.byteLength(text) });
+      this.o.log.error("frame larger than the protocol limit: not sent", {
+        type: frame.type,
+        bytes: Buffer.byteLength(text),
+      });
       return false;
     }
     conn.ws.send(text, (err) => {
@@ -341,7 +372,10 @@ export class AgentClient {
 
   /** Waits while the socket holds more than the high-water mark; false if the connection went away. */
   private async drained(conn: Connection): Promise<boolean> {
-    while (conn.ws.readyState === WebSocket.OPEN && conn.ws.bufferedAmount > this.o.highWaterBytes) {
+    while (
+      conn.ws.readyState === WebSocket.OPEN &&
+      conn.ws.bufferedAmount > this.o.highWaterBytes
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     return conn.ws.readyState === WebSocket.OPEN;
@@ -352,21 +386,33 @@ export class AgentClient {
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (this.conn !== conn) return;
     if (isBinary) {
-      this.sendError(conn, { kind: "invalid_input", message: "binary frames are not part of protocol v1" });
+      this.sendError(conn, {
+        kind: "invalid_input",
+        message: "binary frames are not part of protocol v1",
+      });
       return;
     }
     const text = rawToString(data);
     const parsed = parseServerFrame(text);
     if (!parsed.ok) {
       const ref = frameRef(text);
-      this.o.log.warn("invalid frame from the server", { error: parsed.error.message.slice(0, 500), ref });
+      this.o.log.warn("invalid frame from the server", {
+        error: parsed.error.message.slice(0, 500),
+        ref,
+      });
       this.sendError(conn, parsed.error, ref);
       return;
     }
     const f: ServerFrame = parsed.frame;
     if (!conn.welcomed && f.type !== "welcome") {
-      if (f.type === "error") this.o.log.warn("server error before welcome", { error: f.error, ref: f.ref });
-      else this.sendError(conn, { kind: "invalid_state", message: `expected welcome before ${f.type}` }, f.type === "command" || f.type === "cancel" ? f.id : f.type);
+      if (f.type === "error")
+        this.o.log.warn("server error before welcome", { error: f.error, ref: f.ref });
+      else
+        this.sendError(
+          conn,
+          { kind: "invalid_state", message: `expected welcome before ${f.type}` },
+          f.type === "command" || f.type === "cancel" ? f.id : f.type,
+        );
       return;
     }
     try {
@@ -383,7 +429,8 @@ export class AgentClient {
           return;
         case "ack": {
           const dropped = this.o.outbox.ack(f.seq);
-          if (dropped > 0) this.o.log.debug("events acked", { seq: f.seq, dropped, pending: this.o.outbox.size });
+          if (dropped > 0)
+            this.o.log.debug("events acked", { seq: f.seq, dropped, pending: this.o.outbox.size });
           return;
         }
         case "error":
@@ -393,7 +440,11 @@ export class AgentClient {
     } catch (e) {
       // Never let one frame take the agent down (e.g. the disk under the outbox failing).
       this.o.log.error("failed to handle a frame", { type: f.type, error: errorText(e) });
-      this.sendError(conn, { kind: "internal", message: clampMessage(errorText(e)) }, f.type === "command" ? f.id : f.type);
+      this.sendError(
+        conn,
+        { kind: "internal", message: clampMessage(errorText(e)) },
+        f.type === "command" ? f.id : f.type,
+      );
     }
   }
 
@@ -407,7 +458,12 @@ export class AgentClient {
       this.o.log.error(
         "SERVER IDENTITY MISMATCH: the server's id differs from the one pinned when this agent joined; refusing it. " +
           "If the server was really reinstalled, stop the agent, delete the credential file and join again with a new token.",
-        { pinned: this.o.credential.serverId, offered: f.serverId, url: agentSocketUrl(this.o.serverUrl), retryInMs: this.o.refusedRetryMs },
+        {
+          pinned: this.o.credential.serverId,
+          offered: f.serverId,
+          url: agentSocketUrl(this.o.serverUrl),
+          retryInMs: this.o.refusedRetryMs,
+        },
       );
       conn.ws.close(4003, "server identity mismatch");
       return;
@@ -427,7 +483,9 @@ export class AgentClient {
     conn.lastPongAt = Date.now();
     conn.heartbeat = setInterval(() => {
       if (Date.now() - conn.lastPongAt > 3 * f.heartbeatIntervalMs) {
-        this.o.log.warn("the server stopped answering pings: reconnecting", { silentMs: Date.now() - conn.lastPongAt });
+        this.o.log.warn("the server stopped answering pings: reconnecting", {
+          silentMs: Date.now() - conn.lastPongAt,
+        });
         conn.ws.terminate();
         return;
       }
@@ -443,7 +501,10 @@ export class AgentClient {
   private onUnaryCommand(conn: Connection, f: CommandFrame): void {
     let p = this.results.get(f.id);
     if (p) {
-      this.o.log.debug("repeated command id: answering with the first result", { id: f.id, name: f.name });
+      this.o.log.debug("repeated command id: answering with the first result", {
+        id: f.id,
+        name: f.name,
+      });
     } else {
       p = this.execute(f);
       this.results.set(f.id, p);
@@ -457,7 +518,15 @@ export class AgentClient {
     const name = f.name as UnaryName;
     const params = parseCommandParams(name, f.params);
     if (!params.success) {
-      return { type: "result", id: f.id, ok: false, error: { kind: "invalid_input", message: clampMessage(`invalid params for ${name}: ${z.prettifyError(params.error)}`) } };
+      return {
+        type: "result",
+        id: f.id,
+        ok: false,
+        error: {
+          kind: "invalid_input",
+          message: clampMessage(`invalid params for ${name}: ${z.prettifyError(params.error)}`),
+        },
+      };
     }
     const started = Date.now();
     try {
@@ -465,14 +534,29 @@ export class AgentClient {
       const data = await run(this.o.handler, params.data);
       const checked = (CommandSchemas[name].result as z.ZodType).safeParse(data);
       if (!checked.success) {
-        this.o.log.error("the engine returned an invalid result", { id: f.id, name, error: z.prettifyError(checked.error) });
-        return { type: "result", id: f.id, ok: false, error: { kind: "internal", message: `agent produced an invalid ${name} result` } };
+        this.o.log.error("the engine returned an invalid result", {
+          id: f.id,
+          name,
+          error: z.prettifyError(checked.error),
+        });
+        return {
+          type: "result",
+          id: f.id,
+          ok: false,
+          error: { kind: "internal", message: `agent produced an invalid ${name} result` },
+        };
       }
       this.o.log.debug("command done", { id: f.id, name, ms: Date.now() - started });
       return { type: "result", id: f.id, ok: true, data: checked.data };
     } catch (e) {
       const error = safeErrorBody(e);
-      this.o.log.info("command failed", { id: f.id, name, kind: error.kind, error: error.message, ms: Date.now() - started });
+      this.o.log.info("command failed", {
+        id: f.id,
+        name,
+        kind: error.kind,
+        error: error.message,
+        ms: Date.now() - started,
+      });
       return { type: "result", id: f.id, ok: false, error };
     }
   }
@@ -480,7 +564,12 @@ export class AgentClient {
   private sendResult(conn: Connection, frame: ResultFrame): void {
     if (this.send(conn, frame)) return;
     if (frame.ok && conn.ws.readyState === WebSocket.OPEN) {
-      this.send(conn, { type: "result", id: frame.id, ok: false, error: { kind: "internal", message: `result larger than ${MAX_FRAME_BYTES} bytes` } });
+      this.send(conn, {
+        type: "result",
+        id: frame.id,
+        ok: false,
+        error: { kind: "internal", message: `result larger than ${MAX_FRAME_BYTES} bytes` },
+      });
     }
   }
 
@@ -492,7 +581,14 @@ export class AgentClient {
       return;
     }
     if (this.streamIds.has(f.id)) {
-      this.send(conn, { type: "stream_end", id: f.id, error: { kind: "conflict", message: `stream command ${f.id} already ran: use a new command id` } });
+      this.send(conn, {
+        type: "stream_end",
+        id: f.id,
+        error: {
+          kind: "conflict",
+          message: `stream command ${f.id} already ran: use a new command id`,
+        },
+      });
       return;
     }
     this.streamIds.set(f.id, true);
@@ -501,13 +597,23 @@ export class AgentClient {
       this.send(conn, {
         type: "stream_end",
         id: f.id,
-        error: { kind: "invalid_input", message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`) },
+        error: {
+          kind: "invalid_input",
+          message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`),
+        },
       });
       return;
     }
     const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
     conn.streams.set(f.id, state);
-    const out = new StreamSender(conn.ws, f.id, state.abort, this.o, (fr) => this.send(conn, fr), () => this.drained(conn));
+    const out = new StreamSender(
+      conn.ws,
+      f.id,
+      state.abort,
+      this.o,
+      (fr) => this.send(conn, fr),
+      () => this.drained(conn),
+    );
     this.o.handler
       .logs(params.data, state.abort.signal, (lines) => out.push(lines))
       .then(
@@ -536,7 +642,10 @@ export class AgentClient {
   private onEngineEvent(name: EventName, data: unknown): void {
     const checked = parseEventData(name, data);
     if (!checked.success) {
-      this.o.log.error("the engine emitted an invalid event: dropped", { name, error: z.prettifyError(checked.error) });
+      this.o.log.error("the engine emitted an invalid event: dropped", {
+        name,
+        error: z.prettifyError(checked.error),
+      });
       return;
     }
     try {
@@ -592,7 +701,11 @@ class StreamSender {
     private readonly ws: WebSocket,
     private readonly id: string,
     private readonly abort: AbortController,
-    private readonly o: { streamBatchBytes: number; highWaterBytes: number; streamBufferLimitBytes: number },
+    private readonly o: {
+      streamBatchBytes: number;
+      highWaterBytes: number;
+      streamBufferLimitBytes: number;
+    },
     private readonly sendFrame: (f: AgentFrame) => boolean,
     private readonly drained: () => Promise<boolean>,
   ) {}
@@ -617,7 +730,10 @@ class StreamSender {
       });
     }
     if (this.queuedBytes > this.o.streamBufferLimitBytes) {
-      this.error = { kind: "unavailable", message: "log stream aborted: the server reads slower than the container writes" };
+      this.error = {
+        kind: "unavailable",
+        message: "log stream aborted: the server reads slower than the container writes",
+      };
       this.abort.abort(new Error(this.error.message));
       return Promise.resolve();
     }
@@ -630,7 +746,11 @@ class StreamSender {
     if (this.ended) return;
     this.seal();
     this.ended = true;
-    this.enqueue(error === undefined ? { type: "stream_end", id: this.id } : { type: "stream_end", id: this.id, error });
+    this.enqueue(
+      error === undefined
+        ? { type: "stream_end", id: this.id }
+        : { type: "stream_end", id: this.id, error },
+    );
     while (this.pumping) await this.pumping;
   }
 
@@ -693,7 +813,11 @@ function splitLine(line: LogLine): LogLine[] {
   const parts: LogLine[] = [];
   for (let i = 0; i < line.line.length; i += MAX_LINE_CHARS) {
     const last = i + MAX_LINE_CHARS >= line.line.length;
-    parts.push({ ...line, line: line.line.slice(i, i + MAX_LINE_CHARS), full: last ? line.full : false });
+    parts.push({
+      ...line,
+      line: line.line.slice(i, i + MAX_LINE_CHARS),
+      full: last ? line.full : false,
+    });
   }
   return parts;
 }
@@ -720,8 +844,12 @@ function frameRef(text: string): string | undefined {
 
 function serverErrorMessage(body: string): string | undefined {
   try {
-    const v = z.object({ error: z.object({ kind: z.string(), message: z.string() }) }).safeParse(JSON.parse(body));
-    return v.success ? `${v.data.error.kind}: ${v.data.error.message}` : body.slice(0, 200) || undefined;
+    const v = z
+      .object({ error: z.object({ kind: z.string(), message: z.string() }) })
+      .safeParse(JSON.parse(body));
+    return v.success
+      ? `${v.data.error.kind}: ${v.data.error.message}`
+      : body.slice(0, 200) || undefined;
   } catch {
     return body.slice(0, 200) || undefined;
   }

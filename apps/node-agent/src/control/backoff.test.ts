@@ -5,7 +5,9 @@ import { LruMap } from "./lru";
 describe("Backoff", () => {
   it("doubles from initialMs to maxMs with jitter in [d/2, d], and resets", () => {
     const hi = new Backoff({ initialMs: 500, maxMs: 30_000, random: () => 1 });
-    expect(Array.from({ length: 9 }, () => hi.next())).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    expect(Array.from({ length: 9 }, () => hi.next())).toEqual([
+      500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
     hi.reset();
     expect(hi.next()).toBe(500);
     const lo = new Backoff({ initialMs: 500, maxMs: 30_000, random: () => 0 });

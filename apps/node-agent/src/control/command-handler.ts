@@ -3,7 +3,15 @@
  * structurally; main.ts passes the real service. Unit tests of control/ implement it with an
  * in-memory recorder to test the protocol client only.
  */
-import type { CommandParams, CommandResult, ContainerStatus, EventData, EventName, LogLine, NodeFacts } from "@berth/core";
+import type {
+  CommandParams,
+  CommandResult,
+  ContainerStatus,
+  EventData,
+  EventName,
+  LogLine,
+  NodeFacts,
+} from "@berth/core";
 
 export type EventListener = <N extends EventName>(name: N, data: EventData<N>) => void;
 
@@ -19,7 +27,11 @@ export interface CommandHandler {
    * awaits it gets back-pressure; one that does not is still correct (the client buffers, and
    * ends the stream with an error past a hard cap).
    */
-  logs(p: CommandParams<"container.logs">, signal: AbortSignal, onChunk: (lines: LogLine[]) => void | Promise<void>): Promise<void>;
+  logs(
+    p: CommandParams<"container.logs">,
+    signal: AbortSignal,
+    onChunk: (lines: LogLine[]) => void | Promise<void>,
+  ): Promise<void>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
   onEvent(cb: EventListener): () => void;
   facts(): Promise<NodeFacts>;

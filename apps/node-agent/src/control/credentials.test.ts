@@ -49,21 +49,31 @@ describe("ensureCredential", () => {
   });
 
   it("fails with exit code 1 and the server's message when the token is refused", async () => {
-    server.joinHandler = () => ({ status: 401, body: { error: { kind: "unauthenticated", message: "join token expired" } } });
+    server.joinHandler = () => ({
+      status: 401,
+      body: { error: { kind: "unauthenticated", message: "join token expired" } },
+    });
     const err = await ensureCredential(opts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentStartupError);
     expect((err as AgentStartupError).exitCode).toBe(1);
-    expect((err as Error).message).toBe(`join refused by ${server.url} (HTTP 401): unauthenticated: join token expired`);
+    expect((err as Error).message).toBe(
+      `join refused by ${server.url} (HTTP 401): unauthenticated: join token expired`,
+    );
     expect(readCredential(dir)).toBeUndefined();
   });
 
   it("retries on 5xx and on network errors, then joins", async () => {
     let calls = 0;
-    server.joinHandler = () => (++calls < 3 ? { status: 503, body: { error: { kind: "unavailable", message: "starting" } } } : { status: 200, body: joined });
+    server.joinHandler = () =>
+      ++calls < 3
+        ? { status: 503, body: { error: { kind: "unavailable", message: "starting" } } }
+        : { status: 200, body: joined };
     const log = memoryLogger();
     await expect(ensureCredential(opts({ log }))).resolves.toMatchObject({ nodeId: "n1" });
     expect(calls).toBe(3);
-    expect(log.records.filter((r) => r.msg === "join: server unavailable, retrying")).toHaveLength(2);
+    expect(log.records.filter((r) => r.msg === "join: server unavailable, retrying")).toHaveLength(
+      2,
+    );
 
     // Network error: nothing listens on the port at first.
     rmSync(credentialPath(dir));
@@ -72,7 +82,9 @@ describe("ensureCredential", () => {
     const log2 = memoryLogger();
     const pending = ensureCredential(opts({ serverUrl: `http://127.0.0.1:${port}`, log: log2 }));
     await new Promise((r) => setTimeout(r, 150));
-    expect(log2.records.filter((r) => r.msg === "join: server unreachable, retrying").length).toBeGreaterThanOrEqual(2);
+    expect(
+      log2.records.filter((r) => r.msg === "join: server unreachable, retrying").length,
+    ).toBeGreaterThanOrEqual(2);
     server = new ProtocolTestServer();
     server.joinHandler = () => ({ status: 200, body: joined });
     await server.listen(port);

@@ -65,11 +65,17 @@ export function readCredential(stateDir: string): StoredCredential | undefined {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new AgentStartupError(`${path} is not valid JSON: remove it and join again with a new token`, 1);
+    throw new AgentStartupError(
+      `${path} is not valid JSON: remove it and join again with a new token`,
+      1,
+    );
   }
   const r = StoredCredentialSchema.safeParse(json);
   if (!r.success) {
-    throw new AgentStartupError(`${path} is malformed (${r.error.issues[0]?.message}): remove it and join again with a new token`, 1);
+    throw new AgentStartupError(
+      `${path} is malformed (${r.error.issues[0]?.message}): remove it and join again with a new token`,
+      1,
+    );
   }
   return r.data;
 }
@@ -84,14 +90,20 @@ export async function ensureCredential(o: EnsureCredentialOptions): Promise<Stor
   const existing = readCredential(o.stateDir);
   if (existing) {
     if (o.joinToken !== undefined) {
-      o.log.info("a credential is already stored: ignoring the join token", { nodeId: existing.nodeId, path: credentialPath(o.stateDir) });
+      o.log.info("a credential is already stored: ignoring the join token", {
+        nodeId: existing.nodeId,
+        path: credentialPath(o.stateDir),
+      });
     }
     if (existing.serverUrl !== o.serverUrl) {
-      o.log.warn("server URL differs from the one joined; connecting to the configured URL, the server identity stays pinned", {
-        joined: existing.serverUrl,
-        configured: o.serverUrl,
-        serverId: existing.serverId,
-      });
+      o.log.warn(
+        "server URL differs from the one joined; connecting to the configured URL, the server identity stays pinned",
+        {
+          joined: existing.serverUrl,
+          configured: o.serverUrl,
+          serverId: existing.serverId,
+        },
+      );
     }
     return existing;
   }
@@ -102,7 +114,8 @@ export async function ensureCredential(o: EnsureCredentialOptions): Promise<Stor
     );
   }
   const body = JoinRequestSchema.safeParse({ token: o.joinToken, hostname: o.hostname });
-  if (!body.success) throw new AgentStartupError(`invalid join request: ${body.error.issues[0]?.message}`, 2);
+  if (!body.success)
+    throw new AgentStartupError(`invalid join request: ${body.error.issues[0]?.message}`, 2);
 
   const url = `${o.serverUrl}/api/agent/join`;
   const doFetch = o.fetch ?? fetch;
@@ -123,29 +136,47 @@ export async function ensureCredential(o: EnsureCredentialOptions): Promise<Stor
     } catch (e) {
       o.signal?.throwIfAborted();
       const delay = backoff.next();
-      o.log.warn("join: server unreachable, retrying", { url, error: causeMessage(e), retryInMs: delay });
+      o.log.warn("join: server unreachable, retrying", {
+        url,
+        error: causeMessage(e),
+        retryInMs: delay,
+      });
       await sleep(delay, o.signal);
       continue;
     }
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
       const delay = backoff.next();
-      o.log.warn("join: server unavailable, retrying", { url, status: res.status, retryInMs: delay });
+      o.log.warn("join: server unavailable, retrying", {
+        url,
+        status: res.status,
+        retryInMs: delay,
+      });
       await sleep(delay, o.signal);
       continue;
     }
     if (!res.ok) {
       const reason = serverErrorMessage(text) ?? (text.slice(0, 200) || res.statusText);
-      throw new AgentStartupError(`join refused by ${o.serverUrl} (HTTP ${res.status}): ${reason}`, 1, { status: res.status });
+      throw new AgentStartupError(
+        `join refused by ${o.serverUrl} (HTTP ${res.status}): ${reason}`,
+        1,
+        { status: res.status },
+      );
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new AgentStartupError(`join: ${url} answered ${res.status} with a body that is not JSON`, 1);
+      throw new AgentStartupError(
+        `join: ${url} answered ${res.status} with a body that is not JSON`,
+        1,
+      );
     }
     const parsed = JoinResponseSchema.safeParse(json);
     if (!parsed.success) {
-      throw new AgentStartupError(`join: ${url} answered with an unexpected body: ${parsed.error.issues[0]?.message}`, 1);
+      throw new AgentStartupError(
+        `join: ${url} answered with an unexpected body: ${parsed.error.issues[0]?.message}`,
+        1,
+      );
     }
     const cred: StoredCredential = { serverUrl: o.serverUrl, ...parsed.data };
     writeCredential(o.stateDir, cred);

@@ -10,14 +10,27 @@ export interface Logger {
 }
 
 /** Writes `{"ts","level","msg",...extra}` lines to `write` (stderr in main) at or above `level`. */
-export function createJsonLogger(level: LogLevel, write: (line: string) => void, base: Record<string, unknown> = {}): Logger {
+export function createJsonLogger(
+  level: LogLevel,
+  write: (line: string) => void,
+  base: Record<string, unknown> = {},
+): Logger {
   const emit = (l: LogLevel, msg: string, extra?: Record<string, unknown>) => {
     if (RANK[l] < RANK[level]) return;
     let line: string;
     try {
-      line = JSON.stringify({ ts: new Date().toISOString(), level: l, msg, ...base, ...extra }, errorReplacer);
+      line = JSON.stringify(
+        { ts: new Date().toISOString(), level: l, msg, ...base, ...extra },
+        errorReplacer,
+      );
     } catch {
-      line = JSON.stringify({ ts: new Date().toISOString(), level: l, msg, ...base, note: "unserialisable log fields" });
+      line = JSON.stringify({
+        ts: new Date().toISOString(),
+        level: l,
+        msg,
+        ...base,
+        note: "unserialisable log fields",
+      });
     }
     write(line + "\n");
   };
@@ -43,10 +56,18 @@ function errorReplacer(_key: string, value: unknown): unknown {
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A logger that keeps records in memory (for tests that assert on what was logged). */
-export function memoryLogger(): Logger & { records: { level: LogLevel; msg: string; extra?: Record<string, unknown> }[] } {
+export function memoryLogger(): Logger & {
+  records: { level: LogLevel; msg: string; extra?: Record<string, unknown> }[];
+} {
   const records: { level: LogLevel; msg: string; extra?: Record<string, unknown> }[] = [];
   const push = (level: LogLevel) => (msg: string, extra?: Record<string, unknown>) => {
     records.push(extra === undefined ? { level, msg } : { level, msg, extra });
   };
-  return { records, debug: push("debug"), info: push("info"), warn: push("warn"), error: push("error") };
+  return {
+    records,
+    debug: push("debug"),
+    info: push("info"),
+    warn: push("warn"),
+    error: push("error"),
+  };
 }

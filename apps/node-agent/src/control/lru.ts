@@ -2,7 +2,8 @@
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>();
   constructor(private readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("LRU capacity must be a positive integer");
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError("LRU capacity must be a positive integer");
   }
 
   get(key: K): V | undefined {

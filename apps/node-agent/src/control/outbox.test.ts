@@ -57,7 +57,11 @@ describe("Outbox", () => {
     expect(log.records.some((r) => r.msg === "outbox: skipped unreadable lines")).toBe(true);
     expect(o2.append("container.removed", removed()).seq).toBe(2);
     o2.close();
-    expect(Outbox.open(dir, memoryLogger()).pending().map((e) => e.seq)).toEqual([1, 2]);
+    expect(
+      Outbox.open(dir, memoryLogger())
+        .pending()
+        .map((e) => e.seq),
+    ).toEqual([1, 2]);
   });
 
   it("renumbers pending events above a server ackedSeq it never issued instead of dropping them", () => {

@@ -53,7 +53,11 @@ export class Outbox {
       if (r.success) this.seq = r.data.lastSeq;
       else this.log.warn("outbox: ignoring a malformed seq file", { path: this.seqFile });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn("outbox: cannot read the seq file", { path: this.seqFile, error: (e as Error).message });
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        this.log.warn("outbox: cannot read the seq file", {
+          path: this.seqFile,
+          error: (e as Error).message,
+        });
     }
     let text = "";
     try {
@@ -78,7 +82,8 @@ export class Outbox {
       }
       this.entries.push(r.data);
     }
-    if (skipped > 0) this.log.warn("outbox: skipped unreadable lines", { path: this.file, skipped });
+    if (skipped > 0)
+      this.log.warn("outbox: skipped unreadable lines", { path: this.file, skipped });
     this.seq = Math.max(this.seq, this.entries.at(-1)?.seq ?? 0);
     // Rewrite compactly so a torn tail never sits in front of new appends.
     if (skipped > 0) this.rewrite();
@@ -113,11 +118,14 @@ export class Outbox {
    */
   reconcile(ackedSeq: number): { dropped: number; renumbered: number } {
     if (ackedSeq <= this.seq) return { dropped: this.ack(ackedSeq), renumbered: 0 };
-    this.log.warn("outbox: the server acked a seq this agent never issued; renumbering pending events", {
-      ackedSeq,
-      lastSeq: this.seq,
-      pending: this.entries.length,
-    });
+    this.log.warn(
+      "outbox: the server acked a seq this agent never issued; renumbering pending events",
+      {
+        ackedSeq,
+        lastSeq: this.seq,
+        pending: this.entries.length,
+      },
+    );
     let next = ackedSeq;
     this.entries = this.entries.map((e) => ({ ...e, seq: ++next }));
     this.seq = next;
@@ -148,7 +156,11 @@ export class Outbox {
     this.fd = undefined;
     // Seq file first: if we crash between the two writes, the seq is still monotonic.
     writeFileAtomicSync(this.seqFile, JSON.stringify({ lastSeq: this.seq }) + "\n", 0o600);
-    writeFileAtomicSync(this.file, this.entries.map((e) => JSON.stringify(e) + "\n").join(""), 0o600);
+    writeFileAtomicSync(
+      this.file,
+      this.entries.map((e) => JSON.stringify(e) + "\n").join(""),
+      0o600,
+    );
   }
 
   /** For diagnostics. */

@@ -1,5 +1,17 @@
 "use client";
-import { ActionIcon, Alert, Button, Code, CopyButton, Group, Modal, Select, Stack, Text, Tooltip } from "@mantine/core";
+import {
+  ActionIcon,
+  Alert,
+  Button,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Text,
+  Tooltip,
+} from "@mantine/core";
 import { IconCheck, IconCopy } from "@tabler/icons-react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -36,8 +48,8 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
     <Modal opened={opened} onClose={close} title="Add a node" size="lg">
       <Stack>
         <Text size="sm">
-          Create a one-time join token, then run the command below as root on the host you want to add. The agent dials out to
-          this server, so the host needs no open port.
+          Create a one-time join token, then run the command below as root on the host you want to
+          add. The agent dials out to this server, so the host needs no open port.
         </Text>
         {create.data ? (
           <Stack gap="xs">
@@ -45,13 +57,23 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
               Run on the new host:
             </Text>
             <Group gap="xs" wrap="nowrap" align="flex-start">
-              <Code block style={{ flex: 1, whiteSpace: "pre-wrap", wordBreak: "break-all" }} data-testid="join-command" aria-labelledby="join-command-label">
+              <Code
+                block
+                style={{ flex: 1, whiteSpace: "pre-wrap", wordBreak: "break-all" }}
+                data-testid="join-command"
+                aria-labelledby="join-command-label"
+              >
                 {create.data.command}
               </Code>
               <CopyButton value={create.data.command}>
                 {({ copied, copy }) => (
                   <Tooltip label={copied ? "Copied" : "Copy"} withArrow>
-                    <ActionIcon variant="light" color={copied ? "teal" : "gray"} onClick={copy} aria-label="Copy join command">
+                    <ActionIcon
+                      variant="light"
+                      color={copied ? "teal" : "gray"}
+                      onClick={copy}
+                      aria-label="Copy join command"
+                    >
                       {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
                     </ActionIcon>
                   </Tooltip>
@@ -59,7 +81,8 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
               </CopyButton>
             </Group>
             <Text size="sm" c="dimmed">
-              The token works once and expires {formatRelative(create.data.expiresAt, now)} ({formatDateTime(create.data.expiresAt)}).
+              The token works once and expires {formatRelative(create.data.expiresAt, now)} (
+              {formatDateTime(create.data.expiresAt)}).
             </Text>
             <Group justify="flex-end">
               <Button onClick={close}>Done</Button>
@@ -67,7 +90,13 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
           </Stack>
         ) : (
           <Stack gap="sm">
-            <Select label="Token expires after" data={TTL_CHOICES} value={ttl} onChange={(v) => setTtl(v ?? "3600")} allowDeselect={false} />
+            <Select
+              label="Token expires after"
+              data={TTL_CHOICES}
+              value={ttl}
+              onChange={(v) => setTtl(v ?? "3600")}
+              allowDeselect={false}
+            />
             {create.isError && (
               <Alert color="red" role="alert" title="Could not create a join token">
                 {errorMessage(create.error)}
@@ -77,7 +106,10 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
               <Button variant="default" onClick={close}>
                 Cancel
               </Button>
-              <Button loading={create.isPending} onClick={() => create.mutate({ ttlSeconds: Number(ttl) })}>
+              <Button
+                loading={create.isPending}
+                onClick={() => create.mutate({ ttlSeconds: Number(ttl) })}
+              >
                 Create join token
               </Button>
             </Group>

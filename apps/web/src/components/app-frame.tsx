@@ -1,8 +1,27 @@
 "use client";
-import { Anchor, AppShell, Avatar, Burger, Center, Group, Menu, NavLink, Text, Title, UnstyledButton } from "@mantine/core";
+import {
+  Anchor,
+  AppShell,
+  Avatar,
+  Burger,
+  Center,
+  Group,
+  Menu,
+  NavLink,
+  Text,
+  Title,
+  UnstyledButton,
+} from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { IconBox, IconChevronDown, IconLayoutDashboard, IconLogout, IconServer2, IconShip } from "@tabler/icons-react";
+import {
+  IconBox,
+  IconChevronDown,
+  IconLayoutDashboard,
+  IconLogout,
+  IconServer2,
+  IconShip,
+} from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
@@ -33,7 +52,8 @@ function UserMenu({ me }: { me: Me }) {
         queryClient.setQueryData(trpc.auth.me.queryKey(), null);
         router.replace("/login");
       },
-      onError: (err) => notifications.show({ color: "red", title: "Sign out failed", message: errorMessage(err) }),
+      onError: (err) =>
+        notifications.show({ color: "red", title: "Sign out failed", message: errorMessage(err) }),
     }),
   );
   return (
@@ -56,7 +76,11 @@ function UserMenu({ me }: { me: Me }) {
           Signed in as {me.username}
           {me.isAdmin ? " (admin)" : ""}
         </Menu.Label>
-        <Menu.Item leftSection={<IconLogout size={14} aria-hidden />} onClick={() => logout.mutate()} disabled={logout.isPending}>
+        <Menu.Item
+          leftSection={<IconLogout size={14} aria-hidden />}
+          onClick={() => logout.mutate()}
+          disabled={logout.isPending}
+        >
           Sign out
         </Menu.Item>
       </Menu.Dropdown>
@@ -93,19 +117,39 @@ export function AppFrame({ children }: { children: ReactNode }) {
   if (me.isError || !user) {
     return (
       <Center h="100vh" p="md">
-        <ErrorState title="Cannot reach berth-server" error={me.error} onRetry={() => void me.refetch()} />
+        <ErrorState
+          title="Cannot reach berth-server"
+          error={me.error}
+          onRetry={() => void me.refetch()}
+        />
       </Center>
     );
   }
 
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }} padding="md">
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }}
+      padding="md"
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
           <Group gap="sm">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label="Toggle navigation"
+            />
             <IconShip aria-hidden />
-            <Anchor component={Link} href="/" c="inherit" underline="never" aria-label="Berth overview">
+            <Anchor
+              component={Link}
+              href="/"
+              c="inherit"
+              underline="never"
+              aria-label="Berth overview"
+            >
               <Title order={3}>Berth</Title>
             </Anchor>
           </Group>

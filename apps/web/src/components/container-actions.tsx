@@ -7,7 +7,12 @@ import { useState } from "react";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 
-const ACTIVE_STATES = new Set<ContainerView["state"]>(["running", "paused", "creating", "stopping"]);
+const ACTIVE_STATES = new Set<ContainerView["state"]>([
+  "running",
+  "paused",
+  "creating",
+  "stopping",
+]);
 export const isActive = (c: Pick<ContainerView, "state">) => ACTIVE_STATES.has(c.state);
 
 /** Stop and remove, with notifications carrying the server's message, and fresh lists after. */
@@ -26,17 +31,31 @@ export function useContainerMutations(opts: { onRemoved?: (id: string) => void }
           title: "Container stopped",
           message: `${c.name} exited${c.exitCode !== null ? ` with code ${c.exitCode}` : ""}`,
         }),
-      onError: (err, input) => notifications.show({ color: "red", title: `Could not stop ${input.ref}`, message: errorMessage(err) }),
+      onError: (err, input) =>
+        notifications.show({
+          color: "red",
+          title: `Could not stop ${input.ref}`,
+          message: errorMessage(err),
+        }),
       onSettled: refresh,
     }),
   );
   const remove = useMutation(
     trpc.containers.remove.mutationOptions({
       onSuccess: (r, input) => {
-        notifications.show({ color: "green", title: "Container removed", message: `${input.ref} was removed` });
+        notifications.show({
+          color: "green",
+          title: "Container removed",
+          message: `${input.ref} was removed`,
+        });
         opts.onRemoved?.(r.id);
       },
-      onError: (err, input) => notifications.show({ color: "red", title: `Could not remove ${input.ref}`, message: errorMessage(err) }),
+      onError: (err, input) =>
+        notifications.show({
+          color: "red",
+          title: `Could not remove ${input.ref}`,
+          message: errorMessage(err),
+        }),
       onSettled: refresh,
     }),
   );
@@ -85,7 +104,13 @@ export function ContainerActions({
             </ActionIcon>
           </Tooltip>
           <Tooltip label="Remove" withArrow>
-            <ActionIcon variant="subtle" color="red" aria-label={`Remove ${container.name}`} loading={removing} onClick={doRemove}>
+            <ActionIcon
+              variant="subtle"
+              color="red"
+              aria-label={`Remove ${container.name}`}
+              loading={removing}
+              onClick={doRemove}
+            >
               <IconTrash size={16} />
             </ActionIcon>
           </Tooltip>
@@ -102,15 +127,26 @@ export function ContainerActions({
           >
             Stop
           </Button>
-          <Button variant="light" color="red" leftSection={<IconTrash size={16} aria-hidden />} loading={removing} onClick={doRemove}>
+          <Button
+            variant="light"
+            color="red"
+            leftSection={<IconTrash size={16} aria-hidden />}
+            loading={removing}
+            onClick={doRemove}
+          >
             Remove
           </Button>
         </Group>
       )}
-      <Modal opened={confirming} onClose={() => setConfirming(false)} title={`Remove ${container.name}?`}>
+      <Modal
+        opened={confirming}
+        onClose={() => setConfirming(false)}
+        title={`Remove ${container.name}?`}
+      >
         <Stack>
           <Text size="sm">
-            {container.name} is {container.state}. Removing it kills its processes and deletes its filesystem and logs.
+            {container.name} is {container.state}. Removing it kills its processes and deletes its
+            filesystem and logs.
           </Text>
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setConfirming(false)}>

@@ -26,7 +26,16 @@ export interface DataTableProps<T> {
 }
 
 /** A TanStack table rendered with Mantine: sortable headers (keyboard-usable buttons), global filter. */
-export function DataTable<T>({ data, columns, label, getRowId, globalFilter, initialSorting = [], noMatch, rowTestId }: DataTableProps<T>) {
+export function DataTable<T>({
+  data,
+  columns,
+  label,
+  getRowId,
+  globalFilter,
+  initialSorting = [],
+  noMatch,
+  rowTestId,
+}: DataTableProps<T>) {
   const [sorting, setSorting] = useState<SortingState>(initialSorting);
   const table = useReactTable({
     data,
@@ -53,10 +62,21 @@ export function DataTable<T>({ data, columns, label, getRowId, globalFilter, ini
                 return (
                   <Table.Th
                     key={header.id}
-                    aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : canSort ? "none" : undefined}
+                    aria-sort={
+                      sorted === "asc"
+                        ? "ascending"
+                        : sorted === "desc"
+                          ? "descending"
+                          : canSort
+                            ? "none"
+                            : undefined
+                    }
                   >
                     {header.isPlaceholder ? null : canSort ? (
-                      <UnstyledButton onClick={header.column.getToggleSortingHandler()} style={{ fontWeight: 600 }}>
+                      <UnstyledButton
+                        onClick={header.column.getToggleSortingHandler()}
+                        style={{ fontWeight: 600 }}
+                      >
                         <Group gap={4} wrap="nowrap">
                           {title}
                           {sorted === "asc" ? (
@@ -90,7 +110,9 @@ export function DataTable<T>({ data, columns, label, getRowId, globalFilter, ini
             rows.map((row) => (
               <Table.Tr key={row.id} data-testid={rowTestId} data-row-id={row.id}>
                 {row.getVisibleCells().map((cell) => (
-                  <Table.Td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</Table.Td>
+                  <Table.Td key={cell.id}>
+                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                  </Table.Td>
                 ))}
               </Table.Tr>
             ))

@@ -6,7 +6,11 @@ import { formatLogTimestamp } from "@/lib/format";
 import { appendLogLines, emptyLogBuffer, type LogBuffer } from "@/lib/log-lines";
 import { useTRPCClient } from "@/lib/trpc";
 
-type StreamStatus = { phase: "connecting" } | { phase: "streaming" } | { phase: "ended" } | { phase: "error"; message: string };
+type StreamStatus =
+  | { phase: "connecting" }
+  | { phase: "streaming" }
+  | { phase: "ended" }
+  | { phase: "error"; message: string };
 
 const MAX_LINES = 5000;
 
@@ -15,7 +19,15 @@ const MAX_LINES = 5000;
  * are marked and coloured; the view sticks to the bottom while "Follow" is on, and scrolling
  * up turns it off. `onEnded` fires when the server closes the stream (the container stopped).
  */
-export function LogViewer({ containerRef, onEnded, endedNote }: { containerRef: string; onEnded?: () => void; endedNote?: string }) {
+export function LogViewer({
+  containerRef,
+  onEnded,
+  endedNote,
+}: {
+  containerRef: string;
+  onEnded?: () => void;
+  endedNote?: string;
+}) {
   const client = useTRPCClient();
   const [buf, setBuf] = useState<LogBuffer>(emptyLogBuffer);
   const [status, setStatus] = useState<StreamStatus>({ phase: "connecting" });
@@ -59,12 +71,25 @@ export function LogViewer({ containerRef, onEnded, endedNote }: { containerRef: 
 
   return (
     <Paper withBorder radius="md" p={0}>
-      <Group justify="space-between" px="md" py="xs" style={{ borderBottom: "1px solid var(--mantine-color-default-border)" }}>
+      <Group
+        justify="space-between"
+        px="md"
+        py="xs"
+        style={{ borderBottom: "1px solid var(--mantine-color-default-border)" }}
+      >
         <Group gap="xs">
           <Text fw={600}>Logs</Text>
           <Badge
             variant="light"
-            color={status.phase === "error" ? "red" : status.phase === "ended" ? "gray" : status.phase === "streaming" ? "green" : "blue"}
+            color={
+              status.phase === "error"
+                ? "red"
+                : status.phase === "ended"
+                  ? "gray"
+                  : status.phase === "streaming"
+                    ? "green"
+                    : "blue"
+            }
             data-testid="log-status"
           >
             {status.phase === "streaming" ? "live" : status.phase}
@@ -76,8 +101,18 @@ export function LogViewer({ containerRef, onEnded, endedNote }: { containerRef: 
           )}
         </Group>
         <Group gap="md">
-          <Switch size="sm" label="Timestamps" checked={timestamps} onChange={(e) => setTimestamps(e.currentTarget.checked)} />
-          <Switch size="sm" label="Follow" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} />
+          <Switch
+            size="sm"
+            label="Timestamps"
+            checked={timestamps}
+            onChange={(e) => setTimestamps(e.currentTarget.checked)}
+          />
+          <Switch
+            size="sm"
+            label="Follow"
+            checked={follow}
+            onChange={(e) => setFollow(e.currentTarget.checked)}
+          />
         </Group>
       </Group>
       <Box
@@ -107,8 +142,16 @@ export function LogViewer({ containerRef, onEnded, endedNote }: { containerRef: 
           </Text>
         )}
         {buf.lines.map((l) => (
-          <div key={l.seq} data-stream={l.stream} style={l.stream === "stderr" ? { color: "var(--mantine-color-red-4)" } : undefined}>
-            {timestamps && <span style={{ color: "var(--mantine-color-dimmed)", userSelect: "none" }}>{formatLogTimestamp(l.ts)} </span>}
+          <div
+            key={l.seq}
+            data-stream={l.stream}
+            style={l.stream === "stderr" ? { color: "var(--mantine-color-red-4)" } : undefined}
+          >
+            {timestamps && (
+              <span style={{ color: "var(--mantine-color-dimmed)", userSelect: "none" }}>
+                {formatLogTimestamp(l.ts)}{" "}
+              </span>
+            )}
             {l.stream === "stderr" && (
               <span aria-label="standard error" style={{ userSelect: "none", opacity: 0.7 }}>
                 {"err "}

@@ -8,7 +8,8 @@ import { makeTRPCClient, TRPCProvider } from "@/lib/trpc";
 
 const theme = createTheme({
   primaryColor: "indigo",
-  fontFamilyMonospace: "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
+  fontFamilyMonospace:
+    "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace",
 });
 
 /** The `auth.me` query key prefix as tRPC builds it; used to re-check the session. */

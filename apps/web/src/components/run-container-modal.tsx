@@ -1,10 +1,25 @@
 "use client";
-import { Alert, Button, Checkbox, Group, Modal, Select, SimpleGrid, Stack, TextInput } from "@mantine/core";
+import {
+  Alert,
+  Button,
+  Checkbox,
+  Group,
+  Modal,
+  Select,
+  SimpleGrid,
+  Stack,
+  TextInput,
+} from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "@/lib/errors";
-import { buildRunInput, defaultRunFormValues, type RunFormField, type RunFormValues } from "@/lib/run-form";
+import {
+  buildRunInput,
+  defaultRunFormValues,
+  type RunFormField,
+  type RunFormValues,
+} from "@/lib/run-form";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 
 /** The "Run container" form: validated with the server's schema before it is sent. */
@@ -27,7 +42,11 @@ export function RunContainerModal({
   const run = useMutation(
     trpc.containers.run.mutationOptions({
       onSuccess: (c) => {
-        notifications.show({ color: "green", title: "Container started", message: `${c.name} (${c.shortId}) on ${c.nodeName}` });
+        notifications.show({
+          color: "green",
+          title: "Container started",
+          message: `${c.name} (${c.shortId}) on ${c.nodeName}`,
+        });
         setValues(defaultRunFormValues());
         setErrors({});
         onClose();
@@ -69,7 +88,12 @@ export function RunContainerModal({
       <form onSubmit={onSubmit} noValidate aria-label="Run a container">
         <Stack>
           {run.isError && (
-            <Alert color="red" role="alert" title="The container did not start" data-testid="run-error">
+            <Alert
+              color="red"
+              role="alert"
+              title="The container did not start"
+              data-testid="run-error"
+            >
               {errorMessage(run.error)}
             </Alert>
           )}
@@ -101,7 +125,13 @@ export function RunContainerModal({
             <Select
               label="Node"
               description="Optional; the least busy online node when empty."
-              placeholder={nodes.isPending ? "Loading nodes…" : onlineNodes.length ? "Any online node" : "No node is online"}
+              placeholder={
+                nodes.isPending
+                  ? "Loading nodes…"
+                  : onlineNodes.length
+                    ? "Any online node"
+                    : "No node is online"
+              }
               data={onlineNodes.map((n) => ({ value: n.id, label: n.name }))}
               value={values.node}
               onChange={(v) => set("node", v)}

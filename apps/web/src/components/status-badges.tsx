@@ -13,10 +13,22 @@ const STATE_COLORS: Record<ContainerState, MantineColor> = {
   dead: "red",
 };
 
-export function ContainerStateBadge({ state, exitCode }: { state: ContainerState; exitCode?: number | null }) {
-  const failed = state === "exited" && exitCode !== null && exitCode !== undefined && exitCode !== 0;
+export function ContainerStateBadge({
+  state,
+  exitCode,
+}: {
+  state: ContainerState;
+  exitCode?: number | null;
+}) {
+  const failed =
+    state === "exited" && exitCode !== null && exitCode !== undefined && exitCode !== 0;
   return (
-    <Badge color={failed ? "red" : STATE_COLORS[state]} variant="light" data-testid="container-state" data-state={state}>
+    <Badge
+      color={failed ? "red" : STATE_COLORS[state]}
+      variant="light"
+      data-testid="container-state"
+      data-state={state}
+    >
       {state}
     </Badge>
   );
@@ -24,7 +36,12 @@ export function ContainerStateBadge({ state, exitCode }: { state: ContainerState
 
 export function NodeStatusBadge({ status }: { status: "online" | "offline" }) {
   return (
-    <Badge color={status === "online" ? "green" : "red"} variant="dot" data-testid="node-status" data-status={status}>
+    <Badge
+      color={status === "online" ? "green" : "red"}
+      variant="dot"
+      data-testid="node-status"
+      data-status={status}
+    >
       {status}
     </Badge>
   );

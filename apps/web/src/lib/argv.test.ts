@@ -12,10 +12,14 @@ describe("splitArgv", () => {
   });
 
   it("keeps single-quoted text literal", () => {
-    expect(splitArgv(`sh -c 'echo "a  b" $HOME \\n'`)).toEqual(["sh", "-c", `echo "a  b" $HOME \\n`]);
+    expect(splitArgv(`sh -c 'echo "a  b" $HOME \\n'`)).toEqual([
+      "sh",
+      "-c",
+      `echo "a  b" $HOME \\n`,
+    ]);
   });
 
-  it("honours escapes inside double quotes only for \" \\ $ `", () => {
+  it('honours escapes inside double quotes only for " \\ $ `', () => {
     expect(splitArgv(`printf "say \\"hi\\" \\$x \\n"`)).toEqual(["printf", `say "hi" $x \\n`]);
   });
 
@@ -36,7 +40,9 @@ describe("splitArgv", () => {
   });
 
   it("rejects unterminated quotes and a trailing backslash with a clear error", () => {
-    expect(() => splitArgv(`echo 'oops`)).toThrow(new ArgvSyntaxError("unterminated single quote at position 6"));
+    expect(() => splitArgv(`echo 'oops`)).toThrow(
+      new ArgvSyntaxError("unterminated single quote at position 6"),
+    );
     expect(() => splitArgv(`echo "oops`)).toThrow(/unterminated double quote at position 6/);
     expect(() => splitArgv(`echo \\`)).toThrow(/lone backslash/);
   });

@@ -42,7 +42,8 @@ export function splitArgv(input: string): string[] {
       const start = i;
       i++;
       for (;;) {
-        if (i >= input.length) throw new ArgvSyntaxError(`unterminated double quote at position ${start + 1}`);
+        if (i >= input.length)
+          throw new ArgvSyntaxError(`unterminated double quote at position ${start + 1}`);
         const c = input[i]!;
         if (c === '"') {
           i++;
@@ -59,7 +60,8 @@ export function splitArgv(input: string): string[] {
       continue;
     }
     if (ch === "\\") {
-      if (i + 1 >= input.length) throw new ArgvSyntaxError("the command ends with a lone backslash");
+      if (i + 1 >= input.length)
+        throw new ArgvSyntaxError("the command ends with a lone backslash");
       const next = input[i + 1]!;
       // A backslash-newline is a line continuation, as in a shell.
       if (next !== "\n") current += next;
@@ -77,6 +79,8 @@ export function splitArgv(input: string): string[] {
 /** The inverse, for display: quotes only the words that need it. */
 export function joinArgv(argv: readonly string[]): string {
   return argv
-    .map((a) => (a === "" ? "''" : /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+    .map((a) =>
+      a === "" ? "''" : /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`,
+    )
     .join(" ");
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { formatCommand, formatDateTime, formatDuration, formatLogTimestamp, formatRelative } from "./format";
+import {
+  formatCommand,
+  formatDateTime,
+  formatDuration,
+  formatLogTimestamp,
+  formatRelative,
+} from "./format";
 
 const NOW = Date.UTC(2025, 10, 27, 12, 0, 0);
 

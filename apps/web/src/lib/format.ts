@@ -32,7 +32,12 @@ export function formatDuration(ms: number): string {
   const h = Math.floor((totalS % 86_400) / 3600);
   const m = Math.floor((totalS % 3600) / 60);
   const s = totalS % 60;
-  const parts = d > 0 ? [`${d} d`, h ? `${h} h` : ""] : h > 0 ? [`${h} h`, m ? `${m} min` : ""] : [`${m} min`, s ? `${s} s` : ""];
+  const parts =
+    d > 0
+      ? [`${d} d`, h ? `${h} h` : ""]
+      : h > 0
+        ? [`${h} h`, m ? `${m} min` : ""]
+        : [`${m} min`, s ? `${s} s` : ""];
   return parts.filter(Boolean).join(" ");
 }
 

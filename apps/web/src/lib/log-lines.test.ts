@@ -31,7 +31,11 @@ describe("appendLogLines", () => {
   });
 
   it("keeps at most max lines, dropping the oldest", () => {
-    const b = appendLogLines(emptyLogBuffer(), ["1", "2", "3", "4"].map((t) => line(t)), 3);
+    const b = appendLogLines(
+      emptyLogBuffer(),
+      ["1", "2", "3", "4"].map((t) => line(t)),
+      3,
+    );
     expect(b.lines.map((l) => l.text)).toEqual(["2", "3", "4"]);
     expect(b.dropped).toBe(1);
     expect(b.lines[0]!.seq).toBe(1);

@@ -6,7 +6,18 @@ describe("safeNextPath", () => {
     expect(safeNextPath("/containers/abc?x=1")).toBe("/containers/abc?x=1");
   });
   it("refuses anything that could leave the site or loop back to login", () => {
-    for (const bad of [null, undefined, "", "containers", "//evil.example", "/\\evil.example", "https://evil.example", "/login", "/login?next=/x", "/a\nb"]) {
+    for (const bad of [
+      null,
+      undefined,
+      "",
+      "containers",
+      "//evil.example",
+      "/\\evil.example",
+      "https://evil.example",
+      "/login",
+      "/login?next=/x",
+      "/a\nb",
+    ]) {
       expect(safeNextPath(bad)).toBe("/");
     }
   });

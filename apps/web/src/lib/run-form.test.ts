@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { buildRunInput, defaultRunFormValues } from "./run-form";
 
-const form = (over: Partial<ReturnType<typeof defaultRunFormValues>>) => ({ ...defaultRunFormValues(), ...over });
+const form = (over: Partial<ReturnType<typeof defaultRunFormValues>>) => ({
+  ...defaultRunFormValues(),
+  ...over,
+});
 
 describe("buildRunInput", () => {
   it("builds the minimal input from the defaults (busybox, image command)", () => {
@@ -13,7 +16,14 @@ describe("buildRunInput", () => {
 
   it("splits the command shell-like and parses limits", () => {
     const r = buildRunInput(
-      form({ command: `sh -c 'echo "hi there"'`, name: "web-1", node: "n1", memory: "64m", pidsLimit: "32", autoRemove: true }),
+      form({
+        command: `sh -c 'echo "hi there"'`,
+        name: "web-1",
+        node: "n1",
+        memory: "64m",
+        pidsLimit: "32",
+        autoRemove: true,
+      }),
     );
     expect(r).toEqual({
       ok: true,
@@ -21,13 +31,25 @@ describe("buildRunInput", () => {
         name: "web-1",
         node: "n1",
         autoRemove: true,
-        spec: { image: "busybox", command: ["sh", "-c", `echo "hi there"`], limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 32 } },
+        spec: {
+          image: "busybox",
+          command: ["sh", "-c", `echo "hi there"`],
+          limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 32 },
+        },
       },
     });
   });
 
   it("reports one message per bad field", () => {
-    const r = buildRunInput(form({ image: "Not An Image", command: "echo 'x", name: "-bad", memory: "lots", pidsLimit: "1.5" }));
+    const r = buildRunInput(
+      form({
+        image: "Not An Image",
+        command: "echo 'x",
+        name: "-bad",
+        memory: "lots",
+        pidsLimit: "1.5",
+      }),
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.image).toBe("invalid image reference");

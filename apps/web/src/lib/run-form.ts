@@ -1,4 +1,9 @@
-import { ContainerNameSchema, parseByteSize, RunContainerInputSchema, type RunContainerInput } from "@berth/core";
+import {
+  ContainerNameSchema,
+  parseByteSize,
+  RunContainerInputSchema,
+  type RunContainerInput,
+} from "@berth/core";
 import { splitArgv } from "./argv";
 
 /** What the "Run container" form holds, as typed. */
@@ -12,7 +17,8 @@ export interface RunFormValues {
   autoRemove: boolean;
 }
 
-export type RunFormField = "image" | "command" | "name" | "node" | "memory" | "pidsLimit" | "autoRemove";
+export type RunFormField =
+  "image" | "command" | "name" | "node" | "memory" | "pidsLimit" | "autoRemove";
 
 export const defaultRunFormValues = (): RunFormValues => ({
   image: "busybox",
@@ -68,7 +74,8 @@ export function buildRunInput(values: RunFormValues): RunFormResult {
   let pidsLimit: number | undefined;
   if (values.pidsLimit.trim() !== "") {
     const n = Number(values.pidsLimit.trim());
-    if (!/^\d+$/.test(values.pidsLimit.trim()) || !Number.isSafeInteger(n)) errors.pidsLimit = "the PIDs limit is a whole number";
+    if (!/^\d+$/.test(values.pidsLimit.trim()) || !Number.isSafeInteger(n))
+      errors.pidsLimit = "the PIDs limit is a whole number";
     else pidsLimit = n;
   }
 

@@ -3,7 +3,13 @@
  * The dashboard's tRPC client: queries and mutations batched over HTTP, subscriptions over
  * SSE, plain JSON (the server uses no transformer). Only the router's *type* crosses over.
  */
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@berth/web/router";
@@ -24,7 +30,10 @@ export function makeTRPCClient(): TRPCClient<AppRouter> {
       splitLink({
         condition: (op) => op.type === "subscription",
         true: httpSubscriptionLink({ url: TRPC_PATH }),
-        false: httpBatchLink({ url: TRPC_PATH, fetch: (url, init) => fetch(url, { ...init, credentials: "same-origin" }) }),
+        false: httpBatchLink({
+          url: TRPC_PATH,
+          fetch: (url, init) => fetch(url, { ...init, credentials: "same-origin" }),
+        }),
       }),
     ],
   });

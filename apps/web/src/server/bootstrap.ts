@@ -19,7 +19,10 @@ export interface BootstrapResult {
   generatedAdmin: { username: string; password: string } | null;
 }
 
-export async function bootstrapDatabase(db: Db, opts: { adminUser: string; adminPassword?: string | undefined }): Promise<BootstrapResult> {
+export async function bootstrapDatabase(
+  db: Db,
+  opts: { adminUser: string; adminPassword?: string | undefined },
+): Promise<BootstrapResult> {
   let team = db.select().from(teams).where(eq(teams.name, DEFAULT_TEAM)).get();
   if (!team) team = db.insert(teams).values({ id: newId(), name: DEFAULT_TEAM }).returning().get();
   let generatedAdmin: BootstrapResult["generatedAdmin"] = null;
@@ -44,7 +47,9 @@ export function loadServerId(dataDir: string): string {
   if (existsSync(file)) {
     const id = readFileSync(file, "utf8").trim();
     if (/^[a-z2-7]{26}$/.test(id)) return id;
-    throw new Error(`${file} is corrupt: expected a 26-character id, found ${JSON.stringify(id.slice(0, 40))}`);
+    throw new Error(
+      `${file} is corrupt: expected a 26-character id, found ${JSON.stringify(id.slice(0, 40))}`,
+    );
   }
   const id = newId();
   writeFileSync(file, `${id}\n`, { mode: 0o644, flag: "wx" });
@@ -64,7 +69,14 @@ export function writeBootstrapJoinToken(db: Db, dataDir: string, publicUrl: stri
 
 /** The one-time banner with a generated admin password. */
 export function adminPasswordBanner(username: string, password: string): string {
-  const lines = ["berth-server created the first administrator:", "", `  username: ${username}`, `  password: ${password}`, "", "This password is shown once. Sign in and keep it safe."];
+  const lines = [
+    "berth-server created the first administrator:",
+    "",
+    `  username: ${username}`,
+    `  password: ${password}`,
+    "",
+    "This password is shown once. Sign in and keep it safe.",
+  ];
   const width = Math.max(...lines.map((l) => l.length)) + 2;
   const bar = "─".repeat(width);
   return [`┌${bar}┐`, ...lines.map((l) => `│ ${l.padEnd(width - 1)}│`), `└${bar}┘`].join("\n");

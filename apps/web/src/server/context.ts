@@ -3,7 +3,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Actor } from "./modules/containers/containers.service";
-import { API_TOKEN_PREFIX, SESSION_COOKIE, SESSION_TTL_MS, type AuthUser } from "./modules/auth/auth.service";
+import {
+  API_TOKEN_PREFIX,
+  SESSION_COOKIE,
+  SESSION_TTL_MS,
+  type AuthUser,
+} from "./modules/auth/auth.service";
 import type { Services } from "./services";
 
 export interface ContextDeps {
@@ -63,7 +68,11 @@ export function buildContext(deps: ContextDeps, req: RequestInfo): Context {
   else if (sessionSecret) user = services.auth.userForSession(sessionSecret);
   const membership = user ? services.auth.teamOf(user.id) : null;
   const actor = user
-    ? { ...user, teamId: membership?.teamId ?? deps.defaultTeamId, role: membership?.role ?? ("viewer" as const) }
+    ? {
+        ...user,
+        teamId: membership?.teamId ?? deps.defaultTeamId,
+        role: membership?.role ?? ("viewer" as const),
+      }
     : null;
   const attrs = `Path=/; HttpOnly; SameSite=Lax${deps.secureCookies ? "; Secure" : ""}`;
   return {
@@ -74,7 +83,9 @@ export function buildContext(deps: ContextDeps, req: RequestInfo): Context {
     address: req.address ?? null,
     audit: {},
     setSessionCookie: (secret) =>
-      req.setCookie(`${SESSION_COOKIE}=${encodeURIComponent(secret)}; ${attrs}; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`),
+      req.setCookie(
+        `${SESSION_COOKIE}=${encodeURIComponent(secret)}; ${attrs}; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`,
+      ),
     clearSessionCookie: () => req.setCookie(`${SESSION_COOKIE}=; ${attrs}; Max-Age=0`),
   };
 }

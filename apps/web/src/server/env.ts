@@ -17,7 +17,11 @@ export const ServerEnvSchema = z.object({
     .max(64)
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]*$/, "usernames use letters, digits and _ . @ -")
     .default("admin"),
-  BERTH_ADMIN_PASSWORD: z.string().min(8, "BERTH_ADMIN_PASSWORD must have at least 8 characters").max(1024).optional(),
+  BERTH_ADMIN_PASSWORD: z
+    .string()
+    .min(8, "BERTH_ADMIN_PASSWORD must have at least 8 characters")
+    .max(1024)
+    .optional(),
   BERTH_BOOTSTRAP_JOIN_TOKEN: z.enum(["0", "1", ""]).default("0"),
   BERTH_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -40,13 +44,20 @@ export interface ServerConfig {
 }
 
 /** Parses an environment (process.env by default) into the server's config; throws a readable error. */
-export function loadServerConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): ServerConfig {
+export function loadServerConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): ServerConfig {
   const r = ServerEnvSchema.safeParse(env);
-  if (!r.success) throw new Error(`invalid berth-server configuration:\n${z.prettifyError(r.error)}`);
+  if (!r.success)
+    throw new Error(`invalid berth-server configuration:\n${z.prettifyError(r.error)}`);
   const e = r.data;
   const dataDir = resolve(cwd, e.BERTH_DATA_DIR);
   const urlHost = e.BERTH_HOST === "0.0.0.0" || e.BERTH_HOST === "::" ? "127.0.0.1" : e.BERTH_HOST;
-  const publicUrl = (e.BERTH_PUBLIC_URL ?? `http://${urlHost.includes(":") ? `[${urlHost}]` : urlHost}:${e.BERTH_PORT}`).replace(/\/+$/, "");
+  const publicUrl = (
+    e.BERTH_PUBLIC_URL ??
+    `http://${urlHost.includes(":") ? `[${urlHost}]` : urlHost}:${e.BERTH_PORT}`
+  ).replace(/\/+$/, "");
   return {
     port: e.BERTH_PORT,
     host: e.BERTH_HOST,

@@ -12,7 +12,14 @@ describe("http app", () => {
 
   beforeEach(async () => {
     f = await createFixture();
-    const app = createHttpApp({ db: f.db, gateway: f.gateway, services: f.services, serverId: "s", defaultTeamId: f.defaultTeamId, secureCookies: false });
+    const app = createHttpApp({
+      db: f.db,
+      gateway: f.gateway,
+      services: f.services,
+      serverId: "s",
+      defaultTeamId: f.defaultTeamId,
+      secureCookies: false,
+    });
     server = createServer((req, res) => {
       if (!app.handleRequest(req, res)) res.writeHead(404).end("next would answer");
     });
@@ -28,7 +35,12 @@ describe("http app", () => {
   it("serves /api/health", async () => {
     const res = await fetch(`${base}/api/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "ok", version: "test", db: "ok", agentsConnected: 0 });
+    expect(await res.json()).toMatchObject({
+      status: "ok",
+      version: "test",
+      db: "ok",
+      agentsConnected: 0,
+    });
     expect((await fetch(`${base}/somewhere-else`)).status).toBe(404);
   });
 
@@ -48,9 +60,15 @@ describe("http app", () => {
     });
     expect(login.status).toBe(200);
     const setCookie = login.headers.get("set-cookie")!;
-    expect(setCookie).toMatch(/^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1209600$/);
-    const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { cookie: setCookie.split(";")[0]! } });
-    expect(((await me.json()) as { result: { data: { username: string } } }).result.data.username).toBe("admin");
+    expect(setCookie).toMatch(
+      /^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1209600$/,
+    );
+    const me = await fetch(`${base}/api/trpc/auth.me`, {
+      headers: { cookie: setCookie.split(";")[0]! },
+    });
+    expect(
+      ((await me.json()) as { result: { data: { username: string } } }).result.data.username,
+    ).toBe("admin");
   });
 
   it("answers errors with the mapped status, data.kind and flattened zod errors", async () => {
@@ -60,7 +78,12 @@ describe("http app", () => {
       body: JSON.stringify({ username: "", password: "x" }),
     });
     expect(bad.status).toBe(400);
-    const body = (await bad.json()) as { error: { message: string; data: { kind: string; zodError: { fieldErrors: Record<string, string[]> } } } };
+    const body = (await bad.json()) as {
+      error: {
+        message: string;
+        data: { kind: string; zodError: { fieldErrors: Record<string, string[]> } };
+      };
+    };
     expect(body.error.data.kind).toBe("invalid_input");
     expect(body.error.data.zodError.fieldErrors.username).toContain("a username is required");
     expect(body.error.message).toContain("a username is required");

@@ -33,7 +33,11 @@ export interface HttpAppDeps {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
   res.end(text);
 }
 
@@ -63,9 +67,14 @@ export function createHttpApp(deps: HttpAppDeps) {
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: TRPC_BASE_PATH,
-    createContext: createContextFactory({ services: deps.services, defaultTeamId: deps.defaultTeamId, secureCookies: deps.secureCookies }),
+    createContext: createContextFactory({
+      services: deps.services,
+      defaultTeamId: deps.defaultTeamId,
+      secureCookies: deps.secureCookies,
+    }),
     onError: ({ error, path }) => {
-      if (error.code === "INTERNAL_SERVER_ERROR") deps.onError?.(`tRPC ${path ?? "?"}: ${error.message}`);
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        deps.onError?.(`tRPC ${path ?? "?"}: ${error.message}`);
     },
   });
 
@@ -86,7 +95,9 @@ export function createHttpApp(deps: HttpAppDeps) {
     } catch (e) {
       const err = toErrorBody(e);
       if (err.kind === "internal") deps.onError?.(`join: ${err.message}`);
-      sendJson(res, HTTP_STATUS_BY_KIND[err.kind], { error: { kind: err.kind, message: err.message } });
+      sendJson(res, HTTP_STATUS_BY_KIND[err.kind], {
+        error: { kind: err.kind, message: err.message },
+      });
     }
   }
 

@@ -12,7 +12,11 @@ import { kindOfTrpcCode, TRPC_CODE_BY_KIND } from "./errors";
 const t = initTRPC.context<Context>().create({
   // Subscriptions (containers.logs) over server-sent events; pings keep idle streams alive
   // through proxies, and the client reconnects if they stop.
-  sse: { enabled: true, ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 45_000 } },
+  sse: {
+    enabled: true,
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 45_000 },
+  },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     const kind = isDomainError(cause) ? cause.kind : kindOfTrpcCode(error.code);
@@ -36,7 +40,11 @@ const errorMapping = t.middleware(async ({ next }) => {
     throw new TRPCError({ code: TRPC_CODE_BY_KIND[cause.kind], message: cause.message, cause });
   }
   if (cause instanceof ZodError) {
-    throw new TRPCError({ code: "BAD_REQUEST", message: `invalid input: ${z.prettifyError(cause)}`, cause });
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `invalid input: ${z.prettifyError(cause)}`,
+      cause,
+    });
   }
   return result;
 });
@@ -59,11 +67,16 @@ const audit = t.middleware(async ({ ctx, next, type, path, getRawInput }) => {
   } catch {
     rawInput = undefined;
   }
-  const denied = !result.ok && (result.error.code === "UNAUTHORIZED" || result.error.code === "FORBIDDEN");
+  const denied =
+    !result.ok && (result.error.code === "UNAUTHORIZED" || result.error.code === "FORBIDDEN");
   const actor = ctx.audit.actor ?? (ctx.user ? { id: ctx.user.id, name: ctx.user.username } : null);
   ctx.services.audit.record({
     actorId: actor?.id ?? null,
-    actorName: actor?.name ?? (typeof (rawInput as { username?: unknown })?.username === "string" ? (rawInput as { username: string }).username : null),
+    actorName:
+      actor?.name ??
+      (typeof (rawInput as { username?: unknown })?.username === "string"
+        ? (rawInput as { username: string }).username
+        : null),
     teamId: ctx.actor?.teamId ?? null,
     action: path,
     target: ctx.audit.target ?? describeTarget(rawInput),
@@ -105,7 +118,10 @@ const ROLE_PERMISSIONS: Record<"owner" | "operator" | "viewer", ReadonlySet<Perm
 export function procedureWith(permission: Permission) {
   return authedProcedure.use(({ ctx, next }) => {
     if (!ctx.user.isAdmin && !ROLE_PERMISSIONS[ctx.actor.role].has(permission)) {
-      throw new DomainError("forbidden", `your role (${ctx.actor.role}) does not allow ${permission}`);
+      throw new DomainError(
+        "forbidden",
+        `your role (${ctx.actor.role}) does not allow ${permission}`,
+      );
     }
     return next();
   });

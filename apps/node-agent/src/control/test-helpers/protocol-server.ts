@@ -21,7 +21,10 @@ export interface ServerConn {
   send(frame: unknown): void;
   sendRaw(text: string): void;
   welcome(o?: { serverId?: string; ackedSeq?: number; heartbeatIntervalMs?: number }): void;
-  waitFor<T extends AgentFrame = AgentFrame>(pred: (f: AgentFrame) => boolean, timeoutMs?: number): Promise<T>;
+  waitFor<T extends AgentFrame = AgentFrame>(
+    pred: (f: AgentFrame) => boolean,
+    timeoutMs?: number,
+  ): Promise<T>;
 }
 
 export class ProtocolTestServer {
@@ -33,7 +36,10 @@ export class ProtocolTestServer {
   /** Sends welcome automatically on hello (with these options) unless set to false. */
   autoWelcome: false | { serverId?: string; ackedSeq?: number; heartbeatIntervalMs?: number } = {};
   /** What POST /api/agent/join does. */
-  joinHandler: (body: unknown) => { status: number; body: unknown } = () => ({ status: 404, body: { error: { kind: "not_found", message: "no join here" } } });
+  joinHandler: (body: unknown) => { status: number; body: unknown } = () => ({
+    status: 404,
+    body: { error: { kind: "not_found", message: "no join here" } },
+  });
   joinRequests: unknown[] = [];
   upgradeAttempts: { at: number; authorization: string | undefined; refused: boolean }[] = [];
   readonly conns: ServerConn[] = [];
@@ -65,7 +71,9 @@ export class ProtocolTestServer {
       res.writeHead(404).end();
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-    this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
   }
 
   get url(): string {
@@ -106,12 +114,19 @@ export class ProtocolTestServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const authorization = req.headers.authorization;
-    const refused = req.url !== "/api/agent" || this.refuseUpgradeWith !== undefined || authorization !== `Bearer ${this.credential}`;
+    const refused =
+      req.url !== "/api/agent" ||
+      this.refuseUpgradeWith !== undefined ||
+      authorization !== `Bearer ${this.credential}`;
     this.upgradeAttempts.push({ at: Date.now(), authorization, refused });
     if (refused) {
       const status = this.refuseUpgradeWith ?? 401;
-      const body = JSON.stringify({ error: { kind: "unauthenticated", message: "unknown or revoked node credential" } });
-      socket.end(`HTTP/1.1 ${status} Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        error: { kind: "unauthenticated", message: "unknown or revoked node credential" },
+      });
+      socket.end(
+        `HTTP/1.1 ${status} Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, authorization));
@@ -128,7 +143,9 @@ export class ProtocolTestServer {
       authorization,
       frames,
       invalid,
-      closed: new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }))),
+      closed: new Promise((resolve) =>
+        ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+      ),
       send: (frame) => ws.send(JSON.stringify(frame)),
       sendRaw: (text) => ws.send(text),
       welcome: (o = {}) =>

@@ -2,7 +2,15 @@
  * Test-only: an in-memory CommandHandler that records calls. It exists to test the protocol
  * client (dispatch, idempotency, streams, events); it does not run or pretend to run containers.
  */
-import { DomainError, type CommandParams, type ContainerStatus, type EventData, type EventName, type LogLine, type NodeFacts } from "@berth/core";
+import {
+  DomainError,
+  type CommandParams,
+  type ContainerStatus,
+  type EventData,
+  type EventName,
+  type LogLine,
+  type NodeFacts,
+} from "@berth/core";
 import type { CommandHandler, EventListener } from "../command-handler";
 
 export const TEST_FACTS: NodeFacts = {
@@ -18,8 +26,23 @@ export const TEST_FACTS: NodeFacts = {
   agentVersion: "0.1.0",
 };
 
-export function statusOf(id: string, name: string, state: ContainerStatus["state"]): ContainerStatus {
-  return { id, name, state, pid: state === "running" ? 4242 : null, exitCode: null, oomKilled: false, error: null, createdAt: "2025-01-01T00:00:00.000Z", startedAt: null, finishedAt: null };
+export function statusOf(
+  id: string,
+  name: string,
+  state: ContainerStatus["state"],
+): ContainerStatus {
+  return {
+    id,
+    name,
+    state,
+    pid: state === "running" ? 4242 : null,
+    exitCode: null,
+    oomKilled: false,
+    error: null,
+    createdAt: "2025-01-01T00:00:00.000Z",
+    startedAt: null,
+    finishedAt: null,
+  };
 }
 
 export class RecordingHandler implements CommandHandler {
@@ -34,7 +57,8 @@ export class RecordingHandler implements CommandHandler {
   async run(p: CommandParams<"container.run">): Promise<ContainerStatus> {
     this.calls.push({ method: "run", args: p });
     await this.runGate;
-    if (this.containers.has(p.containerId)) throw new DomainError("conflict", `container ${p.containerId} exists`);
+    if (this.containers.has(p.containerId))
+      throw new DomainError("conflict", `container ${p.containerId} exists`);
     const st = statusOf(p.containerId, p.name, "running");
     this.containers.set(p.containerId, st);
     return st;
@@ -61,13 +85,24 @@ export class RecordingHandler implements CommandHandler {
   list(): ContainerStatus[] {
     return [...this.containers.values()];
   }
-  logs(p: CommandParams<"container.logs">, signal: AbortSignal, onChunk: (lines: LogLine[]) => void | Promise<void>): Promise<void> {
+  logs(
+    p: CommandParams<"container.logs">,
+    signal: AbortSignal,
+    onChunk: (lines: LogLine[]) => void | Promise<void>,
+  ): Promise<void> {
     this.calls.push({ method: "logs", args: p });
     return this.logsImpl(p, signal, onChunk);
   }
   async listImages() {
     this.calls.push({ method: "listImages", args: undefined });
-    return [{ ref: "busybox:latest", digest: "sha256:" + "a".repeat(64), size: 1234, createdAt: "2025-01-01T00:00:00Z" }];
+    return [
+      {
+        ref: "busybox:latest",
+        digest: "sha256:" + "a".repeat(64),
+        size: 1234,
+        createdAt: "2025-01-01T00:00:00Z",
+      },
+    ];
   }
   onEvent(cb: EventListener): () => void {
     this.listeners.add(cb);

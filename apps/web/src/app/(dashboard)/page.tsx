@@ -7,7 +7,17 @@ import type { ReactNode } from "react";
 import { ErrorState, LoadingState } from "@/components/query-state";
 import { useTRPC } from "@/lib/trpc";
 
-function Stat({ label, value, color, testId }: { label: string; value: number; color?: string; testId: string }) {
+function Stat({
+  label,
+  value,
+  color,
+  testId,
+}: {
+  label: string;
+  value: number;
+  color?: string;
+  testId: string;
+}) {
   return (
     <Stack gap={0}>
       <Text size="xl" fw={700} c={color} data-testid={testId}>
@@ -20,7 +30,17 @@ function Stat({ label, value, color, testId }: { label: string; value: number; c
   );
 }
 
-function SummaryCard({ title, href, icon, children }: { title: string; href: string; icon: ReactNode; children: ReactNode }) {
+function SummaryCard({
+  title,
+  href,
+  icon,
+  children,
+}: {
+  title: string;
+  href: string;
+  icon: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <Card withBorder radius="md" padding="lg" component="section" aria-label={title}>
       <Group justify="space-between" mb="md">
@@ -40,7 +60,9 @@ function SummaryCard({ title, href, icon, children }: { title: string; href: str
 export default function OverviewPage() {
   const trpc = useTRPC();
   const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { refetchInterval: 5000 }));
-  const containers = useQuery(trpc.containers.list.queryOptions({ all: true }, { refetchInterval: 5000 }));
+  const containers = useQuery(
+    trpc.containers.list.queryOptions({ all: true }, { refetchInterval: 5000 }),
+  );
 
   return (
     <Stack>
@@ -50,15 +72,33 @@ export default function OverviewPage() {
           {nodes.isPending ? (
             <LoadingState label="Loading nodes…" />
           ) : nodes.isError ? (
-            <ErrorState title="Could not load nodes" error={nodes.error} onRetry={() => void nodes.refetch()} />
+            <ErrorState
+              title="Could not load nodes"
+              error={nodes.error}
+              onRetry={() => void nodes.refetch()}
+            />
           ) : nodes.data.length === 0 ? (
             <Text c="dimmed">
-              No nodes yet. <Anchor component={Link} href="/nodes">Add one</Anchor> to start running containers.
+              No nodes yet.{" "}
+              <Anchor component={Link} href="/nodes">
+                Add one
+              </Anchor>{" "}
+              to start running containers.
             </Text>
           ) : (
             <Group gap="xl">
-              <Stat label="online" value={nodes.data.filter((n) => n.status === "online").length} color="green" testId="nodes-online" />
-              <Stat label="offline" value={nodes.data.filter((n) => n.status === "offline").length} color="red" testId="nodes-offline" />
+              <Stat
+                label="online"
+                value={nodes.data.filter((n) => n.status === "online").length}
+                color="green"
+                testId="nodes-online"
+              />
+              <Stat
+                label="offline"
+                value={nodes.data.filter((n) => n.status === "offline").length}
+                color="red"
+                testId="nodes-offline"
+              />
               <Stat label="total" value={nodes.data.length} testId="nodes-total" />
             </Group>
           )}
@@ -67,18 +107,38 @@ export default function OverviewPage() {
           {containers.isPending ? (
             <LoadingState label="Loading containers…" />
           ) : containers.isError ? (
-            <ErrorState title="Could not load containers" error={containers.error} onRetry={() => void containers.refetch()} />
+            <ErrorState
+              title="Could not load containers"
+              error={containers.error}
+              onRetry={() => void containers.refetch()}
+            />
           ) : containers.data.length === 0 ? (
             <Text c="dimmed">
-              No containers yet. <Anchor component={Link} href="/containers">Run one</Anchor>.
+              No containers yet.{" "}
+              <Anchor component={Link} href="/containers">
+                Run one
+              </Anchor>
+              .
             </Text>
           ) : (
             <Group gap="xl">
-              <Stat label="running" value={containers.data.filter((c) => c.state === "running").length} color="green" testId="containers-running" />
-              <Stat label="exited" value={containers.data.filter((c) => c.state === "exited").length} testId="containers-exited" />
+              <Stat
+                label="running"
+                value={containers.data.filter((c) => c.state === "running").length}
+                color="green"
+                testId="containers-running"
+              />
+              <Stat
+                label="exited"
+                value={containers.data.filter((c) => c.state === "exited").length}
+                testId="containers-exited"
+              />
               <Stat
                 label="other"
-                value={containers.data.filter((c) => c.state !== "running" && c.state !== "exited").length}
+                value={
+                  containers.data.filter((c) => c.state !== "running" && c.state !== "exited")
+                    .length
+                }
                 testId="containers-other"
               />
               <Stat label="total" value={containers.data.length} testId="containers-total" />

@@ -1,5 +1,15 @@
 "use client";
-import { Alert, Button, Center, Group, Paper, PasswordInput, Stack, TextInput, Title } from "@mantine/core";
+import {
+  Alert,
+  Button,
+  Center,
+  Group,
+  Paper,
+  PasswordInput,
+  Stack,
+  TextInput,
+  Title,
+} from "@mantine/core";
 import { IconAlertCircle, IconShip } from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter, useSearchParams } from "next/navigation";
@@ -33,7 +43,11 @@ function LoginForm() {
       },
       onError: (err) => {
         const info = errorInfo(err);
-        setFormError(info.code === "UNAUTHORIZED" || info.kind === "unauthenticated" ? "Invalid username or password" : info.message);
+        setFormError(
+          info.code === "UNAUTHORIZED" || info.kind === "unauthenticated"
+            ? "Invalid username or password"
+            : info.message,
+        );
       },
     }),
   );
@@ -58,14 +72,29 @@ function LoginForm() {
   if (me.data) return <LoadingState label="Signed in, redirecting…" />;
 
   return (
-    <Paper withBorder shadow="sm" p="xl" radius="md" w={360} component="form" onSubmit={onSubmit} noValidate aria-label="Sign in">
+    <Paper
+      withBorder
+      shadow="sm"
+      p="xl"
+      radius="md"
+      w={360}
+      component="form"
+      onSubmit={onSubmit}
+      noValidate
+      aria-label="Sign in"
+    >
       <Stack>
         <Group gap="xs" justify="center">
           <IconShip aria-hidden />
           <Title order={2}>Sign in to Berth</Title>
         </Group>
         {formError && (
-          <Alert color="red" icon={<IconAlertCircle aria-hidden />} role="alert" data-testid="login-error">
+          <Alert
+            color="red"
+            icon={<IconAlertCircle aria-hidden />}
+            role="alert"
+            data-testid="login-error"
+          >
             {formError}
           </Alert>
         )}

@@ -18,12 +18,19 @@ const LIVE_STATES = new Set<ContainerRow["state"]>(["creating", "created", "runn
  * True when `status` is older than what the row already holds: a result that says "running"
  * arriving after the `container.exited` event must not bring the container back to life.
  */
-export function isStaleStatus(row: Pick<ContainerRow, "state">, status: Pick<ContainerStatus, "state">): boolean {
+export function isStaleStatus(
+  row: Pick<ContainerRow, "state">,
+  status: Pick<ContainerStatus, "state">,
+): boolean {
   return FINAL_STATES.has(row.state) && LIVE_STATES.has(status.state);
 }
 
 /** Applies an agent's view of a container to its row (the agent wins); returns the new row or null. */
-export function applyContainerStatus(db: Db, nodeId: string, status: ContainerStatus): ContainerRow | null {
+export function applyContainerStatus(
+  db: Db,
+  nodeId: string,
+  status: ContainerStatus,
+): ContainerRow | null {
   const where = and(eq(containers.id, status.id), eq(containers.nodeId, nodeId));
   const row = db.select().from(containers).where(where).get();
   if (!row) return null;

@@ -43,7 +43,10 @@ describe("agent gateway over a real socket", () => {
 
   async function join(hostname = "peer"): Promise<JoinResponse> {
     const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, { method: "POST", body: JSON.stringify({ token, hostname }) });
+    const res = await fetch(`http://${base}/api/agent/join`, {
+      method: "POST",
+      body: JSON.stringify({ token, hostname }),
+    });
     expect(res.status).toBe(200);
     return (await res.json()) as JoinResponse;
   }
@@ -51,12 +54,24 @@ describe("agent gateway over a real socket", () => {
   async function connect(j: JoinResponse, inventory: unknown[] = []) {
     const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
     peers.push(peer);
-    peer.send({ type: "hello", protocol: 1, nodeId: j.nodeId, facts: TEST_FACTS, capabilities: ["logs"], inventory });
+    peer.send({
+      type: "hello",
+      protocol: 1,
+      nodeId: j.nodeId,
+      facts: TEST_FACTS,
+      capabilities: ["logs"],
+      inventory,
+    });
     const welcome = await peer.next("welcome");
     return { peer, welcome };
   }
 
-  const admin = () => createCaller(contextFor(f, { authorization: `Bearer ${f.services.auth.createApiToken(f.adminId, "t").token}` }));
+  const admin = () =>
+    createCaller(
+      contextFor(f, {
+        authorization: `Bearer ${f.services.auth.createApiToken(f.adminId, "t").token}`,
+      }),
+    );
   const row = (id: string) => f.db.select().from(containers).where(eq(containers.id, id)).get();
   const node = (id: string) => f.db.select().from(nodes).where(eq(nodes.id, id)).get()!;
 
@@ -71,22 +86,42 @@ describe("agent gateway over a real socket", () => {
   });
 
   it("join: refuses unknown and reused tokens with 401 and a kind", async () => {
-    const bad = await fetch(`http://${base}/api/agent/join`, { method: "POST", body: JSON.stringify({ token: "bjt_does-not-exist", hostname: "h" }) });
+    const bad = await fetch(`http://${base}/api/agent/join`, {
+      method: "POST",
+      body: JSON.stringify({ token: "bjt_does-not-exist", hostname: "h" }),
+    });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toEqual({ error: { kind: "unauthenticated", message: "unknown join token" } });
+    expect(await bad.json()).toEqual({
+      error: { kind: "unauthenticated", message: "unknown join token" },
+    });
     const { token } = f.services.joinTokens.create(null, 600);
-    await fetch(`http://${base}/api/agent/join`, { method: "POST", body: JSON.stringify({ token, hostname: "h" }) });
-    const again = await fetch(`http://${base}/api/agent/join`, { method: "POST", body: JSON.stringify({ token, hostname: "h" }) });
+    await fetch(`http://${base}/api/agent/join`, {
+      method: "POST",
+      body: JSON.stringify({ token, hostname: "h" }),
+    });
+    const again = await fetch(`http://${base}/api/agent/join`, {
+      method: "POST",
+      body: JSON.stringify({ token, hostname: "h" }),
+    });
     expect(again.status).toBe(401);
-    expect(((await again.json()) as { error: { message: string } }).error.message).toBe("join token already used");
-    const junk = await fetch(`http://${base}/api/agent/join`, { method: "POST", body: "{not json" });
+    expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
+      "join token already used",
+    );
+    const junk = await fetch(`http://${base}/api/agent/join`, {
+      method: "POST",
+      body: "{not json",
+    });
     expect(junk.status).toBe(400);
   });
 
   it("refuses an upgrade without a valid credential before upgrading", async () => {
-    await expect(ProtocolPeer.connect(`ws://${base}/api/agent`, null)).rejects.toThrow("upgrade refused: 401");
+    await expect(ProtocolPeer.connect(`ws://${base}/api/agent`, null)).rejects.toThrow(
+      "upgrade refused: 401",
+    );
     const j = await join();
-    await expect(ProtocolPeer.connect(`ws://${base}/api/agent`, `${j.nodeId}.wrongsecretwrongsecret`)).rejects.toThrow("upgrade refused: 401");
+    await expect(
+      ProtocolPeer.connect(`ws://${base}/api/agent`, `${j.nodeId}.wrongsecretwrongsecret`),
+    ).rejects.toThrow("upgrade refused: 401");
   });
 
   it("hello → welcome, node online with facts; invalid frames get an error frame and the socket stays open", async () => {
@@ -95,34 +130,79 @@ describe("agent gateway over a real socket", () => {
     peers.push(peer);
     peer.send({ type: "heartbeat", ts: 1 });
     expect((await peer.next("error")).error.message).toBe("expected a hello frame first");
-    peer.send({ type: "hello", protocol: 1, nodeId: j.nodeId, facts: TEST_FACTS, capabilities: [], inventory: [] });
+    peer.send({
+      type: "hello",
+      protocol: 1,
+      nodeId: j.nodeId,
+      facts: TEST_FACTS,
+      capabilities: [],
+      inventory: [],
+    });
     const welcome = await peer.next("welcome");
-    expect(welcome).toEqual({ type: "welcome", protocol: 1, serverId: SERVER_ID, heartbeatIntervalMs: 5000, ackedSeq: 0 });
+    expect(welcome).toEqual({
+      type: "welcome",
+      protocol: 1,
+      serverId: SERVER_ID,
+      heartbeatIntervalMs: 5000,
+      ackedSeq: 0,
+    });
     expect(node(j.nodeId)).toMatchObject({ status: "online", facts: TEST_FACTS });
     expect(f.services.health.check().agentsConnected).toBe(1);
 
     peer.send("this is not json");
-    expect((await peer.next("error")).error).toEqual({ kind: "invalid_input", message: "frame is not valid JSON" });
+    expect((await peer.next("error")).error).toEqual({
+      kind: "invalid_input",
+      message: "frame is not valid JSON",
+    });
     peer.send({ type: "event", seq: -1, name: "container.exploded" });
     expect((await peer.next("error")).error.message).toMatch(/^invalid frame/);
     expect(peer.ws.readyState).toBe(peer.ws.OPEN);
     // and it still works: the API sees it online
     const list = await admin().nodes.list();
-    expect(list).toEqual([expect.objectContaining({ id: j.nodeId, status: "online", containers: { running: 0, total: 0 } })]);
+    expect(list).toEqual([
+      expect.objectContaining({
+        id: j.nodeId,
+        status: "online",
+        containers: { running: 0, total: 0 },
+      }),
+    ]);
   });
 
   it("containers.run: command round trip; the agent's result becomes the row", async () => {
     const j = await join();
     const { peer } = await connect(j);
-    const running = admin().containers.run({ name: "web", spec: { image: "busybox", command: ["sleep", "60"] } });
+    const running = admin().containers.run({
+      name: "web",
+      spec: { image: "busybox", command: ["sleep", "60"] },
+    });
     const cmd = await peer.next("command");
     expect(cmd.name).toBe("container.run");
-    const params = cmd.params as { containerId: string; name: string; spec: { image: string; command: string[] } };
-    expect(params).toMatchObject({ name: "web", spec: { image: "busybox", command: ["sleep", "60"] }, autoRemove: false });
+    const params = cmd.params as {
+      containerId: string;
+      name: string;
+      spec: { image: string; command: string[] };
+    };
+    expect(params).toMatchObject({
+      name: "web",
+      spec: { image: "busybox", command: ["sleep", "60"] },
+      autoRemove: false,
+    });
     expect(row(params.containerId)?.state).toBe("creating");
-    peer.send({ type: "result", id: cmd.id, ok: true, data: status(params.containerId, "web", "running") });
+    peer.send({
+      type: "result",
+      id: cmd.id,
+      ok: true,
+      data: status(params.containerId, "web", "running"),
+    });
     const view = await running;
-    expect(view).toMatchObject({ id: params.containerId, name: "web", state: "running", nodeName: "peer", command: ["sleep", "60"], createdBy: "admin" });
+    expect(view).toMatchObject({
+      id: params.containerId,
+      name: "web",
+      state: "running",
+      nodeName: "peer",
+      command: ["sleep", "60"],
+      createdBy: "admin",
+    });
     expect(row(params.containerId)).toMatchObject({ state: "running", pid: 4242 });
     expect((await admin().nodes.get({ ref: "peer" })).containers).toEqual({ running: 1, total: 1 });
   });
@@ -132,8 +212,16 @@ describe("agent gateway over a real socket", () => {
     const { peer } = await connect(j);
     const running = admin().containers.run({ name: "broken", spec: { image: "nosuchimage" } });
     const cmd = await peer.next("command");
-    peer.send({ type: "result", id: cmd.id, ok: false, error: { kind: "not_found", message: "image nosuchimage not found in any registry" } });
-    await expect(running).rejects.toMatchObject({ code: "NOT_FOUND", message: "image nosuchimage not found in any registry" });
+    peer.send({
+      type: "result",
+      id: cmd.id,
+      ok: false,
+      error: { kind: "not_found", message: "image nosuchimage not found in any registry" },
+    });
+    await expect(running).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "image nosuchimage not found in any registry",
+    });
     expect(f.db.select().from(containers).all()).toEqual([]);
   });
 
@@ -142,11 +230,24 @@ describe("agent gateway over a real socket", () => {
     const { peer } = await connect(j);
     const id = insertContainer(f, j.nodeId, "job", { state: "running" });
     const waiting = admin().containers.wait({ ref: "job" });
-    const exited = status(id, "job", "exited", { exitCode: 3, finishedAt: "2026-01-01T00:00:09.000Z" });
-    peer.send({ type: "event", seq: 1, name: "container.exited", at: "2026-01-01T00:00:09.000Z", data: exited });
+    const exited = status(id, "job", "exited", {
+      exitCode: 3,
+      finishedAt: "2026-01-01T00:00:09.000Z",
+    });
+    peer.send({
+      type: "event",
+      seq: 1,
+      name: "container.exited",
+      at: "2026-01-01T00:00:09.000Z",
+      data: exited,
+    });
     expect(await peer.next("ack")).toEqual({ type: "ack", seq: 1 });
     expect(await waiting).toEqual({ exitCode: 3, state: "exited" });
-    expect(row(id)).toMatchObject({ state: "exited", exitCode: 3, finishedAt: new Date("2026-01-01T00:00:09.000Z") });
+    expect(row(id)).toMatchObject({
+      state: "exited",
+      exitCode: 3,
+      finishedAt: new Date("2026-01-01T00:00:09.000Z"),
+    });
     expect(node(j.nodeId).ackedSeq).toBe(1);
     // a redelivered event is acked again without being applied twice
     f.db.update(containers).set({ exitCode: 99 }).where(eq(containers.id, id)).run();
@@ -169,13 +270,20 @@ describe("agent gateway over a real socket", () => {
     insertContainer(f, j.nodeId, "chatty");
     const ac = new AbortController();
     const token = f.services.auth.createApiToken(f.adminId, "t").token;
-    const caller = createCaller(contextFor(f, { authorization: `Bearer ${token}` }), { signal: ac.signal });
+    const caller = createCaller(contextFor(f, { authorization: `Bearer ${token}` }), {
+      signal: ac.signal,
+    });
     const sub = await caller.containers.logs({ ref: "chatty", follow: true });
     const it = sub[Symbol.asyncIterator]();
     const first = it.next();
     const cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "container.logs", params: { follow: true } });
-    const line = { ts: "2026-01-01T00:00:00.000000001Z", stream: "stdout", line: "hello", full: true };
+    const line = {
+      ts: "2026-01-01T00:00:00.000000001Z",
+      stream: "stdout",
+      line: "hello",
+      full: true,
+    };
     peer.send({ type: "stream", id: cmd.id, data: { lines: [line] } });
     expect((await first).value).toEqual({ lines: [line] });
     const second = it.next();
@@ -198,7 +306,11 @@ describe("agent gateway over a real socket", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const cmd = await peer.next("command");
-    peer.send({ type: "stream", id: cmd.id, data: { lines: [{ ts: "t", stream: "stdout", line: "over sse" }] } });
+    peer.send({
+      type: "stream",
+      id: cmd.id,
+      data: { lines: [{ ts: "t", stream: "stdout", line: "over sse" }] },
+    });
     const reader = res.body!.getReader();
     let text = "";
     while (!text.includes("over sse")) {
@@ -218,12 +330,30 @@ describe("agent gateway over a real socket", () => {
     const cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "image.list", params: {} });
     const digest = `sha256:${"a".repeat(64)}`;
-    peer.send({ type: "result", id: cmd.id, ok: true, data: { images: [{ ref: "busybox:latest", digest, size: 2_000_000, createdAt: "2026-01-02T03:04:05Z" }] } });
+    peer.send({
+      type: "result",
+      id: cmd.id,
+      ok: true,
+      data: {
+        images: [
+          { ref: "busybox:latest", digest, size: 2_000_000, createdAt: "2026-01-02T03:04:05Z" },
+        ],
+      },
+    });
     expect(await listing).toEqual([
-      { nodeId: j.nodeId, nodeName: "peer", ref: "busybox:latest", digest, size: 2_000_000, createdAt: Date.parse("2026-01-02T03:04:05Z") },
+      {
+        nodeId: j.nodeId,
+        nodeName: "peer",
+        ref: "busybox:latest",
+        digest,
+        size: 2_000_000,
+        createdAt: Date.parse("2026-01-02T03:04:05Z"),
+      },
     ]);
     // an invalid result is an error, not data
-    const again = expect(admin().images.list({ node: "peer" })).rejects.toThrow(/sent an invalid image.list result/);
+    const again = expect(admin().images.list({ node: "peer" })).rejects.toThrow(
+      /sent an invalid image.list result/,
+    );
     const cmd2 = await peer.next("command");
     peer.send({ type: "result", id: cmd2.id, ok: true, data: { images: [{ ref: 1 }] } });
     await again;
@@ -239,8 +369,16 @@ describe("agent gateway over a real socket", () => {
       for await (const c of sub) chunks.push(c);
     })();
     const cmd = await peer.next("command");
-    peer.send({ type: "stream", id: cmd.id, data: { lines: [{ ts: "t1", stream: "stderr", line: "a" }] } });
-    peer.send({ type: "stream", id: cmd.id, data: { lines: [{ ts: "t2", stream: "stdout", line: "b", full: false }] } });
+    peer.send({
+      type: "stream",
+      id: cmd.id,
+      data: { lines: [{ ts: "t1", stream: "stderr", line: "a" }] },
+    });
+    peer.send({
+      type: "stream",
+      id: cmd.id,
+      data: { lines: [{ ts: "t2", stream: "stdout", line: "b", full: false }] },
+    });
     peer.send({ type: "stream_end", id: cmd.id });
     await reading;
     expect(chunks).toEqual([
@@ -263,13 +401,19 @@ describe("agent gateway over a real socket", () => {
     await expect.poll(() => node(j.nodeId).status).toBe("offline");
     expect(node(j.nodeId).lastSeenAt).toBeInstanceOf(Date);
     expect(f.services.health.check().agentsConnected).toBe(0);
-    await expect(admin().containers.stop({ ref: "web" })).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE", message: "node peer is offline" });
+    await expect(admin().containers.stop({ ref: "web" })).rejects.toMatchObject({
+      code: "SERVICE_UNAVAILABLE",
+      message: "node peer is offline",
+    });
   });
 
   it("hello reconciles: the agent's states win, stale creating rows die, unknown agent containers are left", async () => {
     const j = await join();
     const known = insertContainer(f, j.nodeId, "known", { state: "running" });
-    const stale = insertContainer(f, j.nodeId, "stale", { state: "creating", createdAt: new Date(Date.now() - 120_000) });
+    const stale = insertContainer(f, j.nodeId, "stale", {
+      state: "creating",
+      createdAt: new Date(Date.now() - 120_000),
+    });
     const fresh = insertContainer(f, j.nodeId, "fresh", { state: "creating" });
     const lost = insertContainer(f, j.nodeId, "lost", { state: "running" });
     const stranger = newContainerId();
@@ -278,16 +422,28 @@ describe("agent gateway over a real socket", () => {
       status(stranger, "stranger", "running"),
     ]);
     expect(row(known)).toMatchObject({ state: "exited", exitCode: 0 });
-    expect(row(stale)).toMatchObject({ state: "dead", error: "the node never created this container" });
+    expect(row(stale)).toMatchObject({
+      state: "dead",
+      error: "the node never created this container",
+    });
     expect(row(fresh)?.state).toBe("creating");
-    expect(row(lost)).toMatchObject({ state: "dead", error: "the node no longer has this container" });
+    expect(row(lost)).toMatchObject({
+      state: "dead",
+      error: "the node no longer has this container",
+    });
     expect(row(stranger)).toBeUndefined();
   });
 
   it("a new connection replaces the old one, and welcome carries the stored ackedSeq", async () => {
     const j = await join();
     const first = await connect(j);
-    first.peer.send({ type: "event", seq: 7, name: "container.removed", at: "x", data: { id: newContainerId() } });
+    first.peer.send({
+      type: "event",
+      seq: 7,
+      name: "container.removed",
+      at: "x",
+      data: { id: newContainerId() },
+    });
     await first.peer.next("ack");
     const second = await connect(j);
     expect(second.welcome.ackedSeq).toBe(7);

@@ -144,13 +144,17 @@ export class AgentGateway {
       this.log.warn(`agent upgrade: credential check failed: ${(e as Error).message}`);
     }
     if (!node) {
-      const body = JSON.stringify({ error: { kind: "unauthenticated", message: "invalid or missing node credential" } });
+      const body = JSON.stringify({
+        error: { kind: "unauthenticated", message: "invalid or missing node credential" },
+      });
       socket.end(
         `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(node.id, node.name, node.ackedSeq, ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.attach(node.id, node.name, node.ackedSeq, ws),
+    );
   }
 
   private attach(nodeId: string, nodeName: string, ackedSeq: number, ws: WebSocket): void {
@@ -159,21 +163,30 @@ export class AgentGateway {
     this.sessions.set(nodeId, session);
     if (previous) {
       this.log.info(`agent ${nodeName} (${nodeId}) reconnected: replacing its previous connection`);
-      previous.failAll(new DomainError("unavailable", `node ${nodeName} reconnected before answering`));
+      previous.failAll(
+        new DomainError("unavailable", `node ${nodeName} reconnected before answering`),
+      );
       previous.ws.close(4000, "replaced by a new connection");
     }
     ws.on("message", (data, isBinary) => this.onMessage(session, data, isBinary));
     ws.on("close", () => this.onClose(session));
-    ws.on("error", (err) => this.log.warn(`agent ${nodeName} (${nodeId}): socket error: ${err.message}`));
+    ws.on("error", (err) =>
+      this.log.warn(`agent ${nodeName} (${nodeId}): socket error: ${err.message}`),
+    );
   }
 
   private onMessage(session: AgentSession, data: RawData, isBinary: boolean): void {
     session.lastSeen = Date.now();
     if (isBinary) {
-      session.send({ type: "error", error: { kind: "invalid_input", message: "binary frames are not part of protocol v1" } });
+      session.send({
+        type: "error",
+        error: { kind: "invalid_input", message: "binary frames are not part of protocol v1" },
+      });
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString("utf8")
+      : Buffer.from(data as ArrayBuffer).toString("utf8");
     const parsed = parseAgentFrame(text);
     if (!parsed.ok) {
       session.send({ type: "error", error: parsed.error });
@@ -185,14 +198,22 @@ export class AgentGateway {
       // A frame that breaks a handler is answered, never allowed to crash the server.
       const message = e instanceof Error ? e.message : String(e);
       this.log.warn(`agent ${session.nodeName}: ${parsed.frame.type} frame failed: ${message}`);
-      session.send({ type: "error", error: { kind: "internal", message: message.slice(0, 16_384) }, ref: parsed.frame.type });
+      session.send({
+        type: "error",
+        error: { kind: "internal", message: message.slice(0, 16_384) },
+        ref: parsed.frame.type,
+      });
     }
   }
 
   private onFrame(session: AgentSession, frame: AgentFrame): void {
     if (frame.type === "hello") return this.onHello(session, frame);
     if (!session.ready) {
-      session.send({ type: "error", error: { kind: "invalid_state", message: "expected a hello frame first" }, ref: frame.type });
+      session.send({
+        type: "error",
+        error: { kind: "invalid_state", message: "expected a hello frame first" },
+        ref: frame.type,
+      });
       return;
     }
     switch (frame.type) {
@@ -227,7 +248,10 @@ export class AgentGateway {
         if (!r.success) {
           session.send({
             type: "error",
-            error: { kind: "invalid_input", message: `invalid ${s.name} chunk: ${z.prettifyError(r.error)}` },
+            error: {
+              kind: "invalid_input",
+              message: `invalid ${s.name} chunk: ${z.prettifyError(r.error)}`,
+            },
             ref: frame.id,
           });
           return;
@@ -258,7 +282,9 @@ export class AgentGateway {
           s.end(DomainError.fromBody(frame.error));
           return;
         }
-        this.log.warn(`agent ${session.nodeName} reported: ${frame.error.kind}: ${frame.error.message}`);
+        this.log.warn(
+          `agent ${session.nodeName} reported: ${frame.error.kind}: ${frame.error.message}`,
+        );
         return;
       }
     }
@@ -268,14 +294,21 @@ export class AgentGateway {
     if (hello.nodeId !== session.nodeId) {
       session.send({
         type: "error",
-        error: { kind: "forbidden", message: `hello names node ${hello.nodeId} but the credential is node ${session.nodeId}` },
+        error: {
+          kind: "forbidden",
+          message: `hello names node ${hello.nodeId} but the credential is node ${session.nodeId}`,
+        },
         ref: "hello",
       });
       session.ws.close(4003, "node id mismatch");
       return;
     }
     const changes = this.reconcile(session, hello);
-    const node = this.db.select({ ackedSeq: nodes.ackedSeq }).from(nodes).where(eq(nodes.id, session.nodeId)).get();
+    const node = this.db
+      .select({ ackedSeq: nodes.ackedSeq })
+      .from(nodes)
+      .where(eq(nodes.id, session.nodeId))
+      .get();
     session.ackedSeq = node?.ackedSeq ?? 0;
     session.ready = true;
     session.send({
@@ -286,7 +319,9 @@ export class AgentGateway {
       ackedSeq: session.ackedSeq,
     });
     for (const c of changes) this.events.publish(c);
-    this.log.info(`agent ${session.nodeName} (${session.nodeId}) online: ${hello.inventory.length} container(s) reported`);
+    this.log.info(
+      `agent ${session.nodeName} (${session.nodeId}) online: ${hello.inventory.length} container(s) reported`,
+    );
   }
 
   /**
@@ -299,7 +334,10 @@ export class AgentGateway {
     const now = new Date();
     this.db.transaction((tx) => {
       const db = tx as unknown as Db;
-      db.update(nodes).set({ facts: hello.facts, status: "online", lastSeenAt: now }).where(eq(nodes.id, session.nodeId)).run();
+      db.update(nodes)
+        .set({ facts: hello.facts, status: "online", lastSeenAt: now })
+        .where(eq(nodes.id, session.nodeId))
+        .run();
       const inventory = new Map<string, ContainerStatus>(hello.inventory.map((c) => [c.id, c]));
       const rows = db.select().from(containers).where(eq(containers.nodeId, session.nodeId)).all();
       for (const row of rows) {
@@ -318,7 +356,9 @@ export class AgentGateway {
         if (updated) changes.push({ type: "updated", containerId: row.id, row: updated });
       }
       for (const unknown of inventory.values()) {
-        this.log.warn(`agent ${session.nodeName} runs container ${unknown.name} (${unknown.id.slice(0, 12)}) unknown to the server: leaving it`);
+        this.log.warn(
+          `agent ${session.nodeName} runs container ${unknown.name} (${unknown.id.slice(0, 12)}) unknown to the server: leaving it`,
+        );
       }
     });
     return changes;
@@ -343,7 +383,10 @@ export class AgentGateway {
     if (!parsed.success) {
       session.send({
         type: "error",
-        error: { kind: "invalid_input", message: `invalid ${frame.name} event: ${z.prettifyError(parsed.error)}` },
+        error: {
+          kind: "invalid_input",
+          message: `invalid ${frame.name} event: ${z.prettifyError(parsed.error)}`,
+        },
         ref: "event",
       });
       return;
@@ -353,13 +396,19 @@ export class AgentGateway {
       const db = tx as unknown as Db;
       if (frame.name === "container.removed") {
         const { id } = parsed.data as { id: string };
-        const gone = db.delete(containers).where(and(eq(containers.id, id), eq(containers.nodeId, session.nodeId))).run();
+        const gone = db
+          .delete(containers)
+          .where(and(eq(containers.id, id), eq(containers.nodeId, session.nodeId)))
+          .run();
         if (gone.changes > 0) change = { type: "removed", containerId: id };
       } else {
         const status = parsed.data as ContainerStatus;
         const row = applyContainerStatus(db, session.nodeId, status);
         if (row) change = { type: "updated", containerId: row.id, row };
-        else this.log.warn(`agent ${session.nodeName}: ${frame.name} for container ${status.id.slice(0, 12)} unknown to the server`);
+        else
+          this.log.warn(
+            `agent ${session.nodeName}: ${frame.name} for container ${status.id.slice(0, 12)} unknown to the server`,
+          );
       }
       db.update(nodes)
         .set({ ackedSeq: frame.seq })
@@ -381,7 +430,11 @@ export class AgentGateway {
 
   private markOffline(nodeId: string): void {
     try {
-      this.db.update(nodes).set({ status: "offline", lastSeenAt: new Date() }).where(eq(nodes.id, nodeId)).run();
+      this.db
+        .update(nodes)
+        .set({ status: "offline", lastSeenAt: new Date() })
+        .where(eq(nodes.id, nodeId))
+        .run();
     } catch (e) {
       this.log.warn(`could not mark node ${nodeId} offline: ${(e as Error).message}`);
     }
@@ -391,7 +444,9 @@ export class AgentGateway {
     const limit = Date.now() - MISSED_HEARTBEATS * this.heartbeatIntervalMs;
     for (const s of this.sessions.values()) {
       if (s.lastSeen < limit) {
-        this.log.warn(`agent ${s.nodeName} (${s.nodeId}) silent for ${MISSED_HEARTBEATS} heartbeat intervals: closing`);
+        this.log.warn(
+          `agent ${s.nodeName} (${s.nodeId}) silent for ${MISSED_HEARTBEATS} heartbeat intervals: closing`,
+        );
         s.ws.terminate();
       }
     }
@@ -400,7 +455,11 @@ export class AgentGateway {
   private readySession(nodeId: string): AgentSession {
     const s = this.sessions.get(nodeId);
     if (!s?.ready) {
-      const row = this.db.select({ name: nodes.name }).from(nodes).where(eq(nodes.id, nodeId)).get();
+      const row = this.db
+        .select({ name: nodes.name })
+        .from(nodes)
+        .where(eq(nodes.id, nodeId))
+        .get();
       throw new DomainError("unavailable", `node ${row?.name ?? nodeId} is offline`);
     }
     return s;
@@ -408,7 +467,11 @@ export class AgentGateway {
 
   private commandFrame<N extends CommandName>(name: N, params: CommandParamsInput<N>) {
     const r = CommandSchemas[name].params.safeParse(params);
-    if (!r.success) throw new DomainError("invalid_input", `invalid ${name} parameters: ${z.prettifyError(r.error)}`);
+    if (!r.success)
+      throw new DomainError(
+        "invalid_input",
+        `invalid ${name} parameters: ${z.prettifyError(r.error)}`,
+      );
     return { type: "command" as const, id: newId(), name, params: r.data };
   }
 
@@ -431,7 +494,12 @@ export class AgentGateway {
       const timer = setTimeout(() => {
         session.pending.delete(frame.id);
         session.send({ type: "cancel", id: frame.id });
-        reject(new DomainError("timeout", `node ${session.nodeName} did not answer ${name} within ${Math.round(timeoutMs / 1000)} s`));
+        reject(
+          new DomainError(
+            "timeout",
+            `node ${session.nodeName} did not answer ${name} within ${Math.round(timeoutMs / 1000)} s`,
+          ),
+        );
       }, timeoutMs);
       session.pending.set(frame.id, {
         name,
@@ -440,7 +508,13 @@ export class AgentGateway {
         resolve: (data) => {
           const r = CommandSchemas[name].result.safeParse(data);
           if (r.success) resolve(r.data as CommandResult<N>);
-          else reject(new DomainError("internal", `node ${session.nodeName} sent an invalid ${name} result: ${z.prettifyError(r.error)}`));
+          else
+            reject(
+              new DomainError(
+                "internal",
+                `node ${session.nodeName} sent an invalid ${name} result: ${z.prettifyError(r.error)}`,
+              ),
+            );
         },
       });
       if (!session.send(frame)) {
@@ -491,7 +565,8 @@ export class AgentGateway {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (signal?.aborted) return;
-      if (!session.send(frame)) throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
+      if (!session.send(frame))
+        throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {

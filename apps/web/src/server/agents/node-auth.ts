@@ -20,17 +20,27 @@ function freeNodeName(db: Db, hostname: string): string {
 /** Validates a join request, creates the node and marks the token used, in one transaction. */
 export function joinNode(db: Db, serverId: string, raw: unknown, now = new Date()): JoinResponse {
   const parsed = JoinRequestSchema.safeParse(raw);
-  if (!parsed.success) throw new DomainError("invalid_input", `invalid join request: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new DomainError(
+      "invalid_input",
+      `invalid join request: ${z.prettifyError(parsed.error)}`,
+    );
   const { token, hostname } = parsed.data;
   const secret = newSecret();
   const nodeId = newId();
   const nodeName = db.transaction((tx) => {
-    const row = tx.select().from(joinTokens).where(eq(joinTokens.tokenHash, sha256Hex(token))).get();
+    const row = tx
+      .select()
+      .from(joinTokens)
+      .where(eq(joinTokens.tokenHash, sha256Hex(token)))
+      .get();
     if (!row) throw unauthenticated("unknown join token");
     if (row.usedAt !== null) throw unauthenticated("join token already used");
     if (row.expiresAt.getTime() <= now.getTime()) throw unauthenticated("join token expired");
     const name = freeNodeName(tx as unknown as Db, hostname);
-    tx.insert(nodes).values({ id: nodeId, name, credentialHash: sha256Hex(secret), status: "offline" }).run();
+    tx.insert(nodes)
+      .values({ id: nodeId, name, credentialHash: sha256Hex(secret), status: "offline" })
+      .run();
     tx.update(joinTokens).set({ usedAt: now, nodeId }).where(eq(joinTokens.id, row.id)).run();
     return name;
   });

@@ -22,11 +22,23 @@ export interface Fixture {
 
 export const quietLogger = { info: () => undefined, warn: () => undefined };
 
-export async function createFixture(gatewayOpts: Partial<AgentGatewayOptions> = {}): Promise<Fixture> {
+export async function createFixture(
+  gatewayOpts: Partial<AgentGatewayOptions> = {},
+): Promise<Fixture> {
   const db = createTestDb();
   const boot = await bootstrapDatabase(db, { adminUser: "admin", adminPassword: ADMIN_PASSWORD });
-  const gateway = new AgentGateway({ db, serverId: "testserverid2345678901234a", logger: quietLogger, ...gatewayOpts });
-  const services = createServices({ db, gateway, publicUrl: "http://127.0.0.1:9", version: "test" });
+  const gateway = new AgentGateway({
+    db,
+    serverId: "testserverid2345678901234a",
+    logger: quietLogger,
+    ...gatewayOpts,
+  });
+  const services = createServices({
+    db,
+    gateway,
+    publicUrl: "http://127.0.0.1:9",
+    version: "test",
+  });
   const admin = db.select().from(users).get()!;
   return {
     db,
@@ -46,19 +58,36 @@ export async function createFixture(gatewayOpts: Partial<AgentGatewayOptions> = 
 export async function addUser(
   f: Fixture,
   username: string,
-  opts: { password?: string; role?: "owner" | "operator" | "viewer"; disabled?: boolean; isAdmin?: boolean } = {},
+  opts: {
+    password?: string;
+    role?: "owner" | "operator" | "viewer";
+    disabled?: boolean;
+    isAdmin?: boolean;
+  } = {},
 ) {
   const id = newId();
   f.db
     .insert(users)
-    .values({ id, username, passwordHash: await hashPassword(opts.password ?? "password-123"), disabled: opts.disabled ?? false, isAdmin: opts.isAdmin ?? false })
+    .values({
+      id,
+      username,
+      passwordHash: await hashPassword(opts.password ?? "password-123"),
+      disabled: opts.disabled ?? false,
+      isAdmin: opts.isAdmin ?? false,
+    })
     .run();
-  f.db.insert(teamMembers).values({ teamId: f.defaultTeamId, userId: id, role: opts.role ?? "operator" }).run();
+  f.db
+    .insert(teamMembers)
+    .values({ teamId: f.defaultTeamId, userId: id, role: opts.role ?? "operator" })
+    .run();
   return id;
 }
 
 /** A tRPC context as the HTTP adapter would build it. */
-export function contextFor(f: Fixture, headers: { cookie?: string; authorization?: string } = {}): Context {
+export function contextFor(
+  f: Fixture,
+  headers: { cookie?: string; authorization?: string } = {},
+): Context {
   return buildContext(
     { services: f.services, defaultTeamId: f.defaultTeamId, secureCookies: false },
     { ...headers, address: "127.0.0.1", setCookie: (v) => f.cookies.push(v) },
@@ -67,7 +96,10 @@ export function contextFor(f: Fixture, headers: { cookie?: string; authorization
 
 export function insertNode(f: Fixture, name: string): string {
   const id = newId();
-  f.db.insert(nodes).values({ id, name, credentialHash: "0".repeat(64) }).run();
+  f.db
+    .insert(nodes)
+    .values({ id, name, credentialHash: "0".repeat(64) })
+    .run();
   return id;
 }
 
@@ -80,7 +112,16 @@ export function insertContainer(
   const id = extra.id ?? newContainerId();
   f.db
     .insert(containers)
-    .values({ id, name, teamId: f.defaultTeamId, nodeId, image: "busybox", spec: { image: "busybox" }, state: "running", ...extra })
+    .values({
+      id,
+      name,
+      teamId: f.defaultTeamId,
+      nodeId,
+      image: "busybox",
+      spec: { image: "busybox" },
+      state: "running",
+      ...extra,
+    })
     .run();
   return id;
 }

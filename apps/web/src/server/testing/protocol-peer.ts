@@ -22,16 +22,23 @@ export class ProtocolPeer {
         }
       }
     });
-    this.closed = new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   /** Connects; rejects with the HTTP status when the upgrade is refused. */
   static connect(url: string, credential: string | null): Promise<ProtocolPeer> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, credential ? { headers: { authorization: `Bearer ${credential}` } } : {});
+      const ws = new WebSocket(
+        url,
+        credential ? { headers: { authorization: `Bearer ${credential}` } } : {},
+      );
       const peer = new ProtocolPeer(ws);
       ws.once("open", () => resolve(peer));
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`)),
+      );
       ws.once("error", reject);
     });
   }
@@ -41,15 +48,23 @@ export class ProtocolPeer {
   }
 
   /** The next frame (already received or future) matching `match`. */
-  next<T extends ServerFrame["type"]>(type: T, match: (f: Extract<ServerFrame, { type: T }>) => boolean = () => true, timeoutMs = 5000) {
-    const test = (f: ServerFrame) => f.type === type && match(f as Extract<ServerFrame, { type: T }>);
+  next<T extends ServerFrame["type"]>(
+    type: T,
+    match: (f: Extract<ServerFrame, { type: T }>) => boolean = () => true,
+    timeoutMs = 5000,
+  ) {
+    const test = (f: ServerFrame) =>
+      f.type === type && match(f as Extract<ServerFrame, { type: T }>);
     const seen = this.frames.find(test);
     if (seen) {
       this.frames.splice(this.frames.indexOf(seen), 1);
       return Promise.resolve(seen as Extract<ServerFrame, { type: T }>);
     }
     return new Promise<Extract<ServerFrame, { type: T }>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} frame within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${type} frame within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({
         match: test,
         resolve: (f) => {
@@ -80,7 +95,12 @@ export const TEST_FACTS = {
   agentVersion: "0.1.0",
 };
 
-export function status(id: string, name: string, state: string, extra: Record<string, unknown> = {}) {
+export function status(
+  id: string,
+  name: string,
+  state: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     id,
     name,

@@ -1,5 +1,17 @@
 "use client";
-import { Anchor, Button, Code, Group, Stack, Switch, Text, TextInput, Title, Tooltip, VisuallyHidden } from "@mantine/core";
+import {
+  Anchor,
+  Button,
+  Code,
+  Group,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+  Title,
+  Tooltip,
+  VisuallyHidden,
+} from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlayerPlay, IconSearch } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
@@ -38,7 +50,15 @@ function columns(now: number): ColumnDef<ContainerView, unknown>[] {
       header: "Command",
       accessorFn: (c) => formatCommand(c.command),
       cell: (c) => (
-        <Code style={{ whiteSpace: "nowrap", maxWidth: 280, overflow: "hidden", textOverflow: "ellipsis", display: "inline-block" }}>
+        <Code
+          style={{
+            whiteSpace: "nowrap",
+            maxWidth: 280,
+            overflow: "hidden",
+            textOverflow: "ellipsis",
+            display: "inline-block",
+          }}
+        >
           {formatCommand(c.row.original.command)}
         </Code>
       ),
@@ -47,7 +67,9 @@ function columns(now: number): ColumnDef<ContainerView, unknown>[] {
       id: "state",
       header: "State",
       accessorKey: "state",
-      cell: (c) => <ContainerStateBadge state={c.row.original.state} exitCode={c.row.original.exitCode} />,
+      cell: (c) => (
+        <ContainerStateBadge state={c.row.original.state} exitCode={c.row.original.exitCode} />
+      ),
     },
     {
       id: "exitCode",
@@ -91,7 +113,9 @@ export default function ContainersPage() {
   const [filter, setFilter] = useState("");
   const [runningOnly, setRunningOnly] = useState(false);
   const [runOpened, runModal] = useDisclosure(false);
-  const containers = useQuery(trpc.containers.list.queryOptions({ all: !runningOnly }, { refetchInterval: 2000 }));
+  const containers = useQuery(
+    trpc.containers.list.queryOptions({ all: !runningOnly }, { refetchInterval: 2000 }),
+  );
   const cols = useMemo(() => columns(now), [now]);
 
   return (
@@ -111,15 +135,26 @@ export default function ContainersPage() {
           onChange={(e) => setFilter(e.currentTarget.value)}
           w={360}
         />
-        <Switch label="Running only" checked={runningOnly} onChange={(e) => setRunningOnly(e.currentTarget.checked)} mb={8} />
+        <Switch
+          label="Running only"
+          checked={runningOnly}
+          onChange={(e) => setRunningOnly(e.currentTarget.checked)}
+          mb={8}
+        />
       </Group>
       {containers.isPending ? (
         <LoadingState label="Loading containers…" />
       ) : containers.isError ? (
-        <ErrorState title="Could not load containers" error={containers.error} onRetry={() => void containers.refetch()} />
+        <ErrorState
+          title="Could not load containers"
+          error={containers.error}
+          onRetry={() => void containers.refetch()}
+        />
       ) : containers.data.length === 0 ? (
         <EmptyState title={runningOnly ? "No running containers" : "No containers yet"}>
-          {runningOnly ? "Turn off “Running only” to see stopped ones." : "Use “Run container” to start one."}
+          {runningOnly
+            ? "Turn off “Running only” to see stopped ones."
+            : "Use “Run container” to start one."}
         </EmptyState>
       ) : (
         <DataTable

@@ -17,8 +17,18 @@ import { useTRPC, type NodeView } from "@/lib/trpc";
 
 function columns(now: number): ColumnDef<NodeView, unknown>[] {
   return [
-    { id: "name", header: "Name", accessorKey: "name", cell: (c) => <Text fw={500}>{c.row.original.name}</Text> },
-    { id: "status", header: "Status", accessorKey: "status", cell: (c) => <NodeStatusBadge status={c.row.original.status} /> },
+    {
+      id: "name",
+      header: "Name",
+      accessorKey: "name",
+      cell: (c) => <Text fw={500}>{c.row.original.name}</Text>,
+    },
+    {
+      id: "status",
+      header: "Status",
+      accessorKey: "status",
+      cell: (c) => <NodeStatusBadge status={c.row.original.status} />,
+    },
     { id: "hostname", header: "Hostname", accessorFn: (n) => n.facts?.hostname ?? "" },
     { id: "kernel", header: "Kernel", accessorFn: (n) => n.facts?.kernel ?? "" },
     {
@@ -31,7 +41,12 @@ function columns(now: number): ColumnDef<NodeView, unknown>[] {
       header: "Runtime",
       accessorFn: (n) => (n.facts ? `${n.facts.runtime.name} ${n.facts.runtime.version}` : ""),
     },
-    { id: "cpus", header: "CPUs", accessorFn: (n) => n.facts?.cpus ?? 0, cell: (c) => c.row.original.facts?.cpus ?? "—" },
+    {
+      id: "cpus",
+      header: "CPUs",
+      accessorFn: (n) => n.facts?.cpus ?? 0,
+      cell: (c) => c.row.original.facts?.cpus ?? "—",
+    },
     {
       id: "memory",
       header: "Memory",
@@ -44,7 +59,10 @@ function columns(now: number): ColumnDef<NodeView, unknown>[] {
       header: "Containers",
       accessorFn: (n) => n.containers.running,
       cell: (c) => (
-        <Text size="sm" aria-label={`${c.row.original.containers.running} running of ${c.row.original.containers.total}`}>
+        <Text
+          size="sm"
+          aria-label={`${c.row.original.containers.running} running of ${c.row.original.containers.total}`}
+        >
           {formatRatio(c.row.original.containers.running, c.row.original.containers.total)}
         </Text>
       ),
@@ -88,10 +106,16 @@ export default function NodesPage() {
       {nodes.isPending ? (
         <LoadingState label="Loading nodes…" />
       ) : nodes.isError ? (
-        <ErrorState title="Could not load nodes" error={nodes.error} onRetry={() => void nodes.refetch()} />
+        <ErrorState
+          title="Could not load nodes"
+          error={nodes.error}
+          onRetry={() => void nodes.refetch()}
+        />
       ) : nodes.data.length === 0 ? (
         <EmptyState title="No nodes yet">
-          {me?.isAdmin ? "Use “Add node” to create a join token and run berth-agent on a host." : "Ask an admin to add a node."}
+          {me?.isAdmin
+            ? "Use “Add node” to create a join token and run berth-agent on a host."
+            : "Ask an admin to add a node."}
         </EmptyState>
       ) : (
         <>

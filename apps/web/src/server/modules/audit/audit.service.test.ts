@@ -34,7 +34,11 @@ describe("audit", () => {
       address: "127.0.0.1",
     });
     const [row] = audit.recent();
-    expect(row).toMatchObject({ action: "auth.login", result: "denied", params: { username: "someone", password: "[redacted]" } });
+    expect(row).toMatchObject({
+      action: "auth.login",
+      result: "denied",
+      params: { username: "someone", password: "[redacted]" },
+    });
     db.$client.close();
   });
 });

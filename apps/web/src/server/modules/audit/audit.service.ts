@@ -6,7 +6,11 @@ const SECRET_KEYS = /pass(word)?|token|secret|credential|cookie|authorization/i;
 /** Container environments carry secrets by habit: keep the names, drop the values. */
 function redactEnv(env: unknown): unknown {
   if (!Array.isArray(env)) return "[redacted]";
-  return env.map((e) => (typeof e === "string" && e.includes("=") ? `${e.slice(0, e.indexOf("="))}=[redacted]` : "[redacted]"));
+  return env.map((e) =>
+    typeof e === "string" && e.includes("=")
+      ? `${e.slice(0, e.indexOf("="))}=[redacted]`
+      : "[redacted]",
+  );
 }
 
 /**
@@ -20,7 +24,11 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
         k,
-        SECRET_KEYS.test(k) ? "[redacted]" : k === "env" ? redactEnv(v) : redactSecrets(v, depth + 1),
+        SECRET_KEYS.test(k)
+          ? "[redacted]"
+          : k === "env"
+            ? redactEnv(v)
+            : redactSecrets(v, depth + 1),
       ]),
     );
   }
@@ -45,7 +53,11 @@ export class AuditService {
   record(entry: AuditEntry): void {
     this.db
       .insert(auditEvents)
-      .values({ ...entry, at: new Date(), params: entry.params === undefined ? null : redactSecrets(entry.params) })
+      .values({
+        ...entry,
+        at: new Date(),
+        params: entry.params === undefined ? null : redactSecrets(entry.params),
+      })
       .run();
   }
 

@@ -5,7 +5,11 @@ export const authRouter = router({
   me: publicProcedure.query(({ ctx }) => ctx.user),
 
   login: publicProcedure.input(LoginInputSchema).mutation(async ({ ctx, input }) => {
-    const { user, sessionSecret } = await ctx.services.auth.login(input.username, input.password, ctx.address);
+    const { user, sessionSecret } = await ctx.services.auth.login(
+      input.username,
+      input.password,
+      ctx.address,
+    );
     ctx.audit.actor = { id: user.id, name: user.username };
     ctx.audit.target = user.username;
     ctx.setSessionCookie(sessionSecret);

@@ -38,7 +38,9 @@ describe("AuthService", () => {
 
   it("refuses a disabled user even with the right password, and drops its sessions' access", async () => {
     await addUser(f, "dora", { password: "dora-password", disabled: true });
-    await expect(f.services.auth.login("dora", "dora-password", null)).rejects.toMatchObject({ kind: "forbidden" });
+    await expect(f.services.auth.login("dora", "dora-password", null)).rejects.toMatchObject({
+      kind: "forbidden",
+    });
   });
 
   it("expires sessions after 14 days", async () => {
@@ -50,7 +52,13 @@ describe("AuthService", () => {
     now = new Date(now.getTime() + 2000);
     expect(auth.userForSession(sessionSecret)).toBeNull();
     // the expired session is gone from the table
-    expect(f.db.select().from(sessions).where(eq(sessions.tokenHash, sha256Hex(sessionSecret))).get()).toBeUndefined();
+    expect(
+      f.db
+        .select()
+        .from(sessions)
+        .where(eq(sessions.tokenHash, sha256Hex(sessionSecret)))
+        .get(),
+    ).toBeUndefined();
     expect(auth.userForSession("not-a-session")).toBeNull();
   });
 

@@ -5,7 +5,17 @@
  */
 import { hash, verify } from "@node-rs/argon2";
 import { DomainError, newId, newSecret } from "@berth/core";
-import { and, apiTokens, eq, isNull, sessions, teamMembers, users, type Db, type User } from "@berth/db";
+import {
+  and,
+  apiTokens,
+  eq,
+  isNull,
+  sessions,
+  teamMembers,
+  users,
+  type Db,
+  type User,
+} from "@berth/db";
 import { sha256Hex } from "../../security";
 
 export const SESSION_COOKIE = "berth_session";
@@ -57,12 +67,18 @@ export class AuthService {
     const user = await this.verifyPassword(username, password);
     const secret = newSecret();
     const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS);
-    this.db.insert(sessions).values({ id: newId(), tokenHash: sha256Hex(secret), userId: user.id, expiresAt, address }).run();
+    this.db
+      .insert(sessions)
+      .values({ id: newId(), tokenHash: sha256Hex(secret), userId: user.id, expiresAt, address })
+      .run();
     return { user: toAuthUser(user), sessionSecret: secret, expiresAt };
   }
 
   logout(sessionSecret: string): void {
-    this.db.delete(sessions).where(eq(sessions.tokenHash, sha256Hex(sessionSecret))).run();
+    this.db
+      .delete(sessions)
+      .where(eq(sessions.tokenHash, sha256Hex(sessionSecret)))
+      .run();
   }
 
   /** The user a session cookie belongs to, or null (unknown, expired, disabled user). */
@@ -86,7 +102,10 @@ export class AuthService {
     const token = `${API_TOKEN_PREFIX}${newSecret()}`;
     const id = newId();
     const expiresAt = ttlMs === undefined ? null : new Date(this.now().getTime() + ttlMs);
-    this.db.insert(apiTokens).values({ id, userId, name, tokenHash: sha256Hex(token), expiresAt }).run();
+    this.db
+      .insert(apiTokens)
+      .values({ id, userId, name, tokenHash: sha256Hex(token), expiresAt })
+      .run();
     return { id, token };
   }
 

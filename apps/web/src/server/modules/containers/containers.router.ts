@@ -16,9 +16,13 @@ const write = procedureWith("containers.write");
 export const containersRouter = router({
   list: read
     .input(ListContainersInputSchema.optional())
-    .query(({ ctx, input }) => ctx.services.containers.list(ctx.actor, ListContainersInputSchema.parse(input ?? {}))),
+    .query(({ ctx, input }) =>
+      ctx.services.containers.list(ctx.actor, ListContainersInputSchema.parse(input ?? {})),
+    ),
 
-  get: read.input(z.object({ ref: ContainerRefSchema })).query(({ ctx, input }) => ctx.services.containers.get(ctx.actor, input.ref)),
+  get: read
+    .input(z.object({ ref: ContainerRefSchema }))
+    .query(({ ctx, input }) => ctx.services.containers.get(ctx.actor, input.ref)),
 
   run: write.input(RunContainerInputSchema).mutation(async ({ ctx, input }) => {
     ctx.audit.target = input.name ?? input.spec.image;
@@ -29,15 +33,21 @@ export const containersRouter = router({
 
   stop: write
     .input(StopContainerInputSchema)
-    .mutation(({ ctx, input }) => ctx.services.containers.stop(ctx.actor, input.ref, input.timeoutSeconds)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.containers.stop(ctx.actor, input.ref, input.timeoutSeconds),
+    ),
 
   remove: write
     .input(RemoveContainerInputSchema)
-    .mutation(({ ctx, input }) => ctx.services.containers.remove(ctx.actor, input.ref, input.force)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.containers.remove(ctx.actor, input.ref, input.force),
+    ),
 
   wait: read
     .input(WaitContainerInputSchema)
-    .mutation(({ ctx, input, signal }) => ctx.services.containers.wait(ctx.actor, input.ref, signal)),
+    .mutation(({ ctx, input, signal }) =>
+      ctx.services.containers.wait(ctx.actor, input.ref, signal),
+    ),
 
   logs: read.input(ContainerLogsInputSchema).subscription(async function* ({ ctx, input, signal }) {
     yield* ctx.services.containers.logs(ctx.actor, input, signal);

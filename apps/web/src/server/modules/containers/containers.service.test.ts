@@ -25,7 +25,9 @@ describe("ContainersService (no agent involved)", () => {
     expect(svc.resolve(actor, "db").id).toBe(b);
     expect(svc.resolve(actor, "abc1").id).toBe(a);
     expect(() => svc.resolve(actor, "abc")).toThrow(/matches several containers/);
-    expect(() => svc.resolve(actor, "ab")).toThrow(/no container "ab" \(id prefixes need at least 3 characters\)/);
+    expect(() => svc.resolve(actor, "ab")).toThrow(
+      /no container "ab" \(id prefixes need at least 3 characters\)/,
+    );
     expect(() => svc.resolve(actor, "nope")).toThrow(/no container "nope"/);
     try {
       svc.resolve(actor, "nope");
@@ -43,7 +45,9 @@ describe("ContainersService (no agent involved)", () => {
   it("refuses a container name in use with a conflict naming the holder, and creates nothing", async () => {
     const existing = insertContainer(f, nodeId, "web");
     const spec = { image: "busybox", env: [], tty: false, limits: {}, labels: {} };
-    await expect(f.services.containers.run(actor, { name: "web", spec, autoRemove: false })).rejects.toMatchObject({
+    await expect(
+      f.services.containers.run(actor, { name: "web", spec, autoRemove: false }),
+    ).rejects.toMatchObject({
       kind: "conflict",
       message: `the container name "web" is already in use by container ${existing.slice(0, 12)}`,
     });
@@ -52,7 +56,10 @@ describe("ContainersService (no agent involved)", () => {
 
   it("says how to fix it when no node is online", async () => {
     await expect(
-      f.services.containers.run(actor, { spec: { image: "busybox", env: [], tty: false, limits: {}, labels: {} }, autoRemove: false }),
+      f.services.containers.run(actor, {
+        spec: { image: "busybox", env: [], tty: false, limits: {}, labels: {} },
+        autoRemove: false,
+      }),
     ).rejects.toThrow("no node is online: join one with `berth join-token create`");
     expect(f.db.select().from(containers).all()).toHaveLength(0);
   });
@@ -67,7 +74,13 @@ describe("ContainersService (no agent involved)", () => {
     expect(svc.list(outsider, { all: true })).toEqual([]);
     expect(() => svc.resolve(outsider, "new")).toThrow(/no container/);
     const view = svc.get(actor, "new");
-    expect(view).toMatchObject({ name: "new", nodeName: "node-1", shortId: view.id.slice(0, 12), command: null, limits: {} });
+    expect(view).toMatchObject({
+      name: "new",
+      nodeName: "node-1",
+      shortId: view.id.slice(0, 12),
+      command: null,
+      limits: {},
+    });
   });
 
   it("generates docker-style names", () => {

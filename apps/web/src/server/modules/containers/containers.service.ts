@@ -10,7 +10,18 @@ import {
   type ContainerState,
   type LogLine,
 } from "@berth/core";
-import { and, containers, desc, eq, inArray, like, nodes, users, type ContainerRow, type Db } from "@berth/db";
+import {
+  and,
+  containers,
+  desc,
+  eq,
+  inArray,
+  like,
+  nodes,
+  users,
+  type ContainerRow,
+  type Db,
+} from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
 import { applyContainerStatus } from "../../agents/container-state";
 import type { ContainerChange } from "../../agents/container-events";
@@ -89,7 +100,9 @@ export class ContainersService {
         .all()
         .map((n) => [n.id, n.name]),
     );
-    const creatorIds = [...new Set(rows.map((r) => r.createdBy).filter((x): x is string => x !== null))];
+    const creatorIds = [
+      ...new Set(rows.map((r) => r.createdBy).filter((x): x is string => x !== null)),
+    ];
     const creators = new Map(
       creatorIds.length === 0
         ? []
@@ -132,7 +145,8 @@ export class ContainersService {
   list(actor: Actor, opts: { all: boolean; node?: string }): ContainerView[] {
     const conds = [this.scope(actor)];
     if (!opts.all) conds.push(inArray(containers.state, ACTIVE_FOR_LIST));
-    if (opts.node !== undefined) conds.push(eq(containers.nodeId, this.nodes.resolve(opts.node).id));
+    if (opts.node !== undefined)
+      conds.push(eq(containers.nodeId, this.nodes.resolve(opts.node).id));
     const rows = this.db
       .select()
       .from(containers)
@@ -146,8 +160,16 @@ export class ContainersService {
   resolve(actor: Actor, ref: string): ContainerRow {
     const scope = this.scope(actor);
     const exact =
-      this.db.select().from(containers).where(and(scope, eq(containers.id, ref))).get() ??
-      this.db.select().from(containers).where(and(scope, eq(containers.name, ref))).get();
+      this.db
+        .select()
+        .from(containers)
+        .where(and(scope, eq(containers.id, ref)))
+        .get() ??
+      this.db
+        .select()
+        .from(containers)
+        .where(and(scope, eq(containers.name, ref)))
+        .get();
     if (exact) return exact;
     if (ref.length >= 3 && /^[0-9a-f]+$/.test(ref)) {
       const matches = this.db
@@ -158,10 +180,14 @@ export class ContainersService {
         .all();
       if (matches.length === 1) return matches[0]!;
       if (matches.length > 1) {
-        throw new DomainError("invalid_input", `"${ref}" matches several containers: use more characters of the id or the name`);
+        throw new DomainError(
+          "invalid_input",
+          `"${ref}" matches several containers: use more characters of the id or the name`,
+        );
       }
     }
-    const hint = ref.length < 3 && /^[0-9a-f]+$/.test(ref) ? " (id prefixes need at least 3 characters)" : "";
+    const hint =
+      ref.length < 3 && /^[0-9a-f]+$/.test(ref) ? " (id prefixes need at least 3 characters)" : "";
     throw new DomainError("not_found", `no container "${ref}"${hint}`);
   }
 
@@ -170,18 +196,33 @@ export class ContainersService {
   }
 
   private assertNameFree(name: string): void {
-    const taken = this.db.select({ id: containers.id }).from(containers).where(eq(containers.name, name)).get();
+    const taken = this.db
+      .select({ id: containers.id })
+      .from(containers)
+      .where(eq(containers.name, name))
+      .get();
     if (taken) {
-      throw new DomainError("conflict", `the container name "${name}" is already in use by container ${taken.id.slice(0, 12)}`, {
-        containerId: taken.id,
-      });
+      throw new DomainError(
+        "conflict",
+        `the container name "${name}" is already in use by container ${taken.id.slice(0, 12)}`,
+        {
+          containerId: taken.id,
+        },
+      );
     }
   }
 
   private freeGeneratedName(): string {
     for (let i = 0; i < 20; i++) {
       const name = generateContainerName();
-      if (!this.db.select({ id: containers.id }).from(containers).where(eq(containers.name, name)).get()) return name;
+      if (
+        !this.db
+          .select({ id: containers.id })
+          .from(containers)
+          .where(eq(containers.name, name))
+          .get()
+      )
+        return name;
     }
     // Name space crowded: add a number, as Docker does.
     return `${generateContainerName()}_${Math.floor(Math.random() * 10_000)}`;
@@ -191,7 +232,8 @@ export class ContainersService {
   pickNode(ref: string | undefined): { id: string; name: string } {
     if (ref !== undefined) {
       const node = this.nodes.resolve(ref);
-      if (!this.gateway.isOnline(node.id)) throw new DomainError("unavailable", `node ${node.name} is offline`);
+      if (!this.gateway.isOnline(node.id))
+        throw new DomainError("unavailable", `node ${node.name} is offline`);
       return node;
     }
     const online = this.db
@@ -200,10 +242,17 @@ export class ContainersService {
       .all()
       .filter((n) => this.gateway.isOnline(n.id));
     if (online.length === 0) {
-      throw new DomainError("unavailable", "no node is online: join one with `berth join-token create`");
+      throw new DomainError(
+        "unavailable",
+        "no node is online: join one with `berth join-token create`",
+      );
     }
     const counts = containerCountsByNode(this.db);
-    online.sort((a, b) => (counts.get(a.id)?.running ?? 0) - (counts.get(b.id)?.running ?? 0) || a.name.localeCompare(b.name));
+    online.sort(
+      (a, b) =>
+        (counts.get(a.id)?.running ?? 0) - (counts.get(b.id)?.running ?? 0) ||
+        a.name.localeCompare(b.name),
+    );
     return online[0]!;
   }
 
@@ -283,10 +332,18 @@ export class ContainersService {
   async remove(actor: Actor, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
     const row = this.resolve(actor, ref);
     if (ALIVE.has(row.state) && !force) {
-      throw new DomainError("invalid_state", `container ${row.name} is ${row.state}: stop it first or remove it with force`);
+      throw new DomainError(
+        "invalid_state",
+        `container ${row.name} is ${row.state}: stop it first or remove it with force`,
+      );
     }
     try {
-      await this.gateway.send(row.nodeId, "container.remove", { containerId: row.id, force }, { timeoutMs: REMOVE_TIMEOUT_MS });
+      await this.gateway.send(
+        row.nodeId,
+        "container.remove",
+        { containerId: row.id, force },
+        { timeoutMs: REMOVE_TIMEOUT_MS },
+      );
     } catch (e) {
       // The agent no longer has it: the row is all that is left to remove.
       if (!(e instanceof DomainError && e.kind === "not_found")) throw e;
@@ -297,10 +354,17 @@ export class ContainersService {
   }
 
   /** Resolves once the container is no longer alive (long poll, bounded by the wait limit). */
-  wait(actor: Actor, ref: string, signal?: AbortSignal): Promise<{ exitCode: number | null; state: ContainerState }> {
+  wait(
+    actor: Actor,
+    ref: string,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number | null; state: ContainerState }> {
     const first = this.resolve(actor, ref);
     return new Promise((resolve, reject) => {
-      let last: { exitCode: number | null; state: ContainerState } = { exitCode: first.exitCode, state: first.state };
+      let last: { exitCode: number | null; state: ContainerState } = {
+        exitCode: first.exitCode,
+        state: first.state,
+      };
       const cleanup = () => {
         unsubscribe();
         clearTimeout(timer);
@@ -323,7 +387,12 @@ export class ContainersService {
       const unsubscribe = this.gateway.events.subscribe(first.id, onChange);
       const timer = setTimeout(() => {
         cleanup();
-        reject(new DomainError("timeout", `container ${first.name} is still ${last.state} after ${Math.round(this.waitLimitMs / 1000)} s: wait again`));
+        reject(
+          new DomainError(
+            "timeout",
+            `container ${first.name} is still ${last.state} after ${Math.round(this.waitLimitMs / 1000)} s: wait again`,
+          ),
+        );
       }, this.waitLimitMs);
       signal?.addEventListener("abort", onAbort, { once: true });
       const now = this.db.select().from(containers).where(eq(containers.id, first.id)).get();
@@ -340,7 +409,11 @@ export class ContainersService {
     signal?: AbortSignal,
   ): AsyncGenerator<{ lines: LogLine[] }, void, undefined> {
     const row = this.resolve(actor, input.ref);
-    const params = { containerId: row.id, follow: input.follow, ...(input.tail === undefined ? {} : { tail: input.tail }) };
+    const params = {
+      containerId: row.id,
+      follow: input.follow,
+      ...(input.tail === undefined ? {} : { tail: input.tail }),
+    };
     for await (const chunk of this.gateway.stream(row.nodeId, "container.logs", params, signal)) {
       yield { lines: chunk.lines };
     }

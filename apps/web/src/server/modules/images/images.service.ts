@@ -31,7 +31,8 @@ export class ImagesService {
     let targets: { id: string; name: string }[];
     if (nodeRef !== undefined) {
       const node = this.nodes.resolve(nodeRef);
-      if (!this.gateway.isOnline(node.id)) throw new DomainError("unavailable", `node ${node.name} is offline`);
+      if (!this.gateway.isOnline(node.id))
+        throw new DomainError("unavailable", `node ${node.name} is offline`);
       targets = [node];
     } else {
       targets = this.db
@@ -42,10 +43,22 @@ export class ImagesService {
     }
     const settled = await Promise.allSettled(
       targets.map(async (n) => {
-        const { images } = await this.gateway.send(n.id, "image.list", {}, { timeoutMs: LIST_TIMEOUT_MS });
+        const { images } = await this.gateway.send(
+          n.id,
+          "image.list",
+          {},
+          { timeoutMs: LIST_TIMEOUT_MS },
+        );
         return images.map((img) => {
           const ms = Date.parse(img.createdAt);
-          return { nodeId: n.id, nodeName: n.name, ref: img.ref, digest: img.digest, size: img.size, createdAt: Number.isFinite(ms) ? ms : 0 };
+          return {
+            nodeId: n.id,
+            nodeName: n.name,
+            ref: img.ref,
+            digest: img.digest,
+            size: img.size,
+            createdAt: Number.isFinite(ms) ? ms : 0,
+          };
         });
       }),
     );

@@ -18,7 +18,10 @@ export class JoinTokensService {
     const token = `${JOIN_TOKEN_PREFIX}${newSecret()}`;
     const id = newId();
     const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
-    this.db.insert(joinTokens).values({ id, tokenHash: sha256Hex(token), createdBy, expiresAt }).run();
+    this.db
+      .insert(joinTokens)
+      .values({ id, tokenHash: sha256Hex(token), createdBy, expiresAt })
+      .run();
     return {
       id,
       token,
@@ -40,7 +43,11 @@ export class JoinTokensService {
         expiresAt: t.expiresAt.getTime(),
         usedAt: t.usedAt?.getTime() ?? null,
         nodeId: t.nodeId,
-        status: (t.usedAt ? "used" : t.expiresAt.getTime() <= now ? "expired" : "active") as JoinTokenStatus,
+        status: (t.usedAt
+          ? "used"
+          : t.expiresAt.getTime() <= now
+            ? "expired"
+            : "active") as JoinTokenStatus,
       }));
   }
 }

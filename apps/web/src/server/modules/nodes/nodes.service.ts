@@ -23,7 +23,9 @@ export function containerCountsByNode(db: Db): Map<string, { running: number; to
     .from(containers)
     .groupBy(containers.nodeId)
     .all();
-  return new Map(rows.map((r) => [r.nodeId, { running: Number(r.running), total: Number(r.total) }]));
+  return new Map(
+    rows.map((r) => [r.nodeId, { running: Number(r.running), total: Number(r.total) }]),
+  );
 }
 
 export class NodesService {
@@ -43,12 +45,21 @@ export class NodesService {
 
   list(): NodeView[] {
     const counts = containerCountsByNode(this.db);
-    return this.db.select().from(nodes).orderBy(asc(nodes.name)).all().map((r) => this.view(r, counts));
+    return this.db
+      .select()
+      .from(nodes)
+      .orderBy(asc(nodes.name))
+      .all()
+      .map((r) => this.view(r, counts));
   }
 
   /** A node by id or name. */
   resolve(ref: string): NodeRow {
-    const row = this.db.select().from(nodes).where(or(eq(nodes.id, ref), eq(nodes.name, ref))).get();
+    const row = this.db
+      .select()
+      .from(nodes)
+      .where(or(eq(nodes.id, ref), eq(nodes.name, ref)))
+      .get();
     if (!row) throw new DomainError("not_found", `no node "${ref}"`);
     return row;
   }

@@ -1,5 +1,15 @@
 "use client";
-import { Anchor, Breadcrumbs, Card, Code, Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+import {
+  Anchor,
+  Breadcrumbs,
+  Card,
+  Code,
+  Group,
+  SimpleGrid,
+  Stack,
+  Text,
+  Title,
+} from "@mantine/core";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams, useRouter } from "next/navigation";
@@ -14,7 +24,15 @@ import { isNotFound } from "@/lib/errors";
 import { formatCommand, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 
-function Field({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
+function Field({
+  label,
+  children,
+  testId,
+}: {
+  label: string;
+  children: ReactNode;
+  testId?: string;
+}) {
   return (
     <Stack gap={2}>
       <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
@@ -58,7 +76,9 @@ function Details({ c, now }: { c: ContainerView; now: number }) {
           {formatDateTime(c.finishedAt)}
           {ran && ` (ran ${ran})`}
         </Field>
-        <Field label="Memory limit">{c.limits.memoryBytes !== undefined ? formatBytes(c.limits.memoryBytes) : "none"}</Field>
+        <Field label="Memory limit">
+          {c.limits.memoryBytes !== undefined ? formatBytes(c.limits.memoryBytes) : "none"}
+        </Field>
         <Field label="PIDs limit">{c.limits.pidsLimit ?? "none"}</Field>
         <Field label="Remove on exit">{c.autoRemove ? "yes" : "no"}</Field>
         <Field label="Created by">{c.createdBy ?? "—"}</Field>
@@ -94,10 +114,17 @@ export default function ContainerPage() {
   if (container.isError) {
     return isNotFound(container.error) ? (
       <EmptyState title="No such container">
-        It may have been removed. <Anchor component={Link} href="/containers">Back to containers</Anchor>
+        It may have been removed.{" "}
+        <Anchor component={Link} href="/containers">
+          Back to containers
+        </Anchor>
       </EmptyState>
     ) : (
-      <ErrorState title="Could not load the container" error={container.error} onRetry={() => void container.refetch()} />
+      <ErrorState
+        title="Could not load the container"
+        error={container.error}
+        onRetry={() => void container.refetch()}
+      />
     );
   }
   const c = container.data;

@@ -58,3 +58,42 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
     </Center>
   );
 }
+
+/** The subset of a TanStack query result that QueryView reads. */
+interface ListQuery<T> {
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+  data: T[] | undefined;
+  refetch: () => unknown;
+}
+
+/**
+ * Loading, error (with retry), empty and loaded states of a list query, in one place, so every
+ * page shows them the same way.
+ */
+export function QueryView<T>({
+  query,
+  what,
+  empty,
+  children,
+}: {
+  query: ListQuery<T>;
+  /** Plural noun for the messages: "nodes" → "Loading nodes…", "Could not load nodes". */
+  what: string;
+  empty: ReactNode;
+  children: (data: T[]) => ReactNode;
+}) {
+  if (query.isPending) return <LoadingState label={`Loading ${what}…`} />;
+  if (query.isError || query.data === undefined) {
+    return (
+      <ErrorState
+        title={`Could not load ${what}`}
+        error={query.error}
+        onRetry={() => void query.refetch()}
+      />
+    );
+  }
+  if (query.data.length === 0) return <>{empty}</>;
+  return <>{children(query.data)}</>;
+}

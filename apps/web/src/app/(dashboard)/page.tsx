@@ -4,7 +4,7 @@ import { IconBox, IconServer2 } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { ErrorState, LoadingState } from "@/components/query-state";
+import { QueryView } from "@/components/query-state";
 import { useTRPC } from "@/lib/trpc";
 
 function Stat({
@@ -69,81 +69,74 @@ export default function OverviewPage() {
       <Title order={1}>Overview</Title>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <SummaryCard title="Nodes" href="/nodes" icon={<IconServer2 aria-hidden />}>
-          {nodes.isPending ? (
-            <LoadingState label="Loading nodes…" />
-          ) : nodes.isError ? (
-            <ErrorState
-              title="Could not load nodes"
-              error={nodes.error}
-              onRetry={() => void nodes.refetch()}
-            />
-          ) : nodes.data.length === 0 ? (
-            <Text c="dimmed">
-              No nodes yet.{" "}
-              <Anchor component={Link} href="/nodes">
-                Add one
-              </Anchor>{" "}
-              to start running containers.
-            </Text>
-          ) : (
-            <Group gap="xl">
-              <Stat
-                label="online"
-                value={nodes.data.filter((n) => n.status === "online").length}
-                color="green"
-                testId="nodes-online"
-              />
-              <Stat
-                label="offline"
-                value={nodes.data.filter((n) => n.status === "offline").length}
-                color="red"
-                testId="nodes-offline"
-              />
-              <Stat label="total" value={nodes.data.length} testId="nodes-total" />
-            </Group>
-          )}
+          <QueryView
+            query={nodes}
+            what="nodes"
+            empty={
+              <Text c="dimmed">
+                No nodes yet.{" "}
+                <Anchor component={Link} href="/nodes">
+                  Add one
+                </Anchor>{" "}
+                to start running containers.
+              </Text>
+            }
+          >
+            {(data) => (
+              <Group gap="xl">
+                <Stat
+                  label="online"
+                  value={data.filter((n) => n.status === "online").length}
+                  color="green"
+                  testId="nodes-online"
+                />
+                <Stat
+                  label="offline"
+                  value={data.filter((n) => n.status === "offline").length}
+                  color="red"
+                  testId="nodes-offline"
+                />
+                <Stat label="total" value={data.length} testId="nodes-total" />
+              </Group>
+            )}
+          </QueryView>
         </SummaryCard>
         <SummaryCard title="Containers" href="/containers" icon={<IconBox aria-hidden />}>
-          {containers.isPending ? (
-            <LoadingState label="Loading containers…" />
-          ) : containers.isError ? (
-            <ErrorState
-              title="Could not load containers"
-              error={containers.error}
-              onRetry={() => void containers.refetch()}
-            />
-          ) : containers.data.length === 0 ? (
-            <Text c="dimmed">
-              No containers yet.{" "}
-              <Anchor component={Link} href="/containers">
-                Run one
-              </Anchor>
-              .
-            </Text>
-          ) : (
-            <Group gap="xl">
-              <Stat
-                label="running"
-                value={containers.data.filter((c) => c.state === "running").length}
-                color="green"
-                testId="containers-running"
-              />
-              <Stat
-                label="exited"
-                value={containers.data.filter((c) => c.state === "exited").length}
-                testId="containers-exited"
-              />
-              <Stat
-                label="other"
-                value={
-                  containers.data.filter((c) => c.state !== "running" && c.state !== "exited")
-                    .length
-                }
-                testId="containers-other"
-              />
-              <Stat label="total" value={containers.data.length} testId="containers-total" />
-            </Group>
-          )}
+          <QueryView
+            query={containers}
+            what="containers"
+            empty={
+              <Text c="dimmed">
+                No containers yet.{" "}
+                <Anchor component={Link} href="/containers">
+                  Run one
+                </Anchor>
+                .
+              </Text>
+            }
+          >
+            {(data) => (
+              <Group gap="xl">
+                <Stat
+                  label="running"
+                  value={data.filter((c) => c.state === "running").length}
+                  color="green"
+                  testId="containers-running"
+                />
+                <Stat
+                  label="exited"
+                  value={data.filter((c) => c.state === "exited").length}
+                  testId="containers-exited"
+                />
+                <Stat
+                  label="other"
+                  value={data.filter((c) => c.state !== "running" && c.state !== "exited").length}
+                  testId="containers-other"
+                />
+                <Stat label="total" value={data.length} testId="containers-total" />
+              </Group>
+            )}
+          </QueryView>
         </SummaryCard>
       </SimpleGrid>
     </Stack>

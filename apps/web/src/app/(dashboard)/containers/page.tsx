@@ -20,7 +20,7 @@ import Link from "next/link";
 import { useMemo, useState } from "react";
 import { ContainerActions } from "@/components/container-actions";
 import { DataTable } from "@/components/data-table";
-import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { EmptyState, QueryView } from "@/components/query-state";
 import { RunContainerModal } from "@/components/run-container-modal";
 import { ContainerStateBadge } from "@/components/status-badges";
 import { useNow } from "@/components/use-now";
@@ -142,31 +142,29 @@ export default function ContainersPage() {
           mb={8}
         />
       </Group>
-      {containers.isPending ? (
-        <LoadingState label="Loading containers…" />
-      ) : containers.isError ? (
-        <ErrorState
-          title="Could not load containers"
-          error={containers.error}
-          onRetry={() => void containers.refetch()}
-        />
-      ) : containers.data.length === 0 ? (
-        <EmptyState title={runningOnly ? "No running containers" : "No containers yet"}>
-          {runningOnly
-            ? "Turn off “Running only” to see stopped ones."
-            : "Use “Run container” to start one."}
-        </EmptyState>
-      ) : (
-        <DataTable
-          label="Containers"
-          data={containers.data}
-          columns={cols}
-          getRowId={(c) => c.id}
-          globalFilter={filter}
-          initialSorting={[{ id: "created", desc: true }]}
-          rowTestId="container-row"
-        />
-      )}
+      <QueryView
+        query={containers}
+        what="containers"
+        empty={
+          <EmptyState title={runningOnly ? "No running containers" : "No containers yet"}>
+            {runningOnly
+              ? "Turn off “Running only” to see stopped ones."
+              : "Use “Run container” to start one."}
+          </EmptyState>
+        }
+      >
+        {(data) => (
+          <DataTable
+            label="Containers"
+            data={data}
+            columns={cols}
+            getRowId={(c) => c.id}
+            globalFilter={filter}
+            initialSorting={[{ id: "created", desc: true }]}
+            rowTestId="container-row"
+          />
+        )}
+      </QueryView>
       <RunContainerModal opened={runOpened} onClose={runModal.close} />
     </Stack>
   );

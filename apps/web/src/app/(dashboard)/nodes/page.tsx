@@ -9,7 +9,7 @@ import { formatBytes } from "@berth/core";
 import { AddNodeModal } from "@/components/add-node-modal";
 import { useMe } from "@/components/app-frame";
 import { DataTable } from "@/components/data-table";
-import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { EmptyState, QueryView } from "@/components/query-state";
 import { NodeStatusBadge } from "@/components/status-badges";
 import { useNow } from "@/components/use-now";
 import { formatDateTime, formatRatio, formatRelative } from "@/lib/format";
@@ -103,41 +103,39 @@ export default function NodesPage() {
           </Button>
         )}
       </Group>
-      {nodes.isPending ? (
-        <LoadingState label="Loading nodes…" />
-      ) : nodes.isError ? (
-        <ErrorState
-          title="Could not load nodes"
-          error={nodes.error}
-          onRetry={() => void nodes.refetch()}
-        />
-      ) : nodes.data.length === 0 ? (
-        <EmptyState title="No nodes yet">
-          {me?.isAdmin
-            ? "Use “Add node” to create a join token and run berth-agent on a host."
-            : "Ask an admin to add a node."}
-        </EmptyState>
-      ) : (
-        <>
-          <TextInput
-            label="Filter nodes"
-            placeholder="name, hostname, kernel…"
-            leftSection={<IconSearch size={14} aria-hidden />}
-            value={filter}
-            onChange={(e) => setFilter(e.currentTarget.value)}
-            maw={360}
-          />
-          <DataTable
-            label="Nodes"
-            data={nodes.data}
-            columns={cols}
-            getRowId={(n) => n.id}
-            globalFilter={filter}
-            initialSorting={[{ id: "name", desc: false }]}
-            rowTestId="node-row"
-          />
-        </>
-      )}
+      <QueryView
+        query={nodes}
+        what="nodes"
+        empty={
+          <EmptyState title="No nodes yet">
+            {me?.isAdmin
+              ? "Use “Add node” to create a join token and run berth-agent on a host."
+              : "Ask an admin to add a node."}
+          </EmptyState>
+        }
+      >
+        {(data) => (
+          <>
+            <TextInput
+              label="Filter nodes"
+              placeholder="name, hostname, kernel…"
+              leftSection={<IconSearch size={14} aria-hidden />}
+              value={filter}
+              onChange={(e) => setFilter(e.currentTarget.value)}
+              maw={360}
+            />
+            <DataTable
+              label="Nodes"
+              data={data}
+              columns={cols}
+              getRowId={(n) => n.id}
+              globalFilter={filter}
+              initialSorting={[{ id: "name", desc: false }]}
+              rowTestId="node-row"
+            />
+          </>
+        )}
+      </QueryView>
       <AddNodeModal opened={addOpened} onClose={addModal.close} />
     </Stack>
   );

@@ -32,15 +32,97 @@ export const EnvVarSchema = z
 export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
 export const ContainerLimitsSchema = z.object({
+  /** Hard memory limit; page cache counts against it (`-m`). */
   memoryBytes: z
     .number()
     .int()
     .min(MIN_MEMORY_BYTES, "the memory limit must be at least 6 MiB")
     .max(2 ** 50)
     .optional(),
+  /** Soft limit the kernel reclaims towards under pressure (`--memory-reservation`). */
+  memoryReservationBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 50)
+    .optional(),
+  /** Memory + swap (`--memory-swap`); -1 = unlimited swap. Requires memoryBytes. */
+  memorySwapBytes: z
+    .number()
+    .int()
+    .min(-1)
+    .max(2 ** 50)
+    .optional(),
   pidsLimit: z.number().int().min(1).max(4_194_304).optional(),
+  /** Relative CPU weight, cgroup v1 shares 2–262144 (`--cpu-shares`); mapped to cpu.weight on v2. */
+  cpuShares: z.number().int().min(2).max(262_144).optional(),
+  /** CPU quota in billionths of a CPU (`--cpus 1.5` → 1.5e9). */
+  nanoCpus: z.number().int().min(1_000_000).max(1_000_000_000_000).optional(),
+  /** CPUs the container may run on, `0-2,4` (`--cpuset-cpus`). */
+  cpusetCpus: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, "cpusets look like 0-2,4")
+    .optional(),
+  /** Memory nodes, same syntax (`--cpuset-mems`). */
+  cpusetMems: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, "cpusets look like 0-1")
+    .optional(),
+  /** Block IO weight 10–1000 (`--blkio-weight`), where the kernel has the controller. */
+  blkioWeight: z.number().int().min(10).max(1000).optional(),
 });
 export type ContainerLimits = z.infer<typeof ContainerLimitsSchema>;
+
+/** Linux capabilities by name, without the CAP_ prefix; `ALL` in add/drop lists. */
+export const CapabilitySchema = z
+  .string()
+  .transform((c) => c.toUpperCase().replace(/^CAP_/, ""))
+  .pipe(z.string().regex(/^(ALL|[A-Z_]{2,32})$/, "capabilities look like NET_ADMIN or ALL"));
+
+/** A seccomp profile in the OCI runtime spec's `linux.seccomp` shape (validated loosely here; runc checks the rest). */
+export const SeccompProfileSchema = z
+  .object({
+    defaultAction: z.string().regex(/^SCMP_ACT_[A-Z_]+$/),
+    defaultErrnoRet: z.number().int().optional(),
+    architectures: z.array(z.string()).optional(),
+    syscalls: z
+      .array(
+        z
+          .object({
+            names: z.array(z.string().max(64)).min(1),
+            action: z.string().regex(/^SCMP_ACT_[A-Z_]+$/),
+          })
+          .loose(),
+      )
+      .max(4096)
+      .optional(),
+  })
+  .loose();
+
+export const SecurityOptionsSchema = z.object({
+  capAdd: z.array(CapabilitySchema).max(64).default([]),
+  capDrop: z.array(CapabilitySchema).max(64).default([]),
+  /** Every capability, every device, no seccomp, no masked paths: an explicit, flagged choice. */
+  privileged: z.boolean().default(false),
+  noNewPrivileges: z.boolean().default(true),
+  /** `default` (Berth's allowlist), `unconfined`, or a profile (`--security-opt seccomp=<file>`). */
+  seccomp: z
+    .union([z.literal("default"), z.literal("unconfined"), SeccompProfileSchema])
+    .default("default"),
+  /** Mount the root filesystem read-only (`--read-only`). */
+  readOnlyRootfs: z.boolean().default(false),
+});
+export type SecurityOptions = z.infer<typeof SecurityOptionsSchema>;
+
+/** `--tmpfs /run:rw,size=64m` → { target: "/run", options: "rw,size=64m" }. */
+export const TmpfsMountSchema = z.object({
+  target: z.string().startsWith("/", "tmpfs targets must be absolute").max(4096),
+  options: z
+    .string()
+    .max(1024)
+    .regex(/^[a-z0-9=,._-]*$/i, "tmpfs options look like rw,size=64m,mode=1777")
+    .default(""),
+});
 
 /** What a user asks for. The agent resolves it against the image's config. */
 export const ContainerSpecSchema = z.object({
@@ -63,6 +145,15 @@ export const ContainerSpecSchema = z.object({
     .optional(),
   tty: z.boolean().default(false),
   limits: ContainerLimitsSchema.default({}),
+  security: SecurityOptionsSchema.default({
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    noNewPrivileges: true,
+    seccomp: "default",
+    readOnlyRootfs: false,
+  }),
+  tmpfs: z.array(TmpfsMountSchema).max(64).default([]),
   labels: z.record(z.string().max(256), z.string().max(4096)).default({}),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;

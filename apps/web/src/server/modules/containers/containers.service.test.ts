@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ContainerSpecSchema } from "@berth/core";
 import { containers } from "@berth/db";
 import { createFixture, insertContainer, insertNode, type Fixture } from "../../testing/fixtures";
 import { generateContainerName } from "./container-names";
@@ -44,7 +45,7 @@ describe("ContainersService (no agent involved)", () => {
 
   it("refuses a container name in use with a conflict naming the holder, and creates nothing", async () => {
     const existing = insertContainer(f, nodeId, "web");
-    const spec = { image: "busybox", env: [], tty: false, limits: {}, labels: {} };
+    const spec = ContainerSpecSchema.parse({ image: "busybox" });
     await expect(
       f.services.containers.run(actor, { name: "web", spec, autoRemove: false }),
     ).rejects.toMatchObject({
@@ -57,7 +58,7 @@ describe("ContainersService (no agent involved)", () => {
   it("says how to fix it when no node is online", async () => {
     await expect(
       f.services.containers.run(actor, {
-        spec: { image: "busybox", env: [], tty: false, limits: {}, labels: {} },
+        spec: ContainerSpecSchema.parse({ image: "busybox" }),
         autoRemove: false,
       }),
     ).rejects.toThrow("no node is online: join one with `berth join-token create`");

@@ -71,14 +71,21 @@ function columns(now: number): ColumnDef<NodeView, unknown>[] {
     {
       id: "lastSeen",
       header: "Last seen",
-      accessorFn: (n) => n.lastSeenAt ?? 0,
-      cell: (c) => (
-        <Tooltip label={formatDateTime(c.row.original.lastSeenAt)} withArrow>
+      // An online node is heard from every few seconds: "now". lastSeenAt is written on
+      // connect and disconnect only, so for an offline node it is when it went away.
+      accessorFn: (n) => (n.status === "online" ? Number.MAX_SAFE_INTEGER : (n.lastSeenAt ?? 0)),
+      cell: (c) =>
+        c.row.original.status === "online" ? (
           <Text size="sm" span>
-            {formatRelative(c.row.original.lastSeenAt, now)}
+            now
           </Text>
-        </Tooltip>
-      ),
+        ) : (
+          <Tooltip label={formatDateTime(c.row.original.lastSeenAt)} withArrow>
+            <Text size="sm" span>
+              {formatRelative(c.row.original.lastSeenAt, now)}
+            </Text>
+          </Tooltip>
+        ),
       enableGlobalFilter: false,
     },
   ];

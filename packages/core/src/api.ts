@@ -3,7 +3,7 @@
  * so every boundary validates the same way.
  */
 import { z } from "zod";
-import { ContainerNameSchema, ContainerSpecSchema } from "./container";
+import { ContainerLimitsUpdateSchema, ContainerNameSchema, ContainerSpecSchema } from "./container";
 
 export const UsernameSchema = z
   .string()
@@ -65,3 +65,9 @@ export const RemoveContainerInputSchema = z.object({
   force: z.boolean().default(false),
 });
 export const WaitContainerInputSchema = z.object({ ref: ContainerRefSchema });
+export const UpdateContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  limits: ContainerLimitsUpdateSchema,
+});
+export type UpdateContainerInput = z.input<typeof UpdateContainerInputSchema>;
+export const ContainerStatsInputSchema = z.object({ ref: ContainerRefSchema });

@@ -98,6 +98,7 @@ export const SeccompProfileSchema = z
       .optional(),
   })
   .loose();
+export type SeccompProfile = z.infer<typeof SeccompProfileSchema>;
 
 export const SecurityOptionsSchema = z.object({
   capAdd: z.array(CapabilitySchema).max(64).default([]),
@@ -202,3 +203,46 @@ export const LogLineSchema = z.object({
   full: z.boolean().default(true),
 });
 export type LogLine = z.infer<typeof LogLineSchema>;
+
+/** A partial set of limits applied to a running container (`berth update`). At least one. */
+export const ContainerLimitsUpdateSchema = ContainerLimitsSchema.refine(
+  (l) => Object.values(l).some((v) => v !== undefined),
+  "give at least one limit to update",
+);
+export type ContainerLimitsUpdate = z.infer<typeof ContainerLimitsUpdateSchema>;
+
+/**
+ * One sample of a container's usage, read from its cgroup files. CPU % is computed from two
+ * samples as docker does: (Δcpu.totalNs / Δcpu.systemNs) × onlineCpus × 100.
+ */
+export const ContainerStatsSchema = z.object({
+  id: ContainerIdSchema,
+  name: z.string(),
+  /** When the sample was taken, epoch milliseconds. */
+  takenAt: z.number(),
+  cpu: z.object({
+    /** CPU time used by the container, nanoseconds, since it started. */
+    totalNs: z.number().nonnegative(),
+    /** The host's total CPU time (all CPUs, every state, from /proc/stat), nanoseconds. */
+    systemNs: z.number().nonnegative(),
+    /** CPUs the host has online. */
+    onlineCpus: z.number().int().positive(),
+  }),
+  memory: z.object({
+    usageBytes: z.number().nonnegative(),
+    /** null when unlimited. */
+    limitBytes: z.number().nonnegative().nullable(),
+    /** Page cache (v1 memory.stat total_cache, v2 file). */
+    cacheBytes: z.number().nonnegative(),
+  }),
+  pids: z.object({
+    current: z.number().int().nonnegative(),
+    /** null when unlimited. */
+    limit: z.number().int().nonnegative().nullable(),
+  }),
+  blkio: z.object({
+    readBytes: z.number().nonnegative(),
+    writeBytes: z.number().nonnegative(),
+  }),
+});
+export type ContainerStats = z.infer<typeof ContainerStatsSchema>;

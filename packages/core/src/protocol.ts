@@ -11,7 +11,9 @@
  */
 import { z } from "zod";
 import {
+  ContainerLimitsUpdateSchema,
   ContainerSpecSchema,
+  ContainerStatsSchema,
   ContainerStatusSchema,
   LogLineSchema,
   ContainerNameSchema,
@@ -73,6 +75,16 @@ export const CommandSchemas = {
   "container.inspect": {
     params: z.object({ containerId: ContainerIdSchema }),
     result: ContainerStatusSchema,
+  },
+  /** Changes the limits of a running container (and of its stored spec). */
+  "container.update": {
+    params: z.object({ containerId: ContainerIdSchema, limits: ContainerLimitsUpdateSchema }),
+    result: ContainerStatusSchema,
+  },
+  /** One sample of a running container's usage. */
+  "container.stats": {
+    params: z.object({ containerId: ContainerIdSchema }),
+    result: ContainerStatsSchema,
   },
   /** A stream command: the agent answers with `stream` frames then `stream_end`. */
   "container.logs": {

@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  ContainerLimitsSchema,
   ContainerSpecSchema,
   DomainError,
   conflict,
@@ -17,6 +18,7 @@ import {
   type CommandParams,
   type CommandResult,
   type ContainerState,
+  type ContainerStats,
   type ContainerStatus,
   type EventData,
   type EventName,
@@ -24,7 +26,8 @@ import {
   type NodeFacts,
 } from "@berth/core";
 import { detectCgroups } from "../cgroups/detect";
-import { driverFor, type CgroupDriver } from "../cgroups/cgroup-driver";
+import { driverFor, type AppliedLimits, type CgroupDriver } from "../cgroups/cgroup-driver";
+import { readSystemCpu, validateLimits } from "../cgroups/limits";
 import { collectFacts } from "../facts/facts";
 import { ImageStore } from "../images/image-store";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
@@ -34,18 +37,24 @@ import { RuncRuntime } from "../runtime/runc-runtime";
 import {
   buildSpec,
   withAnnotations,
-  withCapabilities,
   withCgroupsPath,
   withDefaultMounts,
   withHostname,
   withLimits,
-  withMaskedPaths,
   withNamespaces,
-  withNoNewPrivileges,
   withProcess,
   withRlimits,
   withRootfs,
 } from "../runtime/spec/spec-opts";
+import { limitsToResources } from "../runtime/spec/resources";
+import {
+  capabilitiesFromMask,
+  checkWorkingDir,
+  resolveSecurity,
+  resolveTmpfs,
+  withSecurity,
+  withTmpfs,
+} from "../runtime/spec/security";
 import { run as exec } from "../sys/exec";
 import { isErrno, writeFileAtomic } from "../sys/fs";
 import { mountOverlay, unmount } from "../sys/mount";
@@ -56,6 +65,7 @@ import {
   type ContainerPaths,
   type ContainerRecord,
 } from "./container-record";
+import { wasOomKilled } from "./oom";
 import { findExecutable, processConfig, resolveUser } from "./process-config";
 import { transition } from "./state-machine";
 
@@ -90,6 +100,14 @@ function newEntry(rec: ContainerRecord, paths: ContainerPaths): Entry {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The capabilities the agent holds in its bounding set, so it can give them to containers. */
+async function grantableCapabilities(): Promise<string[]> {
+  const status = await readFile("/proc/self/status", "utf8");
+  const mask = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (!mask) throw new Error("cannot read CapBnd from /proc/self/status");
+  return capabilitiesFromMask(mask);
 }
 
 function pidAlive(pid: number | null): boolean {
@@ -135,12 +153,12 @@ export class ContainerService {
       ),
     );
     const layout = await detectCgroups();
-    const cgroups = driverFor(layout);
-    await cgroups.prepare();
     const runtime = await RuncRuntime.create(
       deps.runtimePath ?? "/usr/sbin/runc",
       join(stateDir, "runc"),
     );
+    const cgroups = driverFor(layout, runtime);
+    await cgroups.prepare();
     const monitor = new ConmonMonitor(deps.conmonPath ?? "/usr/bin/conmon", runtime);
     const images = await ImageStore.open(stateDir);
     await images.ensureBusybox();
@@ -214,6 +232,70 @@ export class ContainerService {
     return { memoryBytes, pidsMax, paths: this.cgroups.containerPaths(id) };
   }
 
+  /** Every limit of a container as its cgroup files report it (for tools and tests). */
+  async appliedLimits(id: string): Promise<AppliedLimits> {
+    this.inspect(id);
+    return this.cgroups.readLimits(id);
+  }
+
+  // ---------------------------------------------------------------- update / stats
+
+  /**
+   * Changes a running container's limits: merges them into its spec, validates the result as
+   * `run` does, applies it with `runc update`, then stores the new spec. Nothing is stored when
+   * validation or runc fails.
+   */
+  async update(p: CommandParams<"container.update">): Promise<ContainerStatus> {
+    const e = this.running(p.containerId, "update");
+    return this.locked(e, async () => {
+      if (e.rec.state !== "running")
+        throw new DomainError(
+          "invalid_state",
+          `cannot update container ${e.rec.id.slice(0, 12)}: it is ${e.rec.state}`,
+        );
+      const merged = ContainerLimitsSchema.parse({ ...e.rec.spec.limits, ...p.limits });
+      validateLimits(merged, await this.cgroups.hostCpusets());
+      const resources = limitsToResources(merged, {
+        blkioWeight: await this.cgroups.supportsBlkioWeight(),
+        warn: (msg) => this.log(msg, { id: e.rec.id }),
+      });
+      await this.cgroups.update(e.rec.id, resources);
+      e.rec.spec = { ...e.rec.spec, limits: merged };
+      await this.save(e.rec);
+      return toStatus(e.rec);
+    });
+  }
+
+  /** One sample of a running container's usage (cgroup files + /proc/stat). */
+  async stats(id: string): Promise<ContainerStats> {
+    const e = this.running(id, "read the stats of");
+    const [cg, sys] = await Promise.all([this.cgroups.readStats(id), readSystemCpu()]);
+    return {
+      id: e.rec.id,
+      name: e.rec.name,
+      takenAt: Date.now(),
+      cpu: { totalNs: cg.cpuTotalNs, systemNs: sys.systemNs, onlineCpus: sys.onlineCpus },
+      memory: {
+        usageBytes: cg.memoryUsageBytes,
+        limitBytes: cg.memoryLimitBytes,
+        cacheBytes: cg.memoryCacheBytes,
+      },
+      pids: { current: cg.pidsCurrent, limit: cg.pidsLimit },
+      blkio: { readBytes: cg.blkioReadBytes, writeBytes: cg.blkioWriteBytes },
+    };
+  }
+
+  private running(id: string, action: string): Entry {
+    const e = this.entries.get(id);
+    if (!e) throw notFound(`container ${id.slice(0, 12)} not found on this node`, { id });
+    if (e.rec.state !== "running" && e.rec.state !== "paused")
+      throw new DomainError(
+        "invalid_state",
+        `cannot ${action} container ${id.slice(0, 12)}: it is ${e.rec.state}`,
+      );
+    return e;
+  }
+
   /** The on-disk layout of a container (for tools and tests). */
   pathsOf(id: string): ContainerPaths {
     return containerPaths(this.stateDir, id);
@@ -234,6 +316,13 @@ export class ContainerService {
   private async doRun(p: CommandParams<"container.run">): Promise<ContainerStatus> {
     if (this.closed) throw new DomainError("unavailable", "the container service is closed");
     const spec = ContainerSpecSchema.parse(p.spec);
+    validateLimits(spec.limits, await this.cgroups.hostCpusets());
+    if (spec.workingDir !== undefined) checkWorkingDir(spec.workingDir);
+    const security = resolveSecurity(spec.security, {
+      knownCapabilities: await grantableCapabilities(),
+    });
+    const tmpfs = resolveTmpfs(spec.tmpfs);
+    const blkioWeight = await this.cgroups.supportsBlkioWeight();
     for (const e of this.entries.values()) {
       if (e.rec.name === p.name)
         throw conflict(
@@ -246,6 +335,12 @@ export class ContainerService {
     const paths = containerPaths(this.stateDir, id);
     const hostname = spec.hostname ?? id.slice(0, 12);
     const proc = processConfig(spec, image.config, hostname);
+    checkWorkingDir(proc.cwd);
+    if (security.privileged)
+      this.log("FLAGGED: running a privileged container (all capabilities, no seccomp)", {
+        id: p.containerId,
+        name: p.name,
+      });
 
     try {
       await mkdir(paths.dir, { mode: 0o700 });
@@ -281,12 +376,14 @@ export class ContainerService {
         withRootfs(paths.rootfs),
         withHostname(hostname),
         withNamespaces("pid", "network", "uts", "mount", "ipc"),
-        withCapabilities(),
-        withNoNewPrivileges(true),
         withRlimits(),
         withDefaultMounts(),
-        withMaskedPaths(),
-        withLimits(spec.limits),
+        withLimits(spec.limits, {
+          blkioWeight,
+          warn: (msg) => this.log(msg, { id }),
+        }),
+        withSecurity(security),
+        withTmpfs(tmpfs),
         withCgroupsPath(this.cgroups.cgroupsPath(id)),
         withAnnotations({ "io.berth.container.name": p.name, "io.berth.image": image.ref }),
       );
@@ -392,10 +489,17 @@ export class ContainerService {
     const rec = e.rec;
     if (!LIVE.has(rec.state)) return;
     const exitStat = await stat(e.paths.exitFile).catch(() => undefined);
-    const oom = await stat(join(e.paths.dir, "oom")).then(
-      () => true,
-      () => false,
-    );
+    // Before `runc delete`, which removes the memory cgroup and its OOM counter.
+    const oom = await wasOomKilled(
+      join(e.paths.dir, "oom"),
+      this.cgroups.containerPaths(rec.id),
+    ).catch((x: unknown) => {
+      this.log("cannot tell whether the container was OOM-killed", {
+        id: rec.id,
+        error: String(x),
+      });
+      return false;
+    });
     const next = transition(rec.state, "exited", { id: rec.id, action: "record the exit of" });
     // The process is gone: free the runtime's state and cgroups, and the rootfs mount, before
     // anyone sees "exited". The rw layer (upper/) stays until remove.

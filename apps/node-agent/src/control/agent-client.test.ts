@@ -285,6 +285,44 @@ describe("AgentClient commands", () => {
     });
   });
 
+  it("dispatches container.update and container.stats; an empty update is invalid_input", async () => {
+    const { conn, handler } = await connected();
+    const id = newContainerId();
+    handler.containers.set(id, statusOf(id, "lim", "running"));
+    conn.send({
+      type: "command",
+      id: "c-update",
+      name: "container.update",
+      params: { containerId: id, limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 9 } },
+    });
+    expect(await resultOf(conn, "c-update")).toMatchObject({ ok: true, data: { id } });
+    expect(handler.calls.find((c) => c.method === "update")?.args).toEqual({
+      containerId: id,
+      limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 9 },
+    });
+    conn.send({
+      type: "command",
+      id: "c-empty",
+      name: "container.update",
+      params: { containerId: id, limits: {} },
+    });
+    const empty = await resultOf(conn, "c-empty");
+    expect(empty).toMatchObject({ ok: false, error: { kind: "invalid_input" } });
+    expect(empty.ok === false && empty.error.message).toMatch(/at least one limit/);
+    conn.send({
+      type: "command",
+      id: "c-stats",
+      name: "container.stats",
+      params: { containerId: id },
+    });
+    expect(await resultOf(conn, "c-stats")).toMatchObject({
+      ok: true,
+      data: { id, name: "lim", pids: { current: 0 } },
+    });
+    expect(handler.calls.filter((c) => c.method === "update")).toHaveLength(1);
+    expect(handler.calls.find((c) => c.method === "stats")?.args).toBe(id);
+  });
+
   it("runs a repeated command id once and answers every delivery with the first result", async () => {
     const handler = new RecordingHandler();
     let open!: () => void;

@@ -103,6 +103,8 @@ const UNARY: {
   "container.stop": (h, p) => h.stop(p),
   "container.remove": (h, p) => h.remove(p),
   "container.inspect": async (h, p) => h.inspect(p.containerId),
+  "container.update": (h, p) => h.update(p),
+  "container.stats": (h, p) => h.stats(p.containerId),
   "image.list": async (h) => ({ images: await h.listImages() }),
 };
 

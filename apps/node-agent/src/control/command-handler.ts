@@ -6,6 +6,7 @@
 import type {
   CommandParams,
   CommandResult,
+  ContainerStats,
   ContainerStatus,
   EventData,
   EventName,
@@ -20,6 +21,10 @@ export interface CommandHandler {
   stop(p: CommandParams<"container.stop">): Promise<ContainerStatus>;
   remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }>;
   inspect(id: string): ContainerStatus;
+  /** Changes a running container's limits; answers with its status. */
+  update(p: CommandParams<"container.update">): Promise<ContainerStatus>;
+  /** One sample of a running container's usage. */
+  stats(id: string): Promise<ContainerStats>;
   list(): ContainerStatus[];
   /**
    * Streams log lines to `onChunk` until done (or `signal` aborts). `onChunk` returns a promise

@@ -81,6 +81,9 @@ export class ConmonMonitor {
     const argv = this.argv(o);
     const child = spawn(argv[0]!, argv.slice(1), {
       detached: true,
+      // conmon also drops its `oom` marker in its working directory: keep it in the
+      // container's own dir, never the agent's cwd.
+      cwd: o.persistDir,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
       env: {
         PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -2,6 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { DomainError } from "@berth/core";
 import { ExecError, run } from "../sys/exec";
+import type { OciResources } from "./spec/oci-spec";
 import { RuntimeStateSchema, type OciRuntime, type RuntimeState } from "./oci-runtime";
 
 const NOT_EXIST = /does not exist|not found|no such file/i;
@@ -27,8 +28,12 @@ export class RuncRuntime implements OciRuntime {
   }
 
   private async exec(...args: string[]) {
+    return this.execWith({}, ...args);
+  }
+
+  private async execWith(opts: { input?: string }, ...args: string[]) {
     try {
-      return await run(this.argv(...args), { timeoutMs: 60_000 });
+      return await run(this.argv(...args), { timeoutMs: 60_000, ...opts });
     } catch (e) {
       if (e instanceof ExecError) {
         throw new DomainError(
@@ -53,6 +58,11 @@ export class RuncRuntime implements OciRuntime {
 
   async create(id: string, bundle: string, pidFile: string): Promise<void> {
     await this.exec("create", "--bundle", bundle, "--pid-file", pidFile, id);
+  }
+
+  /** `runc update --resources - <id>`: applies OCI linux.resources to a running container. */
+  async update(id: string, resources: OciResources): Promise<void> {
+    await this.execWith({ input: JSON.stringify(resources) }, "update", "--resources", "-", id);
   }
 
   async start(id: string): Promise<void> {

@@ -5,6 +5,7 @@
 import {
   DomainError,
   type CommandParams,
+  type ContainerStats,
   type ContainerStatus,
   type EventData,
   type EventName,
@@ -81,6 +82,24 @@ export class RecordingHandler implements CommandHandler {
     const st = this.containers.get(id);
     if (!st) throw new DomainError("not_found", `no container ${id}`);
     return st;
+  }
+  async update(p: CommandParams<"container.update">): Promise<ContainerStatus> {
+    this.calls.push({ method: "update", args: p });
+    return this.inspect(p.containerId);
+  }
+  /** Echoes the call as a zero sample; protocol tests check dispatch and validation only. */
+  async stats(id: string): Promise<ContainerStats> {
+    this.calls.push({ method: "stats", args: id });
+    const st = this.inspect(id);
+    return {
+      id: st.id,
+      name: st.name,
+      takenAt: 0,
+      cpu: { totalNs: 0, systemNs: 0, onlineCpus: 1 },
+      memory: { usageBytes: 0, limitBytes: null, cacheBytes: 0 },
+      pids: { current: 0, limit: null },
+      blkio: { readBytes: 0, writeBytes: 0 },
+    };
   }
   list(): ContainerStatus[] {
     return [...this.containers.values()];

@@ -6,6 +6,27 @@ export interface OciMount {
   options?: string[];
 }
 
+/** linux.resources: what runc writes to the container's cgroups (and takes in `runc update`). */
+export interface OciResources {
+  devices?: {
+    allow: boolean;
+    access?: string;
+    type?: string;
+    major?: number;
+    minor?: number;
+  }[];
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    period?: number;
+    cpus?: string;
+    mems?: string;
+  };
+  pids?: { limit: number };
+  blockIO?: { weight?: number };
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: {
@@ -30,21 +51,27 @@ export interface OciSpec {
   linux: {
     namespaces: { type: string; path?: string }[];
     cgroupsPath?: string;
-    resources?: {
-      devices?: {
-        allow: boolean;
-        access?: string;
-        type?: string;
-        major?: number;
-        minor?: number;
-      }[];
-      memory?: { limit?: number; swap?: number };
-      pids?: { limit: number };
-    };
+    resources?: OciResources;
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    seccomp?: OciSeccomp;
   };
   annotations?: Record<string, string>;
+}
+
+/** linux.seccomp (runtime-spec 1.0.2 + errnoRet/defaultErrnoRet, which runc 1.1 supports). */
+export interface OciSeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: { index: number; value: number; valueTwo?: number; op: string }[];
+}
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: OciSeccompRule[];
+  [key: string]: unknown;
 }
 
 export type SpecOpt = (spec: OciSpec) => void;

@@ -49,7 +49,7 @@ describe("buildSpec", () => {
     expect(s.process.capabilities.bounding).toHaveLength(14);
     expect(s.process.capabilities.effective).toEqual([...DEFAULT_CAPABILITIES]);
     expect(s.process.capabilities.inheritable).toBeUndefined();
-    expect(s.linux.resources?.memory).toEqual({ limit: 67108864 });
+    expect(s.linux.resources?.memory).toEqual({ limit: 67108864, swap: 2 * 67108864 });
     expect(s.linux.resources?.pids).toEqual({ limit: 50 });
     expect(s.linux.cgroupsPath).toBe("berth/abc");
     expect(s.mounts.map((m) => m.destination)).toEqual([

@@ -3,6 +3,8 @@
  * changes one concern; `buildSpec` applies them in order to an empty, safe base.
  */
 import type { OciMount, OciSpec, SpecOpt } from "./oci-spec";
+import type { ContainerLimits } from "@berth/core";
+import { limitsToResources, type ResourceOptions } from "./resources";
 
 export type { OciSpec, SpecOpt } from "./oci-spec";
 
@@ -115,14 +117,14 @@ export const withCapabilities =
     s.process.capabilities = { bounding: list, effective: [...list], permitted: [...list] };
   };
 
+/**
+ * Maps every container limit to `linux.resources` (see resources.ts for Docker's swap rule).
+ * Block IO weight is applied only when `opts.blkioWeight` says the kernel has the file.
+ */
 export const withLimits =
-  (l: { memoryBytes?: number | undefined; pidsLimit?: number | undefined }): SpecOpt =>
+  (l: Partial<ContainerLimits>, opts: ResourceOptions = { blkioWeight: true }): SpecOpt =>
   (s) => {
-    s.linux.resources ??= {};
-    if (l.memoryBytes !== undefined) {
-      s.linux.resources.memory = { limit: l.memoryBytes };
-    }
-    if (l.pidsLimit !== undefined) s.linux.resources.pids = { limit: l.pidsLimit };
+    s.linux.resources = { ...s.linux.resources, ...limitsToResources(l, opts) };
   };
 
 export const withCgroupsPath =

@@ -8,6 +8,7 @@ import { registerContainerCommands } from "./commands/containers.command";
 import { type GlobalFlags } from "./commands/global-flags";
 import { registerImageCommands } from "./commands/images.command";
 import { registerNodeCommands } from "./commands/nodes.command";
+import { registerUpdateStatsCommands } from "./commands/update-stats.command";
 import { registerVersionCommand } from "./commands/version.command";
 import { type CliContext } from "./context";
 import { CliError, EXIT_USAGE, formatCliError } from "./errors";
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
   registerNodeCommands(program, ctx, globals);
   registerAuthCommands(program, ctx, globals);
   registerVersionCommand(program, ctx, globals);
+  registerUpdateStatsCommands(program, ctx, globals);
 
   forEachCommand(program, (c) => c.showHelpAfterError(`See '${commandPath(c)} --help'.`));
   return program;

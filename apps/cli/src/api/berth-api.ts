@@ -5,6 +5,9 @@
  * only when a command streams.
  */
 import {
+  ContainerStatsSchema,
+  type ContainerStats,
+  type UpdateContainerInput,
   type ContainerLogsInputSchema,
   type CreateJoinTokenInputSchema,
   type ListContainersInputSchema,
@@ -165,6 +168,22 @@ export class BerthApi {
       WaitResultSchema,
       await this.client.containers.wait.mutate({ ref }, signal ? { signal } : undefined),
       "containers.wait",
+    );
+  }
+
+  async updateContainer(input: UpdateContainerInput): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.update.mutate(input),
+      "containers.update",
+    );
+  }
+
+  async containerStats(ref: string): Promise<ContainerStats> {
+    return parseAnswer(
+      ContainerStatsSchema,
+      await this.client.containers.stats.query({ ref }),
+      "containers.stats",
     );
   }
 

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command } from "commander";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CliError, UsageError } from "../errors";
 import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
 
@@ -132,5 +135,111 @@ describe("berth run argument parsing", () => {
 
   it("requires an IMAGE", () => {
     expect(() => parseRun([])).toThrow(/missing required argument 'image'/);
+  });
+});
+
+describe("berth run security flags", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "berth-cli-seccomp-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("defaults to the hardened spec", () => {
+    const input = parseRun(["busybox"]);
+    expect(input.spec.security).toEqual({
+      capAdd: [],
+      capDrop: [],
+      privileged: false,
+      noNewPrivileges: true,
+      seccomp: "default",
+      readOnlyRootfs: false,
+    });
+    expect(input.spec.tmpfs).toEqual([]);
+  });
+
+  it("maps repeatable --cap-add/--cap-drop, --privileged, --read-only and --tmpfs", () => {
+    const input = parseRun([
+      "--cap-add",
+      "net_admin",
+      "--cap-add",
+      "CAP_SYS_TIME",
+      "--cap-drop",
+      "ALL",
+      "--privileged",
+      "--read-only",
+      "--tmpfs",
+      "/run:rw,size=64m",
+      "--tmpfs",
+      "/tmp",
+      "busybox",
+    ]);
+    expect(input.spec.security?.capAdd).toEqual(["NET_ADMIN", "SYS_TIME"]);
+    expect(input.spec.security?.capDrop).toEqual(["ALL"]);
+    expect(input.spec.security?.privileged).toBe(true);
+    expect(input.spec.security?.readOnlyRootfs).toBe(true);
+    expect(input.spec.tmpfs).toEqual([
+      { target: "/run", options: "rw,size=64m" },
+      { target: "/tmp", options: "" },
+    ]);
+  });
+
+  it("parses --security-opt no-new-privileges and seccomp=unconfined", () => {
+    expect(
+      parseRun(["--security-opt", "no-new-privileges", "busybox"]).spec.security?.noNewPrivileges,
+    ).toBe(true);
+    expect(
+      parseRun(["--security-opt", "no-new-privileges=false", "busybox"]).spec.security
+        ?.noNewPrivileges,
+    ).toBe(false);
+    expect(
+      parseRun(["--security-opt", "no-new-privileges:true", "busybox"]).spec.security
+        ?.noNewPrivileges,
+    ).toBe(true);
+    expect(
+      parseRun(["--security-opt", "seccomp=unconfined", "busybox"]).spec.security?.seccomp,
+    ).toBe("unconfined");
+  });
+
+  it("reads and JSON-parses a seccomp profile file", () => {
+    const profile = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mount"], action: "SCMP_ACT_ERRNO" }],
+    };
+    const file = join(dir, "profile.json");
+    writeFileSync(file, JSON.stringify(profile));
+    expect(
+      parseRun(["--security-opt", `seccomp=${file}`, "busybox"]).spec.security?.seccomp,
+    ).toEqual(profile);
+  });
+
+  it("gives clear usage errors for a missing, invalid or wrong-shaped profile", () => {
+    const missing = join(dir, "nope.json");
+    expect(() => parseRun(["--security-opt", `seccomp=${missing}`, "busybox"])).toThrow(UsageError);
+    expect(() => parseRun(["--security-opt", `seccomp=${missing}`, "busybox"])).toThrow(
+      /cannot read seccomp profile: ENOENT/,
+    );
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{ not json");
+    expect(() => parseRun(["--security-opt", `seccomp=${bad}`, "busybox"])).toThrow(
+      /bad\.json is not valid JSON/,
+    );
+    const shape = join(dir, "shape.json");
+    writeFileSync(shape, JSON.stringify({ syscalls: [] }));
+    expect(() => parseRun(["--security-opt", `seccomp=${shape}`, "busybox"])).toThrow(
+      /is not a seccomp profile: defaultAction/,
+    );
+  });
+
+  it("rejects unknown --security-opt values, bad booleans, relative tmpfs and bad caps", () => {
+    expect(() => parseRun(["--security-opt", "apparmor=foo", "busybox"])).toThrow(
+      /"--security-opt" flag: expected no-new-privileges/,
+    );
+    expect(() => parseRun(["--security-opt", "no-new-privileges=maybe", "busybox"])).toThrow(
+      /expected true or false/,
+    );
+    expect(() => parseRun(["--tmpfs", "run", "busybox"])).toThrow(/"--tmpfs" flag/);
+    expect(() => parseRun(["--tmpfs", "/run:size=1m;rm", "busybox"])).toThrow(/--tmpfs/);
+    expect(() => parseRun(["--cap-add", "net admin", "busybox"])).toThrow(/--cap-add/);
   });
 });

@@ -6,14 +6,19 @@
 import { parseByteSize, RunContainerInputSchema, type RunContainerInput } from "@berth/core";
 import { type Command } from "commander";
 import { CliError, EXIT_USAGE, UsageError } from "../errors";
+import { LIMIT_FLAG_OF, parseLimitFlags, type LimitFlags } from "./limit-flags";
+import {
+  defineSecurityOptions,
+  parseSecurityFlags,
+  SECURITY_FLAG_OF,
+  type SecurityFlags,
+} from "./security-flags";
 
-export interface RunFlags {
+export interface RunFlags extends LimitFlags, SecurityFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
   node?: string;
-  memory?: string;
-  pidsLimit?: string;
   env?: string[];
   label?: string[];
   workdir?: string;
@@ -26,7 +31,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 /** Declares run's options and arguments on a command (shared by the program and the tests). */
 export function defineRunCommand(cmd: Command): Command {
-  return cmd
+  return defineSecurityOptions(cmd)
     .description("Create and run a new container from an image")
     .usage("[OPTIONS] IMAGE [COMMAND] [ARG...]")
     .argument("<image>", "image to run, e.g. busybox or registry:5000/team/app:tag")
@@ -37,6 +42,16 @@ export function defineRunCommand(cmd: Command): Command {
     .option("--node <node>", "run on this node (id or name) instead of the least busy one")
     .option("-m, --memory <bytes>", "memory limit (e.g. 64m, 1g)")
     .option("--pids-limit <n>", "tune the container's pids limit (-1 for unlimited)")
+    .option("--memory-reservation <bytes>", "memory soft limit (e.g. 32m)")
+    .option(
+      "--memory-swap <bytes>",
+      "memory + swap limit; -1 for unlimited swap (default 2× memory)",
+    )
+    .option("--cpus <n>", "number of CPUs (e.g. 0.5, 1.5)")
+    .option("-c, --cpu-shares <n>", "CPU shares (relative weight)")
+    .option("--cpuset-cpus <list>", "CPUs in which to allow execution (0-3, 0,1)")
+    .option("--cpuset-mems <list>", "memory nodes in which to allow execution (0-3, 0,1)")
+    .option("--blkio-weight <n>", "block IO weight, 10 to 1000 (where the kernel has it)")
     .option(
       "-e, --env <KEY=VALUE>",
       "set an environment variable (repeatable; KEY alone copies it from here)",
@@ -62,8 +77,8 @@ const FLAG_OF_PATH: Record<string, string> = {
   "spec.workingDir": "-w, --workdir",
   "spec.user": "-u, --user",
   "spec.hostname": "--hostname",
-  "spec.limits.memoryBytes": "-m, --memory",
-  "spec.limits.pidsLimit": "--pids-limit",
+  ...SECURITY_FLAG_OF,
+  ...Object.fromEntries(Object.entries(LIMIT_FLAG_OF).map(([k, v]) => [`spec.limits.${k}`, v])),
 };
 
 function flagOf(path: PropertyKey[]): string {
@@ -91,6 +106,7 @@ export function toRunInput(
   command: string[],
   flags: RunFlags,
   lookupEnv: (name: string) => string | undefined = () => undefined,
+  readFile?: (path: string) => string,
 ): RunContainerInput {
   const env: string[] = [];
   for (const e of flags.env ?? []) {
@@ -138,8 +154,9 @@ export function toRunInput(
       workingDir: flags.workdir,
       user: flags.user,
       hostname: flags.hostname,
-      limits: { memoryBytes, pidsLimit },
+      limits: { ...parseLimitFlags(flags), memoryBytes, pidsLimit },
       labels,
+      ...parseSecurityFlags(flags, readFile),
     },
   };
   const parsed = RunContainerInputSchema.safeParse(candidate);

@@ -2,10 +2,12 @@ import { z } from "zod";
 import {
   ContainerLogsInputSchema,
   ContainerRefSchema,
+  ContainerStatsInputSchema,
   ListContainersInputSchema,
   RemoveContainerInputSchema,
   RunContainerInputSchema,
   StopContainerInputSchema,
+  UpdateContainerInputSchema,
   WaitContainerInputSchema,
 } from "@berth/core";
 import { procedureWith, router } from "../../trpc";
@@ -36,6 +38,16 @@ export const containersRouter = router({
     .mutation(({ ctx, input }) =>
       ctx.services.containers.stop(ctx.actor, input.ref, input.timeoutSeconds),
     ),
+
+  update: write
+    .input(UpdateContainerInputSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.services.containers.update(ctx.actor, input.ref, input.limits),
+    ),
+
+  stats: read
+    .input(ContainerStatsInputSchema)
+    .query(({ ctx, input }) => ctx.services.containers.stats(ctx.actor, input.ref)),
 
   remove: write
     .input(RemoveContainerInputSchema)

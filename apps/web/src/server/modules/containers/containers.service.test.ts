@@ -3,7 +3,7 @@ import { ContainerSpecSchema } from "@berth/core";
 import { containers } from "@berth/db";
 import { createFixture, insertContainer, insertNode, type Fixture } from "../../testing/fixtures";
 import { generateContainerName } from "./container-names";
-import type { Actor } from "./containers.service";
+import { assertSecurityAllowed, type Actor } from "./containers.service";
 
 describe("ContainersService (no agent involved)", () => {
   let f: Fixture;
@@ -88,5 +88,32 @@ describe("ContainersService (no agent involved)", () => {
     const seq = [0, 0.999];
     expect(generateContainerName(() => seq.shift()!)).toBe("admiring_yalow");
     expect(generateContainerName()).toMatch(/^[a-z]+_[a-z]+$/);
+  });
+});
+
+describe("security choices that weaken the host", () => {
+  const base = { id: "u1", teamId: "t1", role: "operator" } as const;
+  it("refuses privileged and unconfined seccomp to non-admins, allows them to admins", () => {
+    const privileged = ContainerSpecSchema.parse({
+      image: "busybox",
+      security: { privileged: true },
+    });
+    const unconfined = ContainerSpecSchema.parse({
+      image: "busybox",
+      security: { seccomp: "unconfined" },
+    });
+    const capAdd = ContainerSpecSchema.parse({
+      image: "busybox",
+      security: { capAdd: ["NET_ADMIN"] },
+    });
+    const op = { ...base, isAdmin: false } as unknown as Actor;
+    const admin = { ...base, isAdmin: true } as unknown as Actor;
+    expect(() => assertSecurityAllowed(op, privileged)).toThrow(
+      /only administrators may run privileged/,
+    );
+    expect(() => assertSecurityAllowed(op, unconfined)).toThrow(/without seccomp/);
+    expect(() => assertSecurityAllowed(op, capAdd)).not.toThrow();
+    expect(() => assertSecurityAllowed(admin, privileged)).not.toThrow();
+    expect(() => assertSecurityAllowed(admin, unconfined)).not.toThrow();
   });
 });

@@ -8,6 +8,7 @@ import {
   type ContainerLimits,
   type ContainerSpec,
   type ContainerState,
+  type ContainerStats,
   type LogLine,
 } from "@berth/core";
 import {
@@ -69,6 +70,8 @@ const ACTIVE_FOR_LIST: ContainerState[] = ["running", "paused", "creating"];
 
 const RUN_TIMEOUT_MS = 10 * 60_000; // includes pulling the image
 const REMOVE_TIMEOUT_MS = 60_000;
+const UPDATE_TIMEOUT_MS = 60_000;
+const STATS_TIMEOUT_MS = 30_000;
 export const WAIT_LIMIT_MS = 10 * 60_000;
 
 function isUniqueViolation(e: unknown): boolean {
@@ -261,6 +264,7 @@ export class ContainersService {
    * agent fails, the row is deleted (nothing half-created is left) and the agent's error rethrown.
    */
   async run(actor: Actor, input: RunInput): Promise<ContainerView> {
+    assertSecurityAllowed(actor, input.spec);
     if (input.name !== undefined) this.assertNameFree(input.name);
     const node = this.pickNode(input.node);
     const name = input.name ?? this.freeGeneratedName();
@@ -327,6 +331,55 @@ export class ContainersService {
     if (!updated) return this.view({ ...row, state: status.state, exitCode: status.exitCode });
     this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
     return this.view(updated);
+  }
+
+  /**
+   * Changes a running container's limits. The agent validates the merged limits against its
+   * host and applies them with `runc update`; only then is the row's spec updated.
+   */
+  async update(
+    actor: Actor,
+    ref: string,
+    limits: Partial<ContainerLimits>,
+  ): Promise<ContainerView> {
+    const row = this.resolve(actor, ref);
+    if (row.state !== "running")
+      throw new DomainError(
+        "invalid_state",
+        `container ${row.name} is ${row.state}: only a running container can be updated`,
+      );
+    const status = await this.gateway.send(
+      row.nodeId,
+      "container.update",
+      { containerId: row.id, limits },
+      { timeoutMs: UPDATE_TIMEOUT_MS },
+    );
+    const spec = row.spec as ContainerSpec;
+    this.db
+      .update(containers)
+      .set({ spec: { ...spec, limits: { ...spec.limits, ...limits } } })
+      .where(eq(containers.id, row.id))
+      .run();
+    const updated = applyContainerStatus(this.db, row.nodeId, status);
+    if (!updated) return this.view(this.resolve(actor, row.id));
+    this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
+    return this.view(updated);
+  }
+
+  /** One usage sample of a running container, straight from its agent. */
+  async stats(actor: Actor, ref: string): Promise<ContainerStats> {
+    const row = this.resolve(actor, ref);
+    if (row.state !== "running" && row.state !== "paused")
+      throw new DomainError(
+        "invalid_state",
+        `container ${row.name} is ${row.state}: stats need a running container`,
+      );
+    return this.gateway.send(
+      row.nodeId,
+      "container.stats",
+      { containerId: row.id },
+      { timeoutMs: STATS_TIMEOUT_MS },
+    );
   }
 
   async remove(actor: Actor, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
@@ -417,5 +470,19 @@ export class ContainersService {
     for await (const chunk of this.gateway.stream(row.nodeId, "container.logs", params, signal)) {
       yield { lines: chunk.lines };
     }
+  }
+}
+
+/**
+ * Choices that weaken isolation of the host itself are for administrators: a privileged
+ * container, or lifting the seccomp filter. Operators keep cap-add/cap-drop.
+ */
+export function assertSecurityAllowed(actor: Actor, spec: RunInput["spec"]): void {
+  if (actor.isAdmin) return;
+  if (spec.security.privileged) {
+    throw new DomainError("forbidden", "only administrators may run privileged containers");
+  }
+  if (spec.security.seccomp === "unconfined") {
+    throw new DomainError("forbidden", "only administrators may run containers without seccomp");
   }
 }

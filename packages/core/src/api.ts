@@ -3,7 +3,13 @@
  * so every boundary validates the same way.
  */
 import { z } from "zod";
-import { ContainerLimitsUpdateSchema, ContainerNameSchema, ContainerSpecSchema } from "./container";
+import {
+  ContainerLimitsUpdateSchema,
+  ContainerNameSchema,
+  ContainerSpecSchema,
+  SignalSchema,
+  LogTimeSchema,
+} from "./container";
 
 export const UsernameSchema = z
   .string()
@@ -54,6 +60,8 @@ export const ContainerLogsInputSchema = z.object({
   ref: ContainerRefSchema,
   follow: z.boolean().default(false),
   tail: z.number().int().min(0).max(10_000_000).optional(),
+  since: LogTimeSchema.optional(),
+  until: LogTimeSchema.optional(),
 });
 
 export const StopContainerInputSchema = z.object({
@@ -71,3 +79,20 @@ export const UpdateContainerInputSchema = z.object({
 });
 export type UpdateContainerInput = z.input<typeof UpdateContainerInputSchema>;
 export const ContainerStatsInputSchema = z.object({ ref: ContainerRefSchema });
+
+/** `create`: as `run`, without starting it. */
+export const CreateContainerInputSchema = RunContainerInputSchema;
+export const StartContainerInputSchema = z.object({ ref: ContainerRefSchema });
+export const KillContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  signal: SignalSchema.default("KILL"),
+});
+export const RestartContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+});
+export const PauseContainerInputSchema = z.object({ ref: ContainerRefSchema });
+export const RenameContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  name: ContainerNameSchema,
+});

@@ -125,6 +125,96 @@ export const TmpfsMountSchema = z.object({
     .default(""),
 });
 
+/**
+ * Docker's restart policies (`--restart no|on-failure[:N]|always|unless-stopped`), enforced by
+ * the agent. `maximumRetryCount` only applies to on-failure (0 = no limit).
+ */
+export const RestartPolicyNameSchema = z.enum(["no", "on-failure", "always", "unless-stopped"]);
+export type RestartPolicyName = z.infer<typeof RestartPolicyNameSchema>;
+export const RestartPolicySchema = z
+  .object({
+    name: RestartPolicyNameSchema.default("no"),
+    maximumRetryCount: z.number().int().min(0).max(1_000_000).default(0),
+  })
+  .refine(
+    (p) => p.name === "on-failure" || p.maximumRetryCount === 0,
+    "a maximum retry count is only valid with the on-failure restart policy",
+  );
+export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
+
+/**
+ * Docker's HEALTHCHECK: `test` is ["CMD", argv...], ["CMD-SHELL", "shell command"] or ["NONE"]
+ * (disabled). The agent runs it in the container every interval; `retries` consecutive
+ * failures make it unhealthy; failures during the start period do not count.
+ */
+export const HealthcheckSchema = z.object({
+  test: z
+    .array(z.string().max(131_072))
+    .min(1)
+    .max(4096)
+    .refine(
+      (t) =>
+        (t[0] === "NONE" && t.length === 1) ||
+        ((t[0] === "CMD" || t[0] === "CMD-SHELL") && t.length > 1 && t[1] !== ""),
+      'a healthcheck test is ["CMD", arg...], ["CMD-SHELL", command] or ["NONE"]',
+    ),
+  intervalMs: z.number().int().min(1).max(86_400_000).default(30_000),
+  timeoutMs: z.number().int().min(1).max(86_400_000).default(30_000),
+  retries: z.number().int().min(1).max(1000).default(3),
+  startPeriodMs: z.number().int().min(0).max(86_400_000).default(0),
+});
+export type Healthcheck = z.infer<typeof HealthcheckSchema>;
+
+/**
+ * Which namespaces a container shares with the host (`--pid=host`, `--ipc=host|private|shareable`,
+ * `--uts=host`). Absent = private. Network, mount and cgroup namespaces are always private.
+ */
+export const NamespaceOptionsSchema = z.object({
+  pid: z.enum(["private", "host"]).default("private"),
+  ipc: z.enum(["private", "host", "shareable"]).default("private"),
+  uts: z.enum(["private", "host"]).default("private"),
+});
+export type NamespaceOptions = z.infer<typeof NamespaceOptionsSchema>;
+
+/** A docker volume name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`. */
+export const VolumeNameSchema = z
+  .string()
+  .min(2, "volume names have at least 2 characters")
+  .max(128)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "volume names use [a-zA-Z0-9][a-zA-Z0-9_.-]+");
+
+/** A named volume on one node (`<stateDir>/volumes/<name>/_data`). */
+export const VolumeSchema = z.object({
+  name: VolumeNameSchema,
+  mountpoint: z.string().max(4096),
+  createdAt: z.string(),
+});
+export type Volume = z.infer<typeof VolumeSchema>;
+
+/**
+ * `-v /host/path:/ctr/path[:ro]` (bind) or `-v name:/ctr/path[:ro]` (named volume, created by the
+ * agent on first use). Targets are absolute; bind sources are absolute without `..`.
+ */
+export const MountSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("bind"),
+    source: z
+      .string()
+      .max(4096)
+      .startsWith("/", "bind mount sources must be absolute")
+      .refine((s) => !s.split("/").includes(".."), "bind mount sources must not contain .."),
+    target: z.string().startsWith("/", "mount targets must be absolute").max(4096),
+    readOnly: z.boolean().default(false),
+  }),
+  z.object({
+    type: z.literal("volume"),
+    source: VolumeNameSchema,
+    target: z.string().startsWith("/", "mount targets must be absolute").max(4096),
+    readOnly: z.boolean().default(false),
+  }),
+]);
+export type Mount = z.infer<typeof MountSchema>;
+
 /** What a user asks for. The agent resolves it against the image's config. */
 export const ContainerSpecSchema = z.object({
   image: ImageRefSchema,
@@ -156,6 +246,17 @@ export const ContainerSpecSchema = z.object({
   }),
   tmpfs: z.array(TmpfsMountSchema).max(64).default([]),
   labels: z.record(z.string().max(256), z.string().max(4096)).default({}),
+  restartPolicy: RestartPolicySchema.default({ name: "no", maximumRetryCount: 0 }),
+  healthcheck: HealthcheckSchema.optional(),
+  /** Absent = every namespace private. */
+  namespaces: NamespaceOptionsSchema.optional(),
+  /** Bind mounts and named volumes (`-v`). */
+  mounts: z.array(MountSchema).max(64).optional(),
+  /**
+   * `--userns=auto`: a private user namespace with its own 65536 subordinate ids; `host` (or
+   * absent): none.
+   */
+  userns: z.enum(["auto", "host"]).optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
 export type ContainerSpecInput = z.input<typeof ContainerSpecSchema>;
@@ -176,6 +277,42 @@ export const ContainerStateSchema = z.enum([
 ]);
 export type ContainerState = z.infer<typeof ContainerStateSchema>;
 
+/**
+ * A signal as `docker kill -s` takes it: a name with or without `SIG` (any case), or a number.
+ * Normalized to the upper-case name with `SIG` (`usr1` → `SIGUSR1`) or the number as a string.
+ */
+export const SignalSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(16)
+  .regex(/^([A-Za-z][A-Za-z0-9+-]*|[1-9][0-9]?)$/, "a signal is a name (KILL, SIGUSR1) or a number")
+  .transform((s) => {
+    if (/^[0-9]+$/.test(s)) return s;
+    const up = s.toUpperCase();
+    return up.startsWith("SIG") ? up : `SIG${up}`;
+  });
+
+export const HealthStatusSchema = z.enum(["starting", "healthy", "unhealthy"]);
+export type HealthStatus = z.infer<typeof HealthStatusSchema>;
+
+/** A container's health as docker inspect shows it: status, failing streak, last 5 probes. */
+export const HealthSchema = z.object({
+  status: HealthStatusSchema,
+  failingStreak: z.number().int().nonnegative(),
+  log: z
+    .array(
+      z.object({
+        start: z.string(),
+        end: z.string(),
+        exitCode: z.number().int(),
+        output: z.string().max(8192),
+      }),
+    )
+    .max(5),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
 /** What the agent knows of one of its containers; sent in `hello` and in lifecycle events. */
 export const ContainerStatusSchema = z.object({
   id: ContainerIdSchema,
@@ -188,11 +325,24 @@ export const ContainerStatusSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** How many times the agent restarted it under its restart policy. */
+  restartCount: z.number().int().nonnegative().default(0),
+  /** null when the container has no healthcheck (or is not running one). */
+  health: HealthSchema.nullable().default(null),
 });
 export type ContainerStatus = z.infer<typeof ContainerStatusSchema>;
 
 export const LogStreamSchema = z.enum(["stdout", "stderr"]);
 export type LogStream = z.infer<typeof LogStreamSchema>;
+
+/** An RFC 3339 instant with an explicit zone, up to nanoseconds (`docker logs --since/--until`). */
+export const LogTimeSchema = z
+  .string()
+  .max(64)
+  .regex(
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
+    "log times are RFC 3339 with a zone, like 2026-01-02T15:04:05.999999999Z",
+  );
 
 export const LogLineSchema = z.object({
   /** RFC 3339 with nanoseconds, as conmon writes it. */

@@ -17,6 +17,10 @@ import {
   ContainerStatusSchema,
   LogLineSchema,
   ContainerNameSchema,
+  LogTimeSchema,
+  SignalSchema,
+  VolumeNameSchema,
+  VolumeSchema,
 } from "./container";
 import { ErrorBodySchema } from "./errors";
 import { ContainerIdSchema } from "./ids";
@@ -46,8 +50,24 @@ export const NodeFactsSchema = z.object({
   }),
   monitor: z.object({ name: z.string().max(64), version: z.string().max(128) }),
   agentVersion: z.string().max(64),
+  /** Every OCI runtime the agent probed at start; `runtime` above is the one it selected. */
+  runtimes: z
+    .array(
+      z.object({
+        name: z.string().max(64),
+        /** Empty when the binary is missing or does not answer `--version`. */
+        version: z.string().max(128),
+        path: z.string().max(4096),
+        usable: z.boolean(),
+        /** Why the runtime cannot run containers on this host (when not usable). */
+        reason: z.string().max(1024).optional(),
+      }),
+    )
+    .max(16)
+    .optional(),
 });
 export type NodeFacts = z.infer<typeof NodeFactsSchema>;
+export type RuntimeInfo = NonNullable<NodeFacts["runtimes"]>[number];
 
 /** Command names and their parameter / result schemas. */
 export const CommandSchemas = {
@@ -92,8 +112,53 @@ export const CommandSchemas = {
       containerId: ContainerIdSchema,
       follow: z.boolean().default(false),
       tail: z.number().int().min(0).max(10_000_000).optional(),
+      /** Only lines at or after this instant. */
+      since: LogTimeSchema.optional(),
+      /** Only lines at or before this instant; a follow ends once it has passed. */
+      until: LogTimeSchema.optional(),
     }),
     result: z.object({ lines: z.array(LogLineSchema) }),
+  },
+  /** Prepares a container (rootfs, bundle, record) without starting it: state `created`. */
+  "container.create": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      name: ContainerNameSchema,
+      spec: ContainerSpecSchema,
+      autoRemove: z.boolean().default(false),
+    }),
+    result: ContainerStatusSchema,
+  },
+  /** Starts a created or exited container. */
+  "container.start": {
+    params: z.object({ containerId: ContainerIdSchema }),
+    result: ContainerStatusSchema,
+  },
+  /** Sends a signal to a running (or paused) container's processes. */
+  "container.kill": {
+    params: z.object({ containerId: ContainerIdSchema, signal: SignalSchema.default("KILL") }),
+    result: ContainerStatusSchema,
+  },
+  /** Stops (when live) then starts the container again. */
+  "container.restart": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+    }),
+    result: ContainerStatusSchema,
+  },
+  /** Freezes every process of a running container (cgroup freezer). */
+  "container.pause": {
+    params: z.object({ containerId: ContainerIdSchema }),
+    result: ContainerStatusSchema,
+  },
+  "container.unpause": {
+    params: z.object({ containerId: ContainerIdSchema }),
+    result: ContainerStatusSchema,
+  },
+  "container.rename": {
+    params: z.object({ containerId: ContainerIdSchema, name: ContainerNameSchema }),
+    result: ContainerStatusSchema,
   },
   "image.list": {
     params: z.object({}),
@@ -107,6 +172,24 @@ export const CommandSchemas = {
         }),
       ),
     }),
+  },
+  /** Creates a named volume on the node (idempotent). */
+  "volume.create": {
+    params: z.object({ name: VolumeNameSchema }),
+    result: VolumeSchema,
+  },
+  "volume.inspect": {
+    params: z.object({ name: VolumeNameSchema }),
+    result: VolumeSchema,
+  },
+  "volume.list": {
+    params: z.object({}),
+    result: z.object({ volumes: z.array(VolumeSchema) }),
+  },
+  /** Deletes a volume and its data; refused (conflict) while a container on the node uses it. */
+  "volume.remove": {
+    params: z.object({ name: VolumeNameSchema }),
+    result: z.object({ removed: z.boolean() }),
   },
 } as const;
 
@@ -126,6 +209,11 @@ export const EventSchemas = {
   "container.started": ContainerStatusSchema,
   "container.exited": ContainerStatusSchema,
   "container.removed": z.object({ id: ContainerIdSchema }),
+  /** The health status changed (starting → healthy / unhealthy, …). */
+  "container.health_status": ContainerStatusSchema,
+  "container.created": ContainerStatusSchema,
+  "container.paused": ContainerStatusSchema,
+  "container.unpaused": ContainerStatusSchema,
 } as const;
 export type EventName = keyof typeof EventSchemas;
 export const EventNameSchema = z.enum(Object.keys(EventSchemas) as [EventName, ...EventName[]]);

@@ -3,6 +3,7 @@
  * kinds (text, integer, JSON as text, timestamps as integer milliseconds) so a Postgres
  * dialect can mirror it table for table.
  */
+import type { Health } from "@berth/core";
 import { sql } from "drizzle-orm";
 import {
   index,
@@ -158,6 +159,10 @@ export const containers = sqliteTable(
     createdAt: createdAt(),
     startedAt: integer("started_at", { mode: "timestamp_ms" }),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    /** Restarts the agent did under the restart policy. */
+    restartCount: integer("restart_count").notNull().default(0),
+    /** The healthcheck's state (core HealthSchema) as JSON; null without a healthcheck. */
+    health: text("health", { mode: "json" }).$type<Health>(),
   },
   (t) => [
     uniqueIndex("containers_name_uq").on(t.name),

@@ -21,6 +21,14 @@ const fails = (argv: string[], env: Record<string, string> = {}) => {
 };
 
 describe("parseConfig", () => {
+  it("--runtime takes a runtime name or a binary path, and rejects other names", () => {
+    const server = ["--server", "http://127.0.0.1:3000"];
+    expect(cfg([...server, "--runtime", "crun"])).toMatchObject({ runtimeName: "crun" });
+    expect(cfg(server, { BERTH_RUNTIME: "runc" })).toMatchObject({ runtimeName: "runc" });
+    expect(cfg([...server, "--runtime", "/opt/crun"]).runtimeName).toBeUndefined();
+    expect(fails([...server, "--runtime", "kata"])).toMatch(/^invalid --runtime "kata": /);
+  });
+
   it("reads flags, falls back to env, then to defaults; flags win", () => {
     expect(cfg(["--server", "http://127.0.0.1:3000/", "--join-token", "tok_0123456789"])).toEqual({
       serverUrl: "http://127.0.0.1:3000",

@@ -40,6 +40,8 @@ export const AgentConfigSchema = z.object({
   logLevel: LogLevelSchema,
   /** OCI runtime binary (default: the engine's choice, runc). */
   runtimePath: AbsolutePathSchema.optional(),
+  /** OCI runtime by name (`--runtime crun`); the binary is then its default path. */
+  runtimeName: z.enum(["runc", "crun"]).optional(),
   /** conmon binary (default: the engine's choice). */
   conmonPath: AbsolutePathSchema.optional(),
 });
@@ -57,7 +59,8 @@ Options:
   --state-dir DIR       where the agent keeps its credential, outbox and containers
                         (default ${DEFAULT_STATE_DIR})                  (env BERTH_AGENT_STATE_DIR)
   --log-level LEVEL     debug | info | warn | error (default info)          (env BERTH_LOG_LEVEL)
-  --runtime PATH        OCI runtime binary (default runc)                   (env BERTH_RUNTIME)
+  --runtime NAME|PATH   OCI runtime: runc or crun, or a binary path (default runc;
+                        crun needs a pure cgroup v1 or v2 host)              (env BERTH_RUNTIME)
   --conmon PATH         conmon binary (default conmon)                      (env BERTH_CONMON)
   -h, --help            print this help and exit
 
@@ -82,8 +85,15 @@ const FLAG_NAMES: Record<string, string> = {
   stateDir: "--state-dir",
   logLevel: "--log-level",
   runtimePath: "--runtime",
+  runtimeName: "--runtime",
   conmonPath: "--conmon",
 };
+
+/** `--runtime` takes a runtime name (runc, crun) or an absolute binary path. */
+function runtimeChoice(v: string | undefined): { runtimePath?: string; runtimeName?: string } {
+  if (v === undefined) return {};
+  return v.startsWith("/") ? { runtimePath: v } : { runtimeName: v };
+}
 
 /** Pure: parses argv (without node and script) and an environment into a validated config. */
 export function parseConfig(
@@ -118,7 +128,7 @@ export function parseConfig(
     joinToken: str(values["join-token"]) ?? nonEmpty(env.BERTH_JOIN_TOKEN),
     stateDir: str(values["state-dir"]) ?? nonEmpty(env.BERTH_AGENT_STATE_DIR) ?? DEFAULT_STATE_DIR,
     logLevel: str(values["log-level"]) ?? nonEmpty(env.BERTH_LOG_LEVEL) ?? "info",
-    runtimePath: str(values.runtime) ?? nonEmpty(env.BERTH_RUNTIME),
+    ...runtimeChoice(str(values.runtime) ?? nonEmpty(env.BERTH_RUNTIME)),
     conmonPath: str(values.conmon) ?? nonEmpty(env.BERTH_CONMON),
   };
   if (raw.serverUrl === undefined) {

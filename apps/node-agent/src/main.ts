@@ -54,6 +54,7 @@ async function main(): Promise<number> {
   const service = await ContainerService.create({
     stateDir: config.stateDir,
     ...(config.runtimePath === undefined ? {} : { runtimePath: config.runtimePath }),
+    ...(config.runtimeName === undefined ? {} : { runtimeName: config.runtimeName }),
     ...(config.conmonPath === undefined ? {} : { conmonPath: config.conmonPath }),
     log: (msg, extra) => log.info(msg, { component: "engine", ...extra }),
   });

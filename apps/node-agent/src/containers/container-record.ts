@@ -8,6 +8,7 @@ import {
   ContainerIdSchema,
   ContainerSpecSchema,
   ContainerStateSchema,
+  HealthSchema,
   type ContainerStatus,
 } from "@berth/core";
 import { z } from "zod";
@@ -28,6 +29,16 @@ export const ContainerRecordSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** Restarts done under the restart policy (docker's RestartCount). */
+  restartCount: z.number().int().nonnegative().default(0),
+  /** Set by a user stop: no restart policy restarts it (unless-stopped stays stopped). */
+  userStopped: z.boolean().default(false),
+  /** The healthcheck's state while it runs (health-check.ts); null without one. */
+  health: HealthSchema.nullable().default(null),
+  /** Made by `container.create`: waits in `created` (runc init) until `container.start`. */
+  createOnly: z.boolean().default(false),
+  /** The image's StopSignal, normalized (`SIGQUIT`); null means SIGTERM. */
+  stopSignal: z.string().nullable().default(null),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;
 
@@ -67,12 +78,20 @@ export function toStatus(r: ContainerRecord): ContainerStatus {
     id: r.id,
     name: r.name,
     state: r.state,
-    pid: r.state === "running" || r.state === "stopping" || r.state === "created" ? r.pid : null,
+    pid:
+      r.state === "running" ||
+      r.state === "paused" ||
+      r.state === "stopping" ||
+      r.state === "created"
+        ? r.pid
+        : null,
     exitCode: r.exitCode,
     oomKilled: r.oomKilled,
     error: r.error,
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    restartCount: r.restartCount,
+    health: r.health,
   };
 }

@@ -24,6 +24,7 @@ import {
   type EventName,
   type LogLine,
   type NodeFacts,
+  type RuntimeInfo,
 } from "@berth/core";
 import { detectCgroups } from "../cgroups/detect";
 import { driverFor, type AppliedLimits, type CgroupDriver } from "../cgroups/cgroup-driver";
@@ -33,7 +34,8 @@ import { ImageStore } from "../images/image-store";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
 import { readK8sLog } from "../monitor/k8s-log";
 import type { OciRuntime } from "../runtime/oci-runtime";
-import { RuncRuntime } from "../runtime/runc-runtime";
+import type { RuntimeName } from "../runtime/runtime-probe";
+import { selectRuntime } from "../runtime/select-runtime";
 import {
   buildSpec,
   withAnnotations,
@@ -66,12 +68,33 @@ import {
   type ContainerRecord,
 } from "./container-record";
 import { wasOomKilled } from "./oom";
+import {
+  UsernsAllocator,
+  effectiveUserns,
+  prepareUsernsDirs,
+  withUserns,
+  type UsernsRange,
+} from "./userns";
+import {
+  VolumeStore,
+  namespacesFor,
+  precheckMounts,
+  resolveMounts,
+  withMounts,
+  type VolumeInfo,
+} from "./mounts";
 import { findExecutable, processConfig, resolveUser } from "./process-config";
-import { transition } from "./state-machine";
+import { nextBackoffMs, shouldRestart } from "./restart-policy";
+import { HEALTH_OUTPUT_MAX, HealthCheck, initialHealth, type Prober } from "./health-check";
+import { runtimeExec } from "../runtime/runtime-exec";
+import { assertAction, transition } from "./state-machine";
+import { isKill, signalName, stopSignalOf } from "./signals";
 
 export interface ContainerServiceDeps {
   stateDir: string;
   runtimePath?: string;
+  /** runc (default) or crun; when absent, read from runtimePath's basename. */
+  runtimeName?: RuntimeName;
   conmonPath?: string;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
@@ -86,11 +109,14 @@ interface Entry {
   finalizing: boolean;
   exited: Promise<void>;
   markExited: () => void;
+  /** A restart the restart policy scheduled, and its current backoff delay. */
+  restartTimer?: NodeJS.Timeout | undefined;
+  backoffMs?: number;
 }
 
 const AGENT_VERSION = "0.1.0";
 const EXIT_POLL_MS = 1000;
-const LIVE: ReadonlySet<ContainerState> = new Set(["created", "running", "stopping"]);
+const LIVE: ReadonlySet<ContainerState> = new Set(["created", "running", "paused", "stopping"]);
 
 function newEntry(rec: ContainerRecord, paths: ContainerPaths): Entry {
   let markExited!: () => void;
@@ -124,12 +150,19 @@ export class ContainerService {
   private readonly entries = new Map<string, Entry>();
   private readonly creating = new Map<string, Promise<ContainerStatus>>();
   private readonly listeners = new Set<EventCallback>();
+  private readonly healthChecks = new Map<string, HealthCheck>();
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly exitsDir: string;
   private readonly socketsDir: string;
+  /** Named volumes (`<stateDir>/volumes`). */
+  private readonly volumes: VolumeStore;
+  /** Subordinate id ranges of `--userns=auto` containers (`<stateDir>/userns.json`). */
+  private userns!: UsernsAllocator;
   private readonly log: NonNullable<ContainerServiceDeps["log"]>;
+  /** Every OCI runtime probed at start (NodeFacts.runtimes). */
+  private runtimes: RuntimeInfo[] = [];
 
   private constructor(
     private readonly stateDir: string,
@@ -141,6 +174,7 @@ export class ContainerService {
   ) {
     this.exitsDir = join(stateDir, "exits");
     this.socketsDir = join(stateDir, "sockets");
+    this.volumes = new VolumeStore(stateDir);
     this.log = log ?? (() => undefined);
   }
 
@@ -153,16 +187,20 @@ export class ContainerService {
       ),
     );
     const layout = await detectCgroups();
-    const runtime = await RuncRuntime.create(
-      deps.runtimePath ?? "/usr/sbin/runc",
-      join(stateDir, "runc"),
-    );
+    const { runtime, runtimes } = await selectRuntime({
+      name: deps.runtimeName,
+      path: deps.runtimePath,
+      stateDir,
+      cgroupMode: layout.mode,
+    });
     const cgroups = driverFor(layout, runtime);
     await cgroups.prepare();
     const monitor = new ConmonMonitor(deps.conmonPath ?? "/usr/bin/conmon", runtime);
     const images = await ImageStore.open(stateDir);
     await images.ensureBusybox();
     const svc = new ContainerService(stateDir, images, runtime, monitor, cgroups, deps.log);
+    svc.userns = await UsernsAllocator.open(stateDir);
+    svc.runtimes = runtimes;
     await svc.adopt();
     svc.startWatching();
     return svc;
@@ -176,6 +214,12 @@ export class ContainerService {
   }
 
   private emit<N extends EventName>(name: N, data: EventData<N>): void {
+    // Healthchecks follow the lifecycle, whichever path started or ended the process.
+    if (name === "container.started" || name === "container.exited") {
+      const e = this.entries.get((data as ContainerStatus).id);
+      if (e && name === "container.started") this.startHealthcheck(e);
+      else this.stopHealthcheck((data as ContainerStatus).id);
+    }
     for (const cb of this.listeners) {
       try {
         cb(name, data);
@@ -215,6 +259,7 @@ export class ContainerService {
       runtime: { name: this.runtime.name, version: runtimeVersion, path: this.runtime.path },
       monitor: { name: "conmon", version: monitorVersion },
       agentVersion: AGENT_VERSION,
+      runtimes: this.runtimes,
     });
   }
 
@@ -313,7 +358,21 @@ export class ContainerService {
     return started;
   }
 
-  private async doRun(p: CommandParams<"container.run">): Promise<ContainerStatus> {
+  /**
+   * `run` without the start: the rootfs, bundle and runtime container (its process waits in
+   * `runc init`) exist, state `created`, until `start`. Kept as created across agent restarts.
+   */
+  create(p: CommandParams<"container.create">): Promise<ContainerStatus> {
+    const known = this.entries.get(p.containerId);
+    if (known) return Promise.resolve(toStatus(known.rec));
+    const inflight = this.creating.get(p.containerId);
+    if (inflight) return inflight;
+    const created = this.doRun(p, false).finally(() => this.creating.delete(p.containerId));
+    this.creating.set(p.containerId, created);
+    return created;
+  }
+
+  private async doRun(p: CommandParams<"container.run">, start = true): Promise<ContainerStatus> {
     if (this.closed) throw new DomainError("unavailable", "the container service is closed");
     const spec = ContainerSpecSchema.parse(p.spec);
     validateLimits(spec.limits, await this.cgroups.hostCpusets());
@@ -322,6 +381,9 @@ export class ContainerService {
       knownCapabilities: await grantableCapabilities(),
     });
     const tmpfs = resolveTmpfs(spec.tmpfs);
+    const namespaces = namespacesFor(spec.namespaces, spec.hostname);
+    const usernsMode = effectiveUserns(spec);
+    await precheckMounts(spec.mounts ?? [], this.stateDir);
     const blkioWeight = await this.cgroups.supportsBlkioWeight();
     for (const e of this.entries.values()) {
       if (e.rec.name === p.name)
@@ -356,6 +418,11 @@ export class ContainerService {
       await Promise.all(
         [paths.bundle, paths.upper, paths.work, paths.rootfs].map((d) => mkdir(d, { mode: 0o755 })),
       );
+      let userns: UsernsRange | undefined;
+      if (usernsMode === "auto") {
+        userns = await this.userns.allocate(id);
+        await prepareUsernsDirs(this.stateDir, paths, userns);
+      }
       await mountOverlay({
         lowerDirs,
         upperDir: paths.upper,
@@ -364,6 +431,11 @@ export class ContainerService {
       });
       await findExecutable(paths.rootfs, proc.args[0]!, proc.env, proc.cwd);
       const user = await resolveUser(paths.rootfs, proc.user);
+      const mounts = await resolveMounts(spec.mounts ?? [], {
+        stateDir: this.stateDir,
+        rootfs: paths.rootfs,
+        volumes: this.volumes,
+      });
 
       const ociSpec = buildSpec(
         withProcess({
@@ -374,8 +446,8 @@ export class ContainerService {
           gid: user.gid,
         }),
         withRootfs(paths.rootfs),
-        withHostname(hostname),
-        withNamespaces("pid", "network", "uts", "mount", "ipc"),
+        ...(namespaces.includes("uts") ? [withHostname(hostname)] : []),
+        withNamespaces(...namespaces),
         withRlimits(),
         withDefaultMounts(),
         withLimits(spec.limits, {
@@ -384,6 +456,8 @@ export class ContainerService {
         }),
         withSecurity(security),
         withTmpfs(tmpfs),
+        withMounts(mounts),
+        ...(userns ? [withUserns(userns)] : []),
         withCgroupsPath(this.cgroups.cgroupsPath(id)),
         withAnnotations({ "io.berth.container.name": p.name, "io.berth.image": image.ref }),
       );
@@ -406,6 +480,11 @@ export class ContainerService {
         createdAt: now,
         startedAt: null,
         finishedAt: null,
+        restartCount: 0,
+        userStopped: false,
+        health: null,
+        createOnly: !start,
+        stopSignal: stopSignalOf(image.config, (msg) => this.log(msg, { id })),
       };
       entry = newEntry(rec, paths);
       // Held until `run` returns: an exit seen meanwhile is recorded after the start.
@@ -428,10 +507,12 @@ export class ContainerService {
       this.entries.set(id, entry);
       // The new network namespace has only a down loopback: bring it up before the process runs.
       await exec(["nsenter", `--target=${mon.pid}`, "--net", "ip", "link", "set", "lo", "up"]);
-      const startedAt = new Date().toISOString();
-      await this.runtime.start(id);
-      rec.state = transition(rec.state, "running", { id, action: "start" });
-      rec.startedAt = startedAt;
+      if (start) {
+        const startedAt = new Date().toISOString();
+        await this.runtime.start(id);
+        rec.state = transition(rec.state, "running", { id, action: "start" });
+        rec.startedAt = startedAt;
+      }
       await this.save(rec);
     } catch (e) {
       this.entries.delete(id);
@@ -443,7 +524,8 @@ export class ContainerService {
       throw e;
     }
     const status = toStatus(entry.rec);
-    this.emit("container.started", status);
+    if (start) this.emit("container.started", status);
+    else this.emit("container.created", status);
     releaseRun();
     // It may have exited already (`true`): look now rather than wait for the watcher.
     void this.checkExit(id);
@@ -509,15 +591,22 @@ export class ContainerService {
     await unmount(e.paths.rootfs).catch((x: unknown) =>
       this.log("unmount failed", { id: rec.id, error: String(x) }),
     );
-    rec.state = next;
-    rec.exitCode = code;
-    rec.oomKilled = oom;
-    rec.error = error;
-    rec.finishedAt = (exitStat?.mtime ?? new Date()).toISOString();
-    rec.pid = null;
-    await this.save(rec);
+    // Persist first, then make it visible in memory and emit with no await in between, so
+    // whoever sees "exited" (inspect, list) also sees the event and the saved record.
+    const exited: ContainerRecord = {
+      ...rec,
+      state: next,
+      exitCode: code,
+      oomKilled: oom,
+      error,
+      finishedAt: (exitStat?.mtime ?? new Date()).toISOString(),
+      pid: null,
+    };
+    await this.save(exited);
+    Object.assign(rec, exited);
     e.markExited();
     this.emit("container.exited", toStatus(rec));
+    this.scheduleRestart(e, "exit");
     if (rec.autoRemove) {
       void this.removeEntry(e).catch((x: unknown) =>
         this.log("auto-remove failed", { id: rec.id, error: String(x) }),
@@ -537,12 +626,18 @@ export class ContainerService {
       throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
         id: p.containerId,
       });
-    if (e.rec.state === "exited") return toStatus(e.rec);
+    if (await this.holdRestarts(e)) return toStatus(e.rec);
     await this.locked(e, async () => {
-      if (e.rec.state === "stopping" || e.rec.state === "exited") return;
+      // It exited on its own meanwhile: the stop still holds off the restart policy.
+      if (e.rec.state === "exited") return this.markUserStopped(e);
+      if (e.rec.state === "stopping") return;
+      const wasPaused = e.rec.state === "paused";
       e.rec.state = transition(e.rec.state, "stopping", { id: e.rec.id, action: "stop" });
+      e.rec.userStopped = true;
       await this.save(e.rec);
-      await this.runtime.kill(e.rec.id, "SIGTERM");
+      await this.runtime.kill(e.rec.id, e.rec.stopSignal ?? "SIGTERM");
+      // A frozen process only sees the signal once thawed.
+      if (wasPaused) await this.cgroups.thaw(e.rec.id);
     });
     await this.killAfter(e, p.timeoutSeconds * 1000);
     return toStatus(e.rec);
@@ -565,6 +660,7 @@ export class ContainerService {
 
   async remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }> {
     const e = this.entries.get(p.containerId);
+    clearTimeout(e?.restartTimer);
     if (!e) {
       const inflight = this.creating.get(p.containerId);
       if (!inflight) return { removed: false };
@@ -572,19 +668,24 @@ export class ContainerService {
       return this.remove(p);
     }
     if (LIVE.has(e.rec.state)) {
-      if (!p.force) {
+      // A created container has run nothing yet: docker removes it without force.
+      if (!p.force && e.rec.state !== "created") {
         throw new DomainError(
           "invalid_state",
           `cannot remove container ${e.rec.id.slice(0, 12)}: it is ${e.rec.state}; stop it first or use force`,
         );
       }
-      await this.locked(e, async () => {
-        if (e.rec.state === "running" || e.rec.state === "created") {
+      const wasPaused = await this.locked(e, async () => {
+        const paused = e.rec.state === "paused";
+        if (e.rec.state === "running" || e.rec.state === "created" || paused) {
           e.rec.state = transition(e.rec.state, "stopping", { id: e.rec.id, action: "stop" });
           await this.save(e.rec);
         }
+        return paused;
       });
       await this.runtime.kill(e.rec.id, "SIGKILL", true);
+      // A frozen process dies only once thawed.
+      if (wasPaused) await this.cgroups.thaw(e.rec.id).catch(() => undefined);
       await this.killAfter(e, 0);
     }
     await this.removeEntry(e);
@@ -617,6 +718,7 @@ export class ContainerService {
     await this.cgroups.removeContainer(id);
     await rm(paths.dir, { recursive: true, force: true });
     await rm(paths.exitFile, { force: true });
+    await this.userns.release(id);
     await rm(join(this.socketsDir, id.slice(0, 12)), { recursive: true, force: true });
   }
 
@@ -626,6 +728,146 @@ export class ContainerService {
     await this.cgroups
       .cleanup()
       .catch((e: unknown) => this.log("cgroup cleanup failed", { error: (e as Error).message }));
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  /** Creates a named volume (idempotent). */
+  volumeCreate(p: { name: string }): Promise<VolumeInfo> {
+    return this.volumes.create(p.name);
+  }
+
+  volumeInspect(p: { name: string }): Promise<VolumeInfo> {
+    return this.volumes.inspect(p.name);
+  }
+
+  volumeList(): Promise<VolumeInfo[]> {
+    return this.volumes.list();
+  }
+
+  /** Removes a named volume; refused while any container on this node (in any state) mounts it. */
+  async volumeRemove(p: { name: string }): Promise<{ removed: boolean }> {
+    const usedBy = [...this.entries.values()]
+      .filter((e) =>
+        (e.rec.spec.mounts ?? []).some((m) => m.type === "volume" && m.source === p.name),
+      )
+      .map((e) => e.rec.id);
+    await this.volumes.remove(p.name, usedBy);
+    return { removed: true };
+  }
+
+  // ---------------------------------------------------------------- lifecycle verbs
+
+  private entryOf(id: string): Entry {
+    const e = this.entries.get(id);
+    if (!e) throw notFound(`container ${id.slice(0, 12)} not found on this node`, { id });
+    return e;
+  }
+
+  /** Starts a created container (`runc start`) or an exited one again on its kept rw layer. */
+  async start(p: CommandParams<"container.start">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    const status = await this.locked(e, async () => {
+      const rec = e.rec;
+      assertAction("start", rec.state, rec.id);
+      clearTimeout(e.restartTimer);
+      e.restartTimer = undefined;
+      if (rec.state === "exited") {
+        await this.restartExited(e);
+        // A user start, not a policy restart: docker resets the count and the backoff.
+        rec.restartCount = 0;
+        e.backoffMs = 0;
+        await this.save(rec);
+        return toStatus(rec);
+      }
+      const startedAt = new Date().toISOString();
+      await this.runtime.start(rec.id);
+      rec.state = transition(rec.state, "running", { id: rec.id, action: "start" });
+      rec.startedAt = startedAt;
+      rec.userStopped = false;
+      await this.save(rec);
+      const st = toStatus(rec);
+      this.emit("container.started", st);
+      return st;
+    });
+    void this.checkExit(e.rec.id);
+    return status;
+  }
+
+  /** Sends a signal to the container's init process (a paused one gets it once unpaused). */
+  async kill(p: CommandParams<"container.kill">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    const sig = signalName(p.signal);
+    await this.locked(e, async () => {
+      assertAction("kill", e.rec.state, e.rec.id);
+      await this.runtime.kill(e.rec.id, sig);
+      if (isKill(sig) && e.rec.state === "paused") await this.cgroups.thaw(e.rec.id);
+    });
+    if (isKill(sig)) {
+      void this.checkExit(e.rec.id);
+      await this.waitExited(e, 10_000);
+    }
+    return toStatus(e.rec);
+  }
+
+  /** Stops a live container (stop signal, then SIGKILL after the timeout) and starts it again. */
+  async restart(p: CommandParams<"container.restart">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    assertAction("restart", e.rec.state, e.rec.id);
+    if (e.rec.state !== "created" && e.rec.state !== "exited")
+      await this.stop({ containerId: p.containerId, timeoutSeconds: p.timeoutSeconds });
+    return this.start({ containerId: p.containerId });
+  }
+
+  /** Freezes every process of the container through the cgroup freezer. */
+  async pause(p: CommandParams<"container.pause">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      assertAction("pause", e.rec.state, e.rec.id);
+      await this.cgroups.freeze(e.rec.id);
+      e.rec.state = transition(e.rec.state, "paused", { id: e.rec.id, action: "pause" });
+      await this.save(e.rec);
+      const st = toStatus(e.rec);
+      this.emit("container.paused", st);
+      return st;
+    });
+  }
+
+  async unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      assertAction("unpause", e.rec.state, e.rec.id);
+      await this.cgroups.thaw(e.rec.id);
+      e.rec.state = transition(e.rec.state, "running", { id: e.rec.id, action: "unpause" });
+      await this.save(e.rec);
+      const st = toStatus(e.rec);
+      this.emit("container.unpaused", st);
+      return st;
+    });
+  }
+
+  /** Changes the container's name on this node (unique per node, as the server's are global). */
+  async rename(p: CommandParams<"container.rename">): Promise<ContainerStatus> {
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      assertAction("rename", e.rec.state, e.rec.id);
+      for (const other of this.entries.values()) {
+        if (other !== e && other.rec.name === p.name)
+          throw conflict(
+            `the container name "${p.name}" is already in use by ${other.rec.id.slice(0, 12)}`,
+          );
+      }
+      e.rec.name = p.name;
+      await this.save(e.rec);
+      return toStatus(e.rec);
+    });
+  }
+
+  /** The freezer's view of the container (`FROZEN`, `THAWED`…), for tools and tests. */
+  async freezerState(id: string): Promise<string | null> {
+    const dir = this.cgroups.containerPaths(this.entryOf(id).rec.id)["freezer"];
+    if (!dir) return null;
+    return (await readFile(join(dir, "freezer.state"), "utf8")).trim();
   }
 
   // ---------------------------------------------------------------- logs
@@ -642,9 +884,185 @@ export class ContainerService {
       });
     await readK8sLog(
       e.paths.log,
-      { tail: p.tail, follow: p.follow, signal, isDone: () => !LIVE.has(e.rec.state) },
+      {
+        tail: p.tail,
+        follow: p.follow,
+        signal,
+        isDone: () => !LIVE.has(e.rec.state),
+        since: p.since,
+        until: p.until,
+      },
       onChunk,
     );
+  }
+
+  // ---------------------------------------------------------------- restart policy
+
+  /**
+   * Applies the container's restart policy (restart-policy.ts) to an exited container: schedules
+   * a restart after the backoff delay (none at agent start).
+   */
+  private scheduleRestart(e: Entry, trigger: "exit" | "agent-start"): void {
+    const rec = e.rec;
+    if (this.closed || rec.autoRemove || rec.state !== "exited") return;
+    const decide = () =>
+      shouldRestart({
+        policy: rec.spec.restartPolicy,
+        exitCode: rec.exitCode,
+        restartCount: rec.restartCount,
+        userStopped: rec.userStopped,
+        trigger,
+      });
+    if (!decide()) return;
+    const ranMs =
+      rec.startedAt && rec.finishedAt ? Date.parse(rec.finishedAt) - Date.parse(rec.startedAt) : 0;
+    const delay = trigger === "exit" ? nextBackoffMs(e.backoffMs ?? 0, ranMs) : 0;
+    e.backoffMs = delay;
+    clearTimeout(e.restartTimer);
+    e.restartTimer = setTimeout(() => {
+      e.restartTimer = undefined;
+      void this.locked(e, async () => {
+        if (this.closed || !this.entries.has(rec.id) || rec.state !== "exited" || !decide()) return;
+        await this.restartExited(e);
+      }).catch((err: unknown) =>
+        this.log("restarting a container failed", { id: rec.id, error: (err as Error).message }),
+      );
+    }, delay);
+  }
+
+  /** Cancels a pending restart and marks a user stop; true when the container stays exited. */
+  private async holdRestarts(e: Entry): Promise<boolean> {
+    if (e.rec.state !== "exited") return false;
+    return this.locked(e, async () => {
+      if (e.rec.state !== "exited") return false; // a restart got there first: stop it
+      await this.markUserStopped(e);
+      return true;
+    });
+  }
+
+  /** A user stop of an exited container: cancels a pending restart (under the entry's lock). */
+  private async markUserStopped(e: Entry): Promise<void> {
+    clearTimeout(e.restartTimer);
+    e.restartTimer = undefined;
+    if (e.rec.userStopped) return;
+    e.rec.userStopped = true;
+    await this.save(e.rec);
+  }
+
+  /** Starts an exited container's process again on its kept rw layer (under the entry's lock). */
+  private async restartExited(e: Entry): Promise<void> {
+    const rec = e.rec;
+    const paths = e.paths;
+    const image = await this.images.resolve(rec.spec.image);
+    if (image.digest !== rec.imageDigest)
+      throw new DomainError(
+        "conflict",
+        `cannot restart ${rec.id.slice(0, 12)}: "${rec.spec.image}" now names another image`,
+      );
+    const lowerDirs = await this.images.prepareLayers(image);
+    await Promise.all(
+      [paths.exitFile, paths.pidFile, paths.conmonPidFile, join(paths.dir, "oom")].map((f) =>
+        rm(f, { force: true }),
+      ),
+    );
+    await mountOverlay({
+      lowerDirs,
+      upperDir: paths.upper,
+      workDir: paths.work,
+      target: paths.rootfs,
+    });
+    let startedAt: string;
+    try {
+      const mon = await this.monitor.create({
+        id: rec.id,
+        name: rec.name,
+        bundle: paths.bundle,
+        pidFile: paths.pidFile,
+        conmonPidFile: paths.conmonPidFile,
+        logPath: paths.log,
+        exitDir: this.exitsDir,
+        socketDir: this.socketsDir,
+        persistDir: paths.dir,
+      });
+      rec.pid = mon.pid;
+      rec.conmonPid = mon.conmonPid;
+      await exec(["nsenter", `--target=${mon.pid}`, "--net", "ip", "link", "set", "lo", "up"]);
+      startedAt = new Date().toISOString();
+      await this.runtime.start(rec.id);
+    } catch (err) {
+      await this.runtime.delete(rec.id, true).catch(() => undefined);
+      await unmount(paths.rootfs).catch(() => undefined);
+      rec.pid = null;
+      rec.error = `restart failed: ${(err as Error).message}`;
+      await this.save(rec);
+      throw err;
+    }
+    rec.state = transition(rec.state, "running", { id: rec.id, action: "restart" });
+    rec.restartCount += 1;
+    rec.userStopped = false;
+    rec.exitCode = null;
+    rec.oomKilled = false;
+    rec.error = null;
+    rec.startedAt = startedAt;
+    const fresh = newEntry(rec, paths);
+    e.exited = fresh.exited;
+    e.markExited = fresh.markExited;
+    e.finalizing = false;
+    await this.save(rec);
+    this.emit("container.started", toStatus(rec));
+    void this.checkExit(rec.id);
+  }
+
+  // ---------------------------------------------------------------- healthchecks
+
+  /**
+   * Starts the spec's healthcheck (health-check.ts) for a running container, from `starting`
+   * (or, for an adopted container, from the health it had). Status changes are saved and
+   * emitted as `container.health_status`.
+   */
+  private startHealthcheck(e: Entry, resume = false): void {
+    const rec = e.rec;
+    const cfg = rec.spec.healthcheck;
+    this.stopHealthcheck(rec.id);
+    if (!cfg || this.closed) return;
+    const health = resume && rec.health ? rec.health : initialHealth();
+    const startedAtMs = rec.startedAt ? Date.parse(rec.startedAt) : Date.now();
+    const hc = new HealthCheck(cfg, startedAtMs, this.healthProbe(rec.id), (h, changed) => {
+      if (this.healthChecks.get(rec.id) !== hc || !LIVE.has(rec.state)) return;
+      rec.health = h;
+      if (!changed) return;
+      void this.locked(e, () => this.save(rec)).catch((x: unknown) =>
+        this.log("saving the health failed", { id: rec.id, error: String(x) }),
+      );
+      this.emit("container.health_status", toStatus(rec));
+    });
+    if (!hc.start()) return;
+    rec.health = health;
+    this.healthChecks.set(rec.id, hc);
+  }
+
+  private stopHealthcheck(id: string): void {
+    this.healthChecks.get(id)?.stop();
+    this.healthChecks.delete(id);
+  }
+
+  private healthProbe(id: string): Prober {
+    return async (argv, timeoutMs) => {
+      const start = new Date().toISOString();
+      const r = await runtimeExec(this.runtime, id, argv, {
+        timeoutMs,
+        maxOutput: HEALTH_OUTPUT_MAX,
+      });
+      const end = new Date().toISOString();
+      if (r.timedOut)
+        return {
+          start,
+          end,
+          exitCode: -1,
+          output: `Health check exceeded timeout (${timeoutMs}ms)`,
+        };
+      return { start, end, exitCode: r.exitCode ?? -1, output: r.stdout + r.stderr };
+    };
   }
 
   // ---------------------------------------------------------------- adoption
@@ -673,6 +1091,7 @@ export class ContainerService {
       }
       if (!LIVE.has(rec.state)) {
         e.markExited();
+        this.scheduleRestart(e, "agent-start");
         continue;
       }
       const code = await readExitFile(paths.exitFile);
@@ -682,14 +1101,25 @@ export class ContainerService {
         continue;
       }
       const state = await this.runtime.state(id);
-      if (rec.state === "created" && (!state || state.status === "created")) {
+      if (rec.state === "created" && rec.createOnly && state?.status === "created") {
+        this.log("adopted a created container", { id, pid: state.pid });
+        continue;
+      }
+      if (rec.state === "created" && !rec.createOnly && (!state || state.status === "created")) {
         // The agent stopped in the middle of `run`: the container never started.
         this.entries.delete(id);
         await this.discard(id, paths).catch(() => undefined);
         continue;
       }
       if (state && (state.status === "running" || state.status === "paused")) {
-        this.log("adopted a running container", { id, pid: state.pid });
+        // runc reads the freezer: a container paused (or thawed) behind our back is seen as such.
+        const actual = state.status;
+        if ((rec.state === "running" || rec.state === "paused") && rec.state !== actual) {
+          rec.state = transition(rec.state, actual, { id, action: "adopt" });
+          await this.save(rec);
+        }
+        this.log(`adopted a ${actual} container`, { id, pid: state.pid });
+        this.startHealthcheck(e, true);
         continue;
       }
       if (pidAlive(rec.conmonPid)) continue; // conmon is about to write the exit file
@@ -717,6 +1147,8 @@ export class ContainerService {
   /** Stops watchers; the containers keep running. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const e of this.entries.values()) clearTimeout(e.restartTimer);
+    for (const id of [...this.healthChecks.keys()]) this.stopHealthcheck(id);
     this.watcher?.close();
     if (this.poller) clearInterval(this.poller);
     await Promise.allSettled([...this.creating.values()]);

@@ -101,11 +101,22 @@ const UNARY: {
 } = {
   "container.run": (h, p) => h.run(p),
   "container.stop": (h, p) => h.stop(p),
+  "container.create": (h, p) => h.create(p),
+  "container.start": (h, p) => h.start(p),
+  "container.kill": (h, p) => h.kill(p),
+  "container.restart": (h, p) => h.restart(p),
+  "container.pause": (h, p) => h.pause(p),
+  "container.unpause": (h, p) => h.unpause(p),
+  "container.rename": (h, p) => h.rename(p),
   "container.remove": (h, p) => h.remove(p),
   "container.inspect": async (h, p) => h.inspect(p.containerId),
   "container.update": (h, p) => h.update(p),
   "container.stats": (h, p) => h.stats(p.containerId),
   "image.list": async (h) => ({ images: await h.listImages() }),
+  "volume.create": (h, p) => h.volumeCreate(p),
+  "volume.inspect": (h, p) => h.volumeInspect(p),
+  "volume.list": async (h) => ({ volumes: await h.volumeList() }),
+  "volume.remove": (h, p) => h.volumeRemove(p),
 };
 
 export const CAPABILITIES: readonly CommandName[] = Object.keys(CommandSchemas) as CommandName[];

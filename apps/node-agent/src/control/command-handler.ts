@@ -19,6 +19,14 @@ export type EventListener = <N extends EventName>(name: N, data: EventData<N>) =
 export interface CommandHandler {
   run(p: CommandParams<"container.run">): Promise<ContainerStatus>;
   stop(p: CommandParams<"container.stop">): Promise<ContainerStatus>;
+  /** Prepares a container without starting it (state `created`). */
+  create(p: CommandParams<"container.create">): Promise<ContainerStatus>;
+  start(p: CommandParams<"container.start">): Promise<ContainerStatus>;
+  kill(p: CommandParams<"container.kill">): Promise<ContainerStatus>;
+  restart(p: CommandParams<"container.restart">): Promise<ContainerStatus>;
+  pause(p: CommandParams<"container.pause">): Promise<ContainerStatus>;
+  unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus>;
+  rename(p: CommandParams<"container.rename">): Promise<ContainerStatus>;
   remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }>;
   inspect(id: string): ContainerStatus;
   /** Changes a running container's limits; answers with its status. */
@@ -38,6 +46,10 @@ export interface CommandHandler {
     onChunk: (lines: LogLine[]) => void | Promise<void>,
   ): Promise<void>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
+  volumeCreate(p: CommandParams<"volume.create">): Promise<CommandResult<"volume.create">>;
+  volumeInspect(p: CommandParams<"volume.inspect">): Promise<CommandResult<"volume.inspect">>;
+  volumeList(): Promise<CommandResult<"volume.list">["volumes"]>;
+  volumeRemove(p: CommandParams<"volume.remove">): Promise<CommandResult<"volume.remove">>;
   onEvent(cb: EventListener): () => void;
   facts(): Promise<NodeFacts>;
 }

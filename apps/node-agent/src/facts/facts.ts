@@ -8,6 +8,7 @@ export interface FactsInputs {
   runtime: NodeFacts["runtime"];
   monitor: NodeFacts["monitor"];
   agentVersion: string;
+  runtimes?: NodeFacts["runtimes"];
 }
 
 export function parseOsRelease(text: string): string | undefined {
@@ -32,5 +33,6 @@ export async function collectFacts(i: FactsInputs): Promise<NodeFacts> {
     runtime: i.runtime,
     monitor: i.monitor,
     agentVersion: i.agentVersion,
+    ...(i.runtimes === undefined ? {} : { runtimes: i.runtimes }),
   });
 }

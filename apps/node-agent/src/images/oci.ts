@@ -42,6 +42,8 @@ export const ImageConfigSchema = z.object({
       Entrypoint: z.array(z.string()).nullable().optional(),
       Cmd: z.array(z.string()).nullable().optional(),
       WorkingDir: z.string().optional(),
+      /** The signal `stop` sends first (Dockerfile STOPSIGNAL); SIGTERM when absent. */
+      StopSignal: z.string().optional(),
       Labels: z.record(z.string(), z.string()).nullable().optional(),
     })
     .optional(),

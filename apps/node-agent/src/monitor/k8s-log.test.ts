@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LogLine } from "@berth/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseK8sLogLine, readK8sLog } from "./k8s-log";
+import { parseK8sLogLine, readK8sLog, timeFilter, timestampNs } from "./k8s-log";
 
 let dir: string;
 beforeEach(() => {
@@ -92,5 +92,50 @@ describe("readK8sLog", () => {
     ac.abort();
     await reading;
     expect(got).toEqual(["line 0"]);
+  });
+});
+
+describe("since/until", () => {
+  it("timestampNs is exact to the nanosecond and honours the zone", () => {
+    expect(timestampNs("1970-01-01T00:00:01.000000001Z")).toBe(1_000_000_001n);
+    expect(timestampNs("1970-01-01T01:00:01.5+01:00")).toBe(1_500_000_000n);
+    expect(timestampNs("2026-11-27T18:55:32.722362592+00:00")! % 1_000_000_000n).toBe(722_362_592n);
+    expect(timestampNs("yesterday")).toBeNull();
+  });
+
+  it("keeps the lines within [since, until], and tail counts before the filter", async () => {
+    const path = join(dir, "ctr.log");
+    writeFileSync(
+      path,
+      [0, 1, 2, 3, 4, 5].map((i) => rec(i, i % 2 ? "stderr" : "stdout")).join(""),
+    );
+    const read = async (o: { since?: string; until?: string; tail?: number }) => {
+      const out: LogLine[] = [];
+      await readK8sLog(
+        path,
+        { follow: false, isDone: () => true, signal: new AbortController().signal, ...o },
+        (l) => out.push(...l),
+      );
+      return out.map((l) => `${l.stream}:${l.line}`);
+    };
+    expect(await read({ since: "2026-01-01T00:00:02.123456789Z" })).toEqual([
+      "stdout:line 2",
+      "stderr:line 3",
+      "stdout:line 4",
+      "stderr:line 5",
+    ]);
+    // one nanosecond later excludes line 2; a zone offset is honoured
+    expect(await read({ since: "2026-01-01T01:00:02.12345679+01:00" })).toHaveLength(3);
+    expect(await read({ until: "2026-01-01T00:00:01.5Z" })).toEqual([
+      "stdout:line 0",
+      "stderr:line 1",
+    ]);
+    expect(
+      await read({ since: "2026-01-01T00:00:01Z", until: "2026-01-01T00:00:03.2Z", tail: 4 }),
+    ).toEqual(["stdout:line 2", "stderr:line 3"]);
+  });
+
+  it("refuses a time that is not RFC 3339", () => {
+    expect(() => timeFilter("10m", undefined)).toThrow(/invalid log time "10m"/);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
-import type { LogLine } from "@berth/core";
+import { DomainError, type LogLine } from "@berth/core";
 import { isErrno } from "../sys/fs";
 
 export function parseK8sLogLine(raw: string): LogLine | null {
@@ -17,6 +17,38 @@ export function parseK8sLogLine(raw: string): LogLine | null {
   const tag = c < 0 ? raw.slice(b + 1) : raw.slice(b + 1, c);
   const line = c < 0 ? "" : raw.slice(c + 1);
   return { ts: raw.slice(0, a), stream, line, full: !tag.startsWith("P") };
+}
+
+/**
+ * An RFC 3339 instant (`2026-01-02T15:04:05.123456789+01:00`, or `Z`) as nanoseconds since the
+ * epoch, exact to the nanosecond (a double cannot hold it); null when it is not one.
+ */
+export function timestampNs(ts: string): bigint | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(ts);
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return null;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+}
+
+/** Keeps the lines whose time is within [since, until] (both optional, inclusive). */
+export function timeFilter(
+  since: string | undefined,
+  until: string | undefined,
+): ((l: LogLine) => boolean) | null {
+  if (since === undefined && until === undefined) return null;
+  const lo = since === undefined ? null : timestampNs(since);
+  const hi = until === undefined ? null : timestampNs(until);
+  if ((since !== undefined && lo === null) || (until !== undefined && hi === null))
+    throw new DomainError(
+      "invalid_input",
+      `invalid log time ${JSON.stringify(lo === null ? since : until)}: expected RFC 3339`,
+    );
+  return (l) => {
+    const t = timestampNs(l.ts);
+    if (t === null) return true;
+    return (lo === null || t >= lo) && (hi === null || t <= hi);
+  };
 }
 
 const CHUNK = 64 * 1024;
@@ -56,6 +88,10 @@ export interface FollowOptions {
   isDone: () => boolean;
   signal: AbortSignal;
   pollMs?: number;
+  /** RFC 3339: only lines at or after it. */
+  since?: string | undefined;
+  /** RFC 3339: only lines at or before it; a follow ends once the clock passed it. */
+  until?: string | undefined;
 }
 
 /** Reads the log, calling onChunk with parsed lines, until EOF (or, with follow, until done and drained). */
@@ -91,6 +127,8 @@ export async function readK8sLog(
     }
     let rest = "";
     const buf = Buffer.alloc(CHUNK);
+    const keep = timeFilter(opts.since, opts.until);
+    const untilMs = opts.until === undefined ? null : Date.parse(opts.until);
     for (;;) {
       if (opts.signal.aborted) return;
       // Checked before reading: whatever was written before `done` is still read below.
@@ -104,13 +142,15 @@ export async function readK8sLog(
         const lines: LogLine[] = [];
         for (const p of parts) {
           const l = parseK8sLogLine(p);
-          if (l) lines.push(l);
+          if (l && (!keep || keep(l))) lines.push(l);
           if (lines.length >= MAX_LINES_PER_CHUNK) onChunk(lines.splice(0));
         }
         if (lines.length) onChunk(lines);
         continue;
       }
       if (!opts.follow || doneBefore) return;
+      // Past `until` nothing more can match: the next read drains what is written, then stop.
+      if (untilMs !== null && Date.now() > untilMs + 1000) return;
       await sleepOrWake(opts.pollMs ?? 250, opts.signal, (w) => (wake = w));
     }
   } finally {

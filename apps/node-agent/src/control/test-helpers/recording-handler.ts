@@ -43,6 +43,8 @@ export function statusOf(
     createdAt: "2025-01-01T00:00:00.000Z",
     startedAt: null,
     finishedAt: null,
+    restartCount: 0,
+    health: null,
   };
 }
 
@@ -72,6 +74,43 @@ export class RecordingHandler implements CommandHandler {
     const stopped = { ...st, state: "exited" as const, exitCode: 0, pid: null };
     this.containers.set(p.containerId, stopped);
     return stopped;
+  }
+  async create(p: CommandParams<"container.create">): Promise<ContainerStatus> {
+    this.calls.push({ method: "create", args: p });
+    const st = statusOf(p.containerId, p.name, "created");
+    this.containers.set(p.containerId, st);
+    return st;
+  }
+  private lifecycle(method: string, p: { containerId: string }, state: ContainerStatus["state"]) {
+    this.calls.push({ method, args: p });
+    const st = this.containers.get(p.containerId);
+    if (!st) throw new DomainError("not_found", `no container ${p.containerId}`);
+    const next = { ...st, state };
+    this.containers.set(p.containerId, next);
+    return Promise.resolve(next);
+  }
+  start(p: CommandParams<"container.start">): Promise<ContainerStatus> {
+    return this.lifecycle("start", p, "running");
+  }
+  kill(p: CommandParams<"container.kill">): Promise<ContainerStatus> {
+    return this.lifecycle("kill", p, "exited");
+  }
+  restart(p: CommandParams<"container.restart">): Promise<ContainerStatus> {
+    return this.lifecycle("restart", p, "running");
+  }
+  pause(p: CommandParams<"container.pause">): Promise<ContainerStatus> {
+    return this.lifecycle("pause", p, "paused");
+  }
+  unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus> {
+    return this.lifecycle("unpause", p, "running");
+  }
+  rename(p: CommandParams<"container.rename">): Promise<ContainerStatus> {
+    this.calls.push({ method: "rename", args: p });
+    const st = this.containers.get(p.containerId);
+    if (!st) throw new DomainError("not_found", `no container ${p.containerId}`);
+    const next = { ...st, name: p.name };
+    this.containers.set(p.containerId, next);
+    return Promise.resolve(next);
   }
   async remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }> {
     this.calls.push({ method: "remove", args: p });
@@ -122,6 +161,22 @@ export class RecordingHandler implements CommandHandler {
         createdAt: "2025-01-01T00:00:00Z",
       },
     ];
+  }
+  async volumeCreate(p: CommandParams<"volume.create">) {
+    this.calls.push({ method: "volumeCreate", args: p });
+    return { name: p.name, mountpoint: `/test/volumes/${p.name}/_data`, createdAt: "2025-01-01" };
+  }
+  async volumeInspect(p: CommandParams<"volume.inspect">): Promise<never> {
+    this.calls.push({ method: "volumeInspect", args: p });
+    throw new DomainError("not_found", `volume ${p.name} not found on this node`);
+  }
+  async volumeList() {
+    this.calls.push({ method: "volumeList", args: undefined });
+    return [];
+  }
+  async volumeRemove(p: CommandParams<"volume.remove">) {
+    this.calls.push({ method: "volumeRemove", args: p });
+    return { removed: true };
   }
   onEvent(cb: EventListener): () => void {
     this.listeners.add(cb);

@@ -50,6 +50,8 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    uidMappings?: { containerID: number; hostID: number; size: number }[];
+    gidMappings?: { containerID: number; hostID: number; size: number }[];
     cgroupsPath?: string;
     resources?: OciResources;
     maskedPaths?: string[];

@@ -6,6 +6,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
+import { LifecycleButtons } from "./lifecycle-actions";
 
 const ACTIVE_STATES = new Set<ContainerView["state"]>([
   "running",
@@ -91,6 +92,7 @@ export function ContainerActions({
     <>
       {compact ? (
         <Group gap={4} wrap="nowrap">
+          <LifecycleButtons container={container} compact />
           <Tooltip label="Stop" withArrow>
             <ActionIcon
               variant="subtle"
@@ -117,6 +119,7 @@ export function ContainerActions({
         </Group>
       ) : (
         <Group gap="xs">
+          <LifecycleButtons container={container} />
           <Button
             variant="light"
             color="orange"

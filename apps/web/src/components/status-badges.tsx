@@ -1,6 +1,6 @@
 "use client";
-import { Badge, type MantineColor } from "@mantine/core";
-import type { ContainerState } from "@berth/core";
+import { Badge, Tooltip, type MantineColor } from "@mantine/core";
+import type { ContainerState, Health, HealthStatus } from "@berth/core";
 
 const STATE_COLORS: Record<ContainerState, MantineColor> = {
   creating: "blue",
@@ -44,5 +44,36 @@ export function NodeStatusBadge({ status }: { status: "online" | "offline" }) {
     >
       {status}
     </Badge>
+  );
+}
+
+const HEALTH_COLORS: Record<HealthStatus, MantineColor> = {
+  starting: "yellow",
+  healthy: "green",
+  unhealthy: "red",
+};
+
+/** The healthcheck's status, with the last probe's output as a tooltip. */
+export function HealthBadge({ health }: { health: Health }) {
+  const last = health.log.at(-1);
+  const badge = (
+    <Badge
+      color={HEALTH_COLORS[health.status]}
+      variant="outline"
+      data-testid="container-health"
+      data-health={health.status}
+    >
+      {health.status}
+    </Badge>
+  );
+  if (!last) return badge;
+  return (
+    <Tooltip
+      label={`exit ${last.exitCode}${last.output ? `: ${last.output.trim().slice(0, 200)}` : ""}`}
+      multiline
+      maw={360}
+    >
+      {badge}
+    </Tooltip>
   );
 }

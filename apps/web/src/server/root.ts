@@ -4,6 +4,7 @@ import { containersRouter } from "./modules/containers/containers.router";
 import { imagesRouter } from "./modules/images/images.router";
 import { joinTokensRouter } from "./modules/join-tokens/join-tokens.router";
 import { nodesRouter } from "./modules/nodes/nodes.router";
+import { volumesRouter } from "./modules/volumes/volumes.router";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -12,6 +13,7 @@ export const appRouter = router({
   joinTokens: joinTokensRouter,
   containers: containersRouter,
   images: imagesRouter,
+  volumes: volumesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,6 +8,7 @@ import { HealthService } from "./modules/health/health.service";
 import { ImagesService } from "./modules/images/images.service";
 import { JoinTokensService } from "./modules/join-tokens/join-tokens.service";
 import { NodesService } from "./modules/nodes/nodes.service";
+import { VolumesService } from "./modules/volumes/volumes.service";
 
 export interface Services {
   auth: AuthService;
@@ -16,6 +17,7 @@ export interface Services {
   nodes: NodesService;
   containers: ContainersService;
   images: ImagesService;
+  volumes: VolumesService;
   health: HealthService;
 }
 
@@ -34,6 +36,7 @@ export function createServices({ db, gateway, publicUrl, version }: ServicesDeps
     nodes: new NodesService(db),
     containers: new ContainersService(db, gateway),
     images: new ImagesService(db, gateway),
+    volumes: new VolumesService(db, gateway),
     health: new HealthService(db, () => gateway.connectedCount, version),
   };
 }

@@ -16,13 +16,17 @@ const LIVE_STATES = new Set<ContainerRow["state"]>(["creating", "created", "runn
 
 /**
  * True when `status` is older than what the row already holds: a result that says "running"
- * arriving after the `container.exited` event must not bring the container back to life.
+ * arriving after the `container.exited` event must not bring the container back to life. A live
+ * status that started after the row's recorded exit is newer (a start or restart), not stale.
  */
 export function isStaleStatus(
-  row: Pick<ContainerRow, "state">,
-  status: Pick<ContainerStatus, "state">,
+  row: Pick<ContainerRow, "state"> & { finishedAt?: Date | null },
+  status: Pick<ContainerStatus, "state"> & { startedAt?: string | null },
 ): boolean {
-  return FINAL_STATES.has(row.state) && LIVE_STATES.has(status.state);
+  if (!FINAL_STATES.has(row.state) || !LIVE_STATES.has(status.state)) return false;
+  const started = status.startedAt ? Date.parse(status.startedAt) : NaN;
+  const finished = row.finishedAt?.getTime() ?? NaN;
+  return !(started > finished);
 }
 
 /** Applies an agent's view of a container to its row (the agent wins); returns the new row or null. */
@@ -46,6 +50,8 @@ export function applyContainerStatus(
         error: status.error,
         startedAt: toDate(status.startedAt) ?? row.startedAt,
         finishedAt: toDate(status.finishedAt) ?? row.finishedAt,
+        restartCount: status.restartCount,
+        health: status.health,
       })
       .where(where)
       .returning()

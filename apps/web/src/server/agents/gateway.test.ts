@@ -264,6 +264,60 @@ describe("agent gateway over a real socket", () => {
     expect(node(j.nodeId).ackedSeq).toBe(2);
   });
 
+  it("container.health_status events store the health and restart count in the row and the view", async () => {
+    const j = await join();
+    const { peer } = await connect(j);
+    const id = insertContainer(f, j.nodeId, "probed", { state: "running" });
+    const health = {
+      status: "unhealthy",
+      failingStreak: 3,
+      log: [
+        {
+          start: "2026-01-01T00:00:02.000Z",
+          end: "2026-01-01T00:00:02.010Z",
+          exitCode: 1,
+          output: "nope\n",
+        },
+      ],
+    };
+    peer.send({
+      type: "event",
+      seq: 1,
+      name: "container.health_status",
+      at: "2026-01-01T00:00:02.010Z",
+      data: status(id, "probed", "running", { health, restartCount: 2 }),
+    });
+    expect(await peer.next("ack")).toEqual({ type: "ack", seq: 1 });
+    expect(row(id)).toMatchObject({ health, restartCount: 2 });
+    expect(await admin().containers.get({ ref: "probed" })).toMatchObject({
+      health,
+      restartCount: 2,
+      restartPolicy: { name: "no", maximumRetryCount: 0 },
+    });
+  });
+
+  it("logs: passes since/until to the agent", async () => {
+    const j = await join();
+    const { peer } = await connect(j);
+    insertContainer(f, j.nodeId, "dated");
+    const sub = await admin().containers.logs({
+      ref: "dated",
+      since: "2026-01-01T00:00:00Z",
+      until: "2026-01-01T00:10:00.5+01:00",
+    });
+    const first = sub[Symbol.asyncIterator]().next();
+    const cmd = await peer.next("command");
+    expect(cmd).toMatchObject({
+      name: "container.logs",
+      params: { since: "2026-01-01T00:00:00Z", until: "2026-01-01T00:10:00.5+01:00" },
+    });
+    peer.send({ type: "stream_end", id: cmd.id });
+    await first;
+    await expect(admin().containers.logs({ ref: "dated", since: "10m" })).rejects.toThrow(
+      /RFC 3339/,
+    );
+  });
+
   it("logs: relays stream frames to the subscription and cancels the agent stream when the client leaves", async () => {
     const j = await join();
     const { peer } = await connect(j);

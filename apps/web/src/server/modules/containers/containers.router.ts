@@ -1,5 +1,11 @@
 import { z } from "zod";
 import {
+  CreateContainerInputSchema,
+  KillContainerInputSchema,
+  PauseContainerInputSchema,
+  RenameContainerInputSchema,
+  RestartContainerInputSchema,
+  StartContainerInputSchema,
   ContainerLogsInputSchema,
   ContainerRefSchema,
   ContainerStatsInputSchema,
@@ -29,6 +35,42 @@ export const containersRouter = router({
   run: write.input(RunContainerInputSchema).mutation(async ({ ctx, input }) => {
     ctx.audit.target = input.name ?? input.spec.image;
     const view = await ctx.services.containers.run(ctx.actor, input);
+    ctx.audit.target = `${view.name} (${view.shortId})`;
+    return view;
+  }),
+
+  create: write.input(CreateContainerInputSchema).mutation(async ({ ctx, input }) => {
+    ctx.audit.target = input.name ?? input.spec.image;
+    const view = await ctx.services.containers.create(ctx.actor, input);
+    ctx.audit.target = `${view.name} (${view.shortId})`;
+    return view;
+  }),
+
+  start: write
+    .input(StartContainerInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.containers.start(ctx.actor, input.ref)),
+
+  kill: write
+    .input(KillContainerInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.containers.kill(ctx.actor, input.ref, input.signal)),
+
+  restart: write
+    .input(RestartContainerInputSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.services.containers.restart(ctx.actor, input.ref, input.timeoutSeconds),
+    ),
+
+  pause: write
+    .input(PauseContainerInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.containers.pause(ctx.actor, input.ref)),
+
+  unpause: write
+    .input(PauseContainerInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.containers.unpause(ctx.actor, input.ref)),
+
+  rename: write.input(RenameContainerInputSchema).mutation(async ({ ctx, input }) => {
+    ctx.audit.target = input.ref;
+    const view = await ctx.services.containers.rename(ctx.actor, input.ref, input.name);
     ctx.audit.target = `${view.name} (${view.shortId})`;
     return view;
   }),

@@ -7,8 +7,12 @@ import {
   newContainerId,
   type ContainerLimits,
   type ContainerSpec,
+  type CommandParamsInput,
   type ContainerState,
   type ContainerStats,
+  type ContainerStatus,
+  type Health,
+  type RestartPolicy,
   type LogLine,
 } from "@berth/core";
 import {
@@ -55,6 +59,9 @@ export interface ContainerView {
   finishedAt: number | null;
   autoRemove: boolean;
   limits: ContainerLimits;
+  restartPolicy: RestartPolicy;
+  restartCount: number;
+  health: Health | null;
 }
 
 export interface RunInput {
@@ -69,6 +76,9 @@ const ALIVE: ReadonlySet<ContainerState> = new Set(["creating", "running", "paus
 const ACTIVE_FOR_LIST: ContainerState[] = ["running", "paused", "creating"];
 
 const RUN_TIMEOUT_MS = 10 * 60_000; // includes pulling the image
+const LIFECYCLE_TIMEOUT_MS = 60_000;
+/** `wait` also waits for a created container to run and exit, as docker's does. */
+const WAIT_WHILE: ReadonlySet<ContainerState> = new Set([...ALIVE, "created"]);
 const REMOVE_TIMEOUT_MS = 60_000;
 const UPDATE_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 30_000;
@@ -137,6 +147,9 @@ export class ContainersService {
         finishedAt: r.finishedAt?.getTime() ?? null,
         autoRemove: r.autoRemove,
         limits: spec.limits ?? {},
+        restartPolicy: spec.restartPolicy ?? { name: "no", maximumRetryCount: 0 },
+        restartCount: r.restartCount,
+        health: r.health,
       };
     });
   }
@@ -264,6 +277,19 @@ export class ContainersService {
    * agent fails, the row is deleted (nothing half-created is left) and the agent's error rethrown.
    */
   async run(actor: Actor, input: RunInput): Promise<ContainerView> {
+    return this.place(actor, input, "container.run");
+  }
+
+  /** `run` without the start: the agent prepares the container and leaves it `created`. */
+  async create(actor: Actor, input: RunInput): Promise<ContainerView> {
+    return this.place(actor, input, "container.create");
+  }
+
+  private async place(
+    actor: Actor,
+    input: RunInput,
+    command: "container.run" | "container.create",
+  ): Promise<ContainerView> {
     assertSecurityAllowed(actor, input.spec);
     if (input.name !== undefined) this.assertNameFree(input.name);
     const node = this.pickNode(input.node);
@@ -294,7 +320,7 @@ export class ContainersService {
     try {
       status = await this.gateway.send(
         node.id,
-        "container.run",
+        command,
         { containerId: id, name, spec: input.spec, autoRemove: input.autoRemove },
         { timeoutMs: RUN_TIMEOUT_MS },
       );
@@ -329,6 +355,94 @@ export class ContainersService {
     );
     const updated = applyContainerStatus(this.db, row.nodeId, status);
     if (!updated) return this.view({ ...row, state: status.state, exitCode: status.exitCode });
+    this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
+    return this.view(updated);
+  }
+
+  // ---- lifecycle verbs: the agent's state machine decides; its status updates the row
+
+  private async lifecycle<
+    N extends
+      | "container.start"
+      | "container.kill"
+      | "container.restart"
+      | "container.pause"
+      | "container.unpause",
+  >(
+    actor: Actor,
+    ref: string,
+    name: N,
+    extra: Omit<CommandParamsInput<N>, "containerId">,
+    timeoutMs = LIFECYCLE_TIMEOUT_MS,
+  ): Promise<ContainerView> {
+    const row = this.resolve(actor, ref);
+    const status = await this.gateway.send(
+      row.nodeId,
+      name,
+      { containerId: row.id, ...extra } as CommandParamsInput<N>,
+      { timeoutMs },
+    );
+    const updated = applyContainerStatus(this.db, row.nodeId, status as ContainerStatus);
+    if (!updated) return this.view(this.resolve(actor, row.id));
+    this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
+    return this.view(updated);
+  }
+
+  start(actor: Actor, ref: string): Promise<ContainerView> {
+    return this.lifecycle(actor, ref, "container.start", {});
+  }
+
+  kill(actor: Actor, ref: string, signal: string): Promise<ContainerView> {
+    return this.lifecycle(actor, ref, "container.kill", { signal });
+  }
+
+  restart(actor: Actor, ref: string, timeoutSeconds: number): Promise<ContainerView> {
+    return this.lifecycle(
+      actor,
+      ref,
+      "container.restart",
+      { timeoutSeconds },
+      (timeoutSeconds + 60) * 1000,
+    );
+  }
+
+  pause(actor: Actor, ref: string): Promise<ContainerView> {
+    return this.lifecycle(actor, ref, "container.pause", {});
+  }
+
+  unpause(actor: Actor, ref: string): Promise<ContainerView> {
+    return this.lifecycle(actor, ref, "container.unpause", {});
+  }
+
+  /** Renames on the agent, then the row; names stay unique across the cluster. */
+  async rename(actor: Actor, ref: string, name: string): Promise<ContainerView> {
+    const row = this.resolve(actor, ref);
+    if (row.name === name) return this.view(row);
+    this.assertNameFree(name);
+    await this.gateway.send(
+      row.nodeId,
+      "container.rename",
+      { containerId: row.id, name },
+      { timeoutMs: LIFECYCLE_TIMEOUT_MS },
+    );
+    let updated: ContainerRow | undefined;
+    try {
+      updated = this.db
+        .update(containers)
+        .set({ name })
+        .where(eq(containers.id, row.id))
+        .returning()
+        .get();
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      // Taken meanwhile: put the agent's name back, then report the conflict.
+      await this.gateway
+        .send(row.nodeId, "container.rename", { containerId: row.id, name: row.name })
+        .catch(() => undefined);
+      this.assertNameFree(name);
+      throw e;
+    }
+    if (!updated) return this.view(this.resolve(actor, row.id));
     this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
     return this.view(updated);
   }
@@ -430,7 +544,7 @@ export class ContainersService {
       const onChange = (c: ContainerChange) => {
         if (c.type === "removed") return finish(last);
         last = { exitCode: c.row.exitCode, state: c.row.state };
-        if (!ALIVE.has(c.row.state)) finish(last);
+        if (!WAIT_WHILE.has(c.row.state)) finish(last);
       };
       const onAbort = () => {
         cleanup();
@@ -451,14 +565,14 @@ export class ContainersService {
       const now = this.db.select().from(containers).where(eq(containers.id, first.id)).get();
       if (!now) return finish(last);
       last = { exitCode: now.exitCode, state: now.state };
-      if (!ALIVE.has(now.state)) finish(last);
+      if (!WAIT_WHILE.has(now.state)) finish(last);
     });
   }
 
   /** Relays the agent's log stream; aborting `signal` cancels the agent's stream. */
   async *logs(
     actor: Actor,
-    input: { ref: string; follow: boolean; tail?: number },
+    input: { ref: string; follow: boolean; tail?: number; since?: string; until?: string },
     signal?: AbortSignal,
   ): AsyncGenerator<{ lines: LogLine[] }, void, undefined> {
     const row = this.resolve(actor, input.ref);
@@ -466,6 +580,8 @@ export class ContainersService {
       containerId: row.id,
       follow: input.follow,
       ...(input.tail === undefined ? {} : { tail: input.tail }),
+      ...(input.since === undefined ? {} : { since: input.since }),
+      ...(input.until === undefined ? {} : { until: input.until }),
     };
     for await (const chunk of this.gateway.stream(row.nodeId, "container.logs", params, signal)) {
       yield { lines: chunk.lines };
@@ -484,5 +600,11 @@ export function assertSecurityAllowed(actor: Actor, spec: RunInput["spec"]): voi
   }
   if (spec.security.seccomp === "unconfined") {
     throw new DomainError("forbidden", "only administrators may run containers without seccomp");
+  }
+  if (spec.namespaces?.pid === "host") {
+    throw new DomainError("forbidden", "only administrators may share the host's pid namespace");
+  }
+  if (spec.namespaces?.ipc === "host") {
+    throw new DomainError("forbidden", "only administrators may share the host's ipc namespace");
   }
 }

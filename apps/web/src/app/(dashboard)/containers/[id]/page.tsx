@@ -18,7 +18,7 @@ import { formatBytes } from "@berth/core";
 import { ContainerActions, isActive } from "@/components/container-actions";
 import { LogViewer } from "@/components/log-viewer";
 import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
-import { ContainerStateBadge } from "@/components/status-badges";
+import { ContainerStateBadge, HealthBadge } from "@/components/status-badges";
 import { useNow } from "@/components/use-now";
 import { isNotFound } from "@/lib/errors";
 import { formatCommand, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
@@ -56,6 +56,15 @@ function Details({ c, now }: { c: ContainerView; now: number }) {
         <Field label="Exit code" testId="detail-exit-code">
           {c.exitCode ?? "—"}
           {c.oomKilled ? " (killed: out of memory)" : ""}
+        </Field>
+        <Field label="Health" testId="detail-health">
+          {c.health
+            ? `${c.health.status}${c.health.failingStreak > 0 ? `, failing streak ${c.health.failingStreak}` : ""}`
+            : "no healthcheck"}
+        </Field>
+        <Field label="Restarts" testId="detail-restarts">
+          {c.restartCount} (policy {c.restartPolicy.name}
+          {c.restartPolicy.maximumRetryCount > 0 ? `:${c.restartPolicy.maximumRetryCount}` : ""})
         </Field>
         <Field label="Node">
           <Anchor component={Link} href="/nodes" size="sm">
@@ -148,6 +157,7 @@ export default function ContainerPage() {
           <Group gap="sm">
             <Title order={1}>{c.name}</Title>
             <ContainerStateBadge state={c.state} exitCode={c.exitCode} />
+            {c.health && c.state === "running" ? <HealthBadge health={c.health} /> : null}
           </Group>
           <Text size="sm" c="dimmed" ff="monospace">
             {c.id}

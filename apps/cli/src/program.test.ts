@@ -592,6 +592,21 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
     });
     expect(srv.calls.at(-1)?.input).toEqual({ ref: "quirky_turing", follow: false, tail: 5 });
 
+    // --since/--until: durations before now and Unix times become RFC 3339 instants
+    expect(
+      (await berth(["logs", "--since", "10m", "--until", "1700000000.5", "quirky_turing"])).code,
+    ).toBe(0);
+    expect(srv.calls.at(-1)?.input).toEqual({
+      ref: "quirky_turing",
+      follow: false,
+      since: new Date(NOW - 600_000).toISOString(),
+      until: "2023-11-14T22:13:20.500000000Z",
+    });
+    expect(await berth(["logs", "--since", "yesterday", "quirky_turing"])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('invalid argument "yesterday" for "--since" flag') as unknown,
+    });
+
     // A retryable tRPC code (SERVICE_UNAVAILABLE) must fail the command, not reconnect forever.
     const offline = await berth(["logs", "-f", "offline"]);
     expect(offline).toEqual({ code: 1, stdout: "", stderr: "berth: node node-1 is offline\n" });

@@ -7,9 +7,11 @@ import { registerAuthCommands } from "./commands/auth.command";
 import { registerContainerCommands } from "./commands/containers.command";
 import { type GlobalFlags } from "./commands/global-flags";
 import { registerImageCommands } from "./commands/images.command";
+import { registerLifecycleCommands } from "./commands/lifecycle.command";
 import { registerNodeCommands } from "./commands/nodes.command";
 import { registerUpdateStatsCommands } from "./commands/update-stats.command";
 import { registerVersionCommand } from "./commands/version.command";
+import { registerVolumeCommands } from "./commands/volumes.command";
 import { type CliContext } from "./context";
 import { CliError, EXIT_USAGE, formatCliError } from "./errors";
 
@@ -47,7 +49,9 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
   registerContainerCommands(program, ctx, globals, setExitCode);
+  registerLifecycleCommands(program, ctx, globals, setExitCode);
   registerImageCommands(program, ctx, globals);
+  registerVolumeCommands(program, ctx, globals);
   registerNodeCommands(program, ctx, globals);
   registerAuthCommands(program, ctx, globals);
   registerVersionCommand(program, ctx, globals);

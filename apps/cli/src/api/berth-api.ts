@@ -19,6 +19,7 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, type TRPCClient } fro
 import type { AppRouter } from "@berth/web/router";
 import type { z } from "zod";
 import { CliError } from "../errors";
+import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
 import { createHttpClient, type HttpClient, type HttpFetch } from "./http-fetch";
 import {
   CliLoginResultSchema,
@@ -171,6 +172,62 @@ export class BerthApi {
     );
   }
 
+  async createContainer(input: RunContainerInput): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.create.mutate(input),
+      "containers.create",
+    );
+  }
+
+  async startContainer(ref: string): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.start.mutate({ ref }),
+      "containers.start",
+    );
+  }
+
+  async killContainer(input: { ref: string; signal?: string }): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.kill.mutate(input),
+      "containers.kill",
+    );
+  }
+
+  async restartContainer(input: { ref: string; timeoutSeconds?: number }): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.restart.mutate(input),
+      "containers.restart",
+    );
+  }
+
+  async pauseContainer(ref: string): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.pause.mutate({ ref }),
+      "containers.pause",
+    );
+  }
+
+  async unpauseContainer(ref: string): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.unpause.mutate({ ref }),
+      "containers.unpause",
+    );
+  }
+
+  async renameContainer(input: { ref: string; name: string }): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.containers.rename.mutate(input),
+      "containers.rename",
+    );
+  }
+
   async updateContainer(input: UpdateContainerInput): Promise<ContainerView> {
     return parseAnswer(
       ContainerViewSchema,
@@ -192,6 +249,38 @@ export class BerthApi {
       ImageViewSchema.array(),
       await this.client.images.list.query(input),
       "images.list",
+    );
+  }
+
+  async listVolumes(input: { node?: string } = {}): Promise<VolumeView[]> {
+    return parseAnswer(
+      VolumeViewSchema.array(),
+      await this.client.volumes.list.query(input),
+      "volumes.list",
+    );
+  }
+
+  async createVolume(input: { name: string; node?: string }): Promise<VolumeView> {
+    return parseAnswer(
+      VolumeViewSchema,
+      await this.client.volumes.create.mutate(input),
+      "volumes.create",
+    );
+  }
+
+  async inspectVolume(input: { name: string; node?: string }): Promise<VolumeView> {
+    return parseAnswer(
+      VolumeViewSchema,
+      await this.client.volumes.inspect.query(input),
+      "volumes.inspect",
+    );
+  }
+
+  async removeVolume(input: { name: string; node?: string }): Promise<{ removed: boolean }> {
+    return parseAnswer(
+      VolumeRemoveResultSchema,
+      await this.client.volumes.remove.mutate(input),
+      "volumes.remove",
     );
   }
 

@@ -3,7 +3,12 @@
  * version fails with a clear message instead of printing `undefined`. Objects are loose: fields
  * the CLI does not use pass through untouched (`inspect` and `--json` print them).
  */
-import { ContainerStateSchema, LogLineSchema, NodeFactsSchema } from "@berth/core";
+import {
+  ContainerStateSchema,
+  HealthSchema as ContainerHealthSchema,
+  LogLineSchema,
+  NodeFactsSchema,
+} from "@berth/core";
 import { z } from "zod";
 
 const EpochMsSchema = z.number();
@@ -24,6 +29,8 @@ export const ContainerViewSchema = z.looseObject({
   startedAt: EpochMsSchema.nullable(),
   finishedAt: EpochMsSchema.nullable(),
   autoRemove: z.boolean().default(false),
+  restartCount: z.number().int().default(0),
+  health: ContainerHealthSchema.nullable().default(null),
 });
 export type ContainerView = z.infer<typeof ContainerViewSchema>;
 

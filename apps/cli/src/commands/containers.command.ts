@@ -5,8 +5,10 @@ import type { ContainerView } from "../api/views";
 import { withApi, type CliContext } from "../context";
 import { CliError, EXIT_FAILURE, EXIT_RUN_FAILED, UsageError, toCliError } from "../errors";
 import { ago, commandColumn, containerStatus, formatTable } from "../format/docker-format";
+import { inspectView, type InspectView } from "../format/inspect-view";
 import { LogPrinter } from "../format/log-printer";
 import { type GlobalFlags } from "./global-flags";
+import { parseLogTime } from "./log-time";
 import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
 
 export const PS_COLUMNS = [
@@ -80,7 +82,7 @@ function isNotFound(e: unknown): boolean {
  * server may remove a short-lived container before they start: then run's own answer (already
  * exited, with its exit code) is used, and a vanished log stream is reported, not fatal.
  */
-async function attach(ctx: CliContext, api: BerthApi, view: ContainerView): Promise<number> {
+export async function attach(ctx: CliContext, api: BerthApi, view: ContainerView): Promise<number> {
   const alreadyDone = !ALIVE.has(view.state);
   const waited = alreadyDone
     ? Promise.resolve({ ok: true as const, r: { exitCode: view.exitCode, state: view.state } })
@@ -218,8 +220,25 @@ export function registerContainerCommands(
       "all",
     )
     .option("-t, --timestamps", "show timestamps")
+    .option(
+      "--since <time>",
+      "show logs since a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)",
+    )
+    .option(
+      "--until <time>",
+      "show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)",
+    )
     .action(
-      async (ref: string, flags: { follow?: boolean; tail: string; timestamps?: boolean }) => {
+      async (
+        ref: string,
+        flags: {
+          follow?: boolean;
+          tail: string;
+          timestamps?: boolean;
+          since?: string;
+          until?: string;
+        },
+      ) => {
         let tail: number | undefined;
         if (flags.tail !== "all") {
           if (!/^\d+$/.test(flags.tail))
@@ -228,9 +247,14 @@ export function registerContainerCommands(
             );
           tail = Number(flags.tail);
         }
+        const now = new Date(ctx.now());
+        const since =
+          flags.since === undefined ? undefined : parseLogTime(flags.since, "--since", now);
+        const until =
+          flags.until === undefined ? undefined : parseLogTime(flags.until, "--until", now);
         const printer = new LogPrinter(ctx.stdout, ctx.stderr, flags.timestamps === true);
         await withApi(ctx, globals(), {}, (api) =>
-          api.streamLogs({ ref, follow: flags.follow === true, tail }, (chunk) =>
+          api.streamLogs({ ref, follow: flags.follow === true, tail, since, until }, (chunk) =>
             printer.write(chunk),
           ),
         );
@@ -270,11 +294,11 @@ export function registerContainerCommands(
     .argument("<containers...>", "container ids, id prefixes or names")
     .action(async (refs: string[]) => {
       await withApi(ctx, globals(), {}, async (api) => {
-        const found: ContainerView[] = [];
+        const found: InspectView[] = [];
         const errors: string[] = [];
         for (const ref of refs) {
           try {
-            found.push(await api.getContainer(ref));
+            found.push(inspectView(await api.getContainer(ref)));
           } catch (e) {
             const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
             if (err.hint) throw err;

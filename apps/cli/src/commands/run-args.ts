@@ -8,13 +8,25 @@ import { type Command } from "commander";
 import { CliError, EXIT_USAGE, UsageError } from "../errors";
 import { LIMIT_FLAG_OF, parseLimitFlags, type LimitFlags } from "./limit-flags";
 import {
+  defineRestartHealthOptions,
+  parseRestartHealthFlags,
+  RESTART_HEALTH_FLAG_OF,
+  type RestartHealthFlags,
+} from "./restart-health-flags";
+import {
   defineSecurityOptions,
   parseSecurityFlags,
   SECURITY_FLAG_OF,
   type SecurityFlags,
 } from "./security-flags";
+import {
+  defineVolumeNsOptions,
+  parseVolumeNsFlags,
+  VOLUME_NS_FLAG_OF,
+  type VolumeNsFlags,
+} from "./volume-ns-flags";
 
-export interface RunFlags extends LimitFlags, SecurityFlags {
+export interface RunFlags extends LimitFlags, SecurityFlags, RestartHealthFlags, VolumeNsFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -31,7 +43,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 /** Declares run's options and arguments on a command (shared by the program and the tests). */
 export function defineRunCommand(cmd: Command): Command {
-  return defineSecurityOptions(cmd)
+  return defineVolumeNsOptions(defineRestartHealthOptions(defineSecurityOptions(cmd)))
     .description("Create and run a new container from an image")
     .usage("[OPTIONS] IMAGE [COMMAND] [ARG...]")
     .argument("<image>", "image to run, e.g. busybox or registry:5000/team/app:tag")
@@ -78,6 +90,8 @@ const FLAG_OF_PATH: Record<string, string> = {
   "spec.user": "-u, --user",
   "spec.hostname": "--hostname",
   ...SECURITY_FLAG_OF,
+  ...RESTART_HEALTH_FLAG_OF,
+  ...VOLUME_NS_FLAG_OF,
   ...Object.fromEntries(Object.entries(LIMIT_FLAG_OF).map(([k, v]) => [`spec.limits.${k}`, v])),
 };
 
@@ -157,6 +171,8 @@ export function toRunInput(
       limits: { ...parseLimitFlags(flags), memoryBytes, pidsLimit },
       labels,
       ...parseSecurityFlags(flags, readFile),
+      ...parseRestartHealthFlags(flags, flags.rm === true),
+      ...parseVolumeNsFlags(flags),
     },
   };
   const parsed = RunContainerInputSchema.safeParse(candidate);

@@ -47,6 +47,20 @@ describe("container status like docker ps", () => {
       "Up 5 minutes (Paused)",
     );
   });
+  it("shows the health of running containers as docker does", () => {
+    const up = { ...base, state: "running", startedAt: now - 3 * S } as const;
+    const health = (status: string) => ({ status });
+    expect(containerStatus({ ...up, health: health("healthy") }, now)).toBe(
+      "Up 3 seconds (healthy)",
+    );
+    expect(containerStatus({ ...up, health: health("unhealthy") }, now)).toBe(
+      "Up 3 seconds (unhealthy)",
+    );
+    expect(containerStatus({ ...up, health: health("starting") }, now)).toBe(
+      "Up 3 seconds (health: starting)",
+    );
+    expect(containerStatus({ ...up, health: null }, now)).toBe("Up 3 seconds");
+  });
   it("shows the exit code and when for exited ones", () => {
     expect(
       containerStatus(

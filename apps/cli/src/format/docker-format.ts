@@ -27,7 +27,16 @@ export function ago(epochMs: number, now: number): string {
   return `${humanDuration(now - epochMs)} ago`;
 }
 
-type StatusFields = Pick<ContainerView, "state" | "exitCode" | "startedAt" | "finishedAt">;
+type StatusFields = Pick<ContainerView, "state" | "exitCode" | "startedAt" | "finishedAt"> & {
+  health?: { status: string } | null | undefined;
+};
+
+/** docker's suffix for a running container with a healthcheck: " (healthy)", " (health: starting)". */
+function healthSuffix(c: StatusFields): string {
+  const s = c.health?.status;
+  if (!s) return "";
+  return s === "starting" ? " (health: starting)" : ` (${s})`;
+}
 
 /** The STATUS column as `docker ps` writes it: "Up 3 seconds", "Exited (0) 5 seconds ago", "Created". */
 export function containerStatus(c: StatusFields, now: number): string {
@@ -37,7 +46,9 @@ export function containerStatus(c: StatusFields, now: number): string {
     case "created":
       return "Created";
     case "running":
-      return c.startedAt === null ? "Up" : `Up ${humanDuration(now - c.startedAt)}`;
+      return (
+        (c.startedAt === null ? "Up" : `Up ${humanDuration(now - c.startedAt)}`) + healthSuffix(c)
+      );
     case "paused":
       return c.startedAt === null
         ? "Up (Paused)"

@@ -1,7 +1,9 @@
 /**
  * bench/start-latency: how long `berth run --rm busybox true` takes end to end (CLI → server →
  * agent → runc → exit code back to the CLI), next to raw `runc run` of an equivalent bundle
- * (same busybox rootfs, same `true`), measured alternately in the same run.
+ * (same busybox rootfs, same `true`), measured alternately in the same run. Also: the agent's
+ * engine alone (ContainerService run → exit of `true`, in-process, no server or CLI), and
+ * `docker run --rm` / `podman run --rm` when those are installed with a local busybox image.
  *
  *   node --import tsx bench/start-latency.ts [--runs 20]        (root; builds must exist)
  */
@@ -18,7 +20,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { CommandSchemas, newContainerId } from "@berth/core";
+import { ContainerService } from "../apps/node-agent/src/containers/container-service";
 import { median, percentile, root, startStack, table, timeCommand } from "./lib";
+import { detectDocker, detectPodman } from "./peers";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, port: { type: "string", default: "18091" } },
@@ -43,8 +48,56 @@ function rawRuncBundle(rootfs: string): { bundle: string; runcRoot: string } {
   spec.process.terminal = false;
   spec.process.args = ["true"];
   spec.root = { path: rootfs, readonly: true };
+  // Relative: runc nests it under this process's own cgroup, never at a hierarchy's root.
+  spec.linux.cgroupsPath = `berth-bench-raw-${process.pid}`;
   writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
   return { bundle, runcRoot: join(dir, "runc") };
+}
+
+/** The agent's engine alone: ContainerService.run of `true` until its exit is recorded. */
+async function engineLocal(n: number): Promise<number[]> {
+  const stateDir = mkdtempSync(join(tmpdir(), "berth-bench-engine-"));
+  const svc = await ContainerService.create({ stateDir });
+  const exited = new Map<string, () => void>();
+  const off = svc.onEvent((name, data) => {
+    if (name === "container.exited" && "id" in data) exited.get(data.id)?.();
+  });
+  const out: number[] = [];
+  try {
+    for (let i = 0; i <= n; i++) {
+      const containerId = newContainerId();
+      const done = new Promise<void>((r) => exited.set(containerId, r));
+      const t0 = process.hrtime.bigint();
+      await svc.run(
+        CommandSchemas["container.run"].params.parse({
+          containerId,
+          name: `bench-engine-${process.pid}-${i}`,
+          spec: { image: "busybox", command: ["true"] },
+        }),
+      );
+      await done;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (svc.inspect(containerId).exitCode !== 0) throw new Error("`true` did not exit 0");
+      if (i > 0) out.push(ms); // run 0 warms the image and caches
+      exited.delete(containerId);
+      await svc.remove(
+        CommandSchemas["container.remove"].params.parse({ containerId, force: true }),
+      );
+    }
+  } finally {
+    off();
+    for (const c of svc.list())
+      await svc.remove(
+        CommandSchemas["container.remove"].params.parse({ containerId: c.id, force: true }),
+      );
+    await svc.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+function row(what: string, xs: number[]): (string | number)[] {
+  return [what, median(xs).toFixed(1), percentile(xs, 90).toFixed(1), Math.min(...xs).toFixed(1)];
 }
 
 async function main(): Promise<void> {
@@ -74,6 +127,18 @@ async function main(): Promise<void> {
       berth.push(timeCommand([...cli, "run", "--rm", "busybox", "true"], stack.cliEnv));
     }
     rmSync(join(bundle, ".."), { recursive: true, force: true });
+    const engine = await engineLocal(runs);
+    const peers = [detectDocker(), detectPodman()];
+    const peerTimes = new Map<string, number[]>();
+    for (const p of peers) {
+      if (p.skip) continue;
+      const argv = [p.bin, "run", "--rm", "--network", "none", "busybox", "true"];
+      timeCommand(argv); // warm
+      peerTimes.set(
+        p.name,
+        Array.from({ length: runs }, () => timeCommand(argv)),
+      );
+    }
     const rows: (string | number)[][] = [["what", "median ms", "p90 ms", "min ms"]];
     rows.push([
       "runc run (raw)",
@@ -87,8 +152,12 @@ async function main(): Promise<void> {
       percentile(berth, 90).toFixed(1),
       Math.min(...berth).toFixed(1),
     ]);
+    rows.push(row("agent engine in-process (run → exit)", engine));
+    for (const [name, xs] of peerTimes) rows.push(row(`${name} run --rm (no network)`, xs));
     console.log(table(rows));
     console.log(`ratio berth/runc (medians): ${(median(berth) / median(raw)).toFixed(2)}x`);
+    console.log(`ratio engine/runc (medians): ${(median(engine) / median(raw)).toFixed(2)}x`);
+    for (const p of peers) if (p.skip) console.log(`${p.name}: skipped: ${p.skip}`);
   } finally {
     await stack.stop();
   }

@@ -14,7 +14,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NEXT_TELEMETRY_DISABLED=1 TURBO_TELEME
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
-pkgs=(runc conmon busybox-static iptables iproute2 util-linux ca-certificates)
+pkgs=(runc crun conmon busybox-static iptables iproute2 util-linux ca-certificates)
 [[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation)
 
 missing=()

@@ -889,6 +889,7 @@ export class ContainerService {
         follow: p.follow,
         signal,
         isDone: () => !LIVE.has(e.rec.state),
+        done: e.exited,
         since: p.since,
         until: p.until,
       },

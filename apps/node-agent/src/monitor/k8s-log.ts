@@ -88,6 +88,8 @@ export interface FollowOptions {
   isDone: () => boolean;
   signal: AbortSignal;
   pollMs?: number;
+  /** Settles when the writer is done: wakes a follower at once instead of at its next poll. */
+  done?: Promise<unknown>;
   /** RFC 3339: only lines at or after it. */
   since?: string | undefined;
   /** RFC 3339: only lines at or before it; a follow ends once the clock passed it. */
@@ -124,6 +126,7 @@ export async function readK8sLog(
         /* the poll covers it */
       }
       opts.signal.addEventListener("abort", poke, { once: true });
+      void opts.done?.then(poke, poke);
     }
     let rest = "";
     const buf = Buffer.alloc(CHUNK);

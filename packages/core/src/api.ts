@@ -64,6 +64,20 @@ export const ContainerLogsInputSchema = z.object({
   until: LogTimeSchema.optional(),
 });
 
+/** `docker exec` without a tty: `argv` runs in the running container `ref`. */
+export const ContainerExecInputSchema = z.object({
+  ref: ContainerRefSchema,
+  argv: z.array(z.string().max(65_536)).min(1, "exec needs a command").max(4096),
+  user: z.string().min(1).max(256).optional(),
+  workingDir: z.string().max(4096).startsWith("/", "the working dir must be absolute").optional(),
+  env: z
+    .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
+    .max(4096)
+    .default([]),
+  detach: z.boolean().default(false),
+});
+export type ContainerExecInput = z.input<typeof ContainerExecInputSchema>;
+
 export const StopContainerInputSchema = z.object({
   ref: ContainerRefSchema,
   timeoutSeconds: z.number().int().min(0).max(3600).default(10),

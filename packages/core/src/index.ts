@@ -4,3 +4,4 @@ export * from "./units";
 export * from "./container";
 export * from "./protocol";
 export * from "./api";
+export * from "./container-events";

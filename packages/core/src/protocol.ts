@@ -119,6 +119,30 @@ export const CommandSchemas = {
     }),
     result: z.object({ lines: z.array(LogLineSchema) }),
   },
+  /**
+   * A stream command: runs one more process in a running container (no tty). `stream` frames
+   * carry `{stdout}` / `{stderr}` chunks as UTF-8 text (invalid bytes become U+FFFD); the last
+   * one carries `{exitCode}`, then `stream_end`.
+   */
+  "container.exec": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      argv: z.array(z.string().max(65_536)).min(1).max(4096),
+      user: z.string().min(1).max(256).optional(),
+      workingDir: z.string().max(4096).startsWith("/").optional(),
+      env: z
+        .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
+        .max(4096)
+        .default([]),
+      /** Start it and end the stream at once (no output, no exit code): `docker exec -d`. */
+      detach: z.boolean().default(false),
+    }),
+    result: z.object({
+      stdout: z.string().optional(),
+      stderr: z.string().optional(),
+      exitCode: z.number().int().min(0).max(255).optional(),
+    }),
+  },
   /** Prepares a container (rootfs, bundle, record) without starting it: state `created`. */
   "container.create": {
     params: z.object({
@@ -203,7 +227,10 @@ export type CommandParamsInput<N extends CommandName> = z.input<
 >;
 export type CommandResult<N extends CommandName> = z.infer<(typeof CommandSchemas)[N]["result"]>;
 /** Commands whose answer is a stream of chunks rather than one result. */
-export const STREAM_COMMANDS: ReadonlySet<CommandName> = new Set(["container.logs"]);
+export const STREAM_COMMANDS: ReadonlySet<CommandName> = new Set([
+  "container.logs",
+  "container.exec",
+]);
 
 export const EventSchemas = {
   "container.started": ContainerStatusSchema,

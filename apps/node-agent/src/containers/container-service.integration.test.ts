@@ -2,27 +2,34 @@
  * Root integration tests of the engine on the real kernel: runc + conmon, overlayfs, namespaces
  * and cgroups. Each test uses a temp state dir; afterAll removes every container, mount and dir.
  */
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import {
   newContainerId,
   type CommandParamsInput,
-  type LogLine,
   CommandSchemas,
   type EventName,
 } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerService } from "./container-service";
+import {
+  allLogs,
+  mounted,
+  removeAllAndClose,
+  removeStateDir,
+  rootOrCi,
+  runParams as busyboxParams,
+  tempStateDir,
+  waitExited,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn(
-    "SKIPPED: container-service integration tests need root (namespaces, cgroups, mounts)",
-  );
+const ENABLED = rootOrCi(
+  "container-service integration tests need root (namespaces, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
-const stateDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-it-")) : "";
+const stateDir = tempStateDir("berth-it-", ENABLED);
 let svc: ContainerService;
 const events: { name: EventName; id: string; exitCode?: number | null }[] = [];
 
@@ -30,51 +37,11 @@ function params(p: CommandParamsInput<"container.run">) {
   return CommandSchemas["container.run"].params.parse(p);
 }
 
-let n = 0;
 function runParams(command: string[], extra: Partial<CommandParamsInput<"container.run">> = {}) {
-  return params({
-    containerId: newContainerId(),
-    name: `it-${process.pid}-${n++}`,
-    spec: { image: "busybox", command },
-    ...extra,
-  });
+  return busyboxParams("it", { command }, extra);
 }
 
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const waitExited = (s: ContainerService, id: string) =>
-  waitFor(`${id.slice(0, 12)} to exit`, () => {
-    const st = s.inspect(id);
-    return st.state === "exited" ? st : undefined;
-  });
-
-async function allLogs(s: ContainerService, id: string): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  await s.logs({ containerId: id, follow: false }, new AbortController().signal, (l) =>
-    out.push(...l),
-  );
-  return out;
-}
-
-function mounted(path: string): boolean {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .some((l) => l.split(" ")[4] === path);
-}
-
-describe.skipIf(!IS_ROOT && !IN_CI)("ContainerService on runc + conmon (root)", () => {
+describe.skipIf(!ENABLED)("ContainerService on runc + conmon (root)", () => {
   beforeAll(async () => {
     svc = await ContainerService.create({ stateDir });
     svc.onEvent((name, data) =>
@@ -83,24 +50,14 @@ describe.skipIf(!IS_ROOT && !IN_CI)("ContainerService on runc + conmon (root)", 
   });
 
   afterAll(async () => {
-    if (svc) {
-      for (const c of svc.list())
-        await svc.remove({ containerId: c.id, force: true }).catch(() => undefined);
-      await svc.close();
-    }
+    await removeAllAndClose(svc);
     // the service removes the empty `berth` groups it caused once no container is left
     const own = readFileSync("/proc/self/cgroup", "utf8")
       .split("\n")
       .find((l) => /^\d+:memory:/.test(l))!
       .split(":")[2]!;
     expect(existsSync(join("/sys/fs/cgroup/memory", own, "berth"))).toBe(false);
-    if (stateDir) {
-      for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-        const mp = l.split(" ")[4];
-        if (mp?.startsWith(stateDir)) console.error(`leftover mount ${mp}`);
-      }
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    removeStateDir(stateDir);
   });
 
   it("runs `echo hi`, logs `hi` and records exit code 0", async () => {

@@ -87,6 +87,8 @@ import { findExecutable, processConfig, resolveUser } from "./process-config";
 import { nextBackoffMs, shouldRestart } from "./restart-policy";
 import { HEALTH_OUTPUT_MAX, HealthCheck, initialHealth, type Prober } from "./health-check";
 import { runtimeExec } from "../runtime/runtime-exec";
+import { runtimeExecStream, type ExecChunk } from "../runtime/runtime-exec-stream";
+import { execProcess } from "./exec";
 import { assertAction, transition } from "./state-machine";
 import { isKill, signalName, stopSignalOf } from "./signals";
 
@@ -820,28 +822,27 @@ export class ContainerService {
   }
 
   /** Freezes every process of the container through the cgroup freezer. */
-  async pause(p: CommandParams<"container.pause">): Promise<ContainerStatus> {
-    const e = this.entryOf(p.containerId);
-    return this.locked(e, async () => {
-      assertAction("pause", e.rec.state, e.rec.id);
-      await this.cgroups.freeze(e.rec.id);
-      e.rec.state = transition(e.rec.state, "paused", { id: e.rec.id, action: "pause" });
-      await this.save(e.rec);
-      const st = toStatus(e.rec);
-      this.emit("container.paused", st);
-      return st;
-    });
+  pause(p: CommandParams<"container.pause">): Promise<ContainerStatus> {
+    return this.setFrozen(p.containerId, true);
   }
 
-  async unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus> {
-    const e = this.entryOf(p.containerId);
+  unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus> {
+    return this.setFrozen(p.containerId, false);
+  }
+
+  private setFrozen(containerId: string, frozen: boolean): Promise<ContainerStatus> {
+    const e = this.entryOf(containerId);
+    const action = frozen ? "pause" : "unpause";
     return this.locked(e, async () => {
-      assertAction("unpause", e.rec.state, e.rec.id);
-      await this.cgroups.thaw(e.rec.id);
-      e.rec.state = transition(e.rec.state, "running", { id: e.rec.id, action: "unpause" });
+      assertAction(action, e.rec.state, e.rec.id);
+      await (frozen ? this.cgroups.freeze(e.rec.id) : this.cgroups.thaw(e.rec.id));
+      e.rec.state = transition(e.rec.state, frozen ? "paused" : "running", {
+        id: e.rec.id,
+        action,
+      });
       await this.save(e.rec);
       const st = toStatus(e.rec);
-      this.emit("container.unpaused", st);
+      this.emit(frozen ? "container.paused" : "container.unpaused", st);
       return st;
     });
   }
@@ -895,6 +896,28 @@ export class ContainerService {
       },
       onChunk,
     );
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  /** Runs one more process in a running container, streaming its output (exec.ts). */
+  async exec(
+    p: CommandParams<"container.exec">,
+    signal: AbortSignal,
+    onChunk: (c: ExecChunk) => void | Promise<void>,
+  ): Promise<{ exitCode: number | null }> {
+    const e = this.entries.get(p.containerId);
+    const short = p.containerId.slice(0, 12);
+    if (!e) throw notFound(`container ${short} not found on this node`, { id: p.containerId });
+    if (e.rec.state === "paused")
+      throw new DomainError(
+        "invalid_state",
+        `container ${short} is paused, unpause the container before exec`,
+      );
+    if (e.rec.state !== "running")
+      throw new DomainError("invalid_state", `container ${short} is not running`);
+    const proc = await execProcess(e.paths.config, e.paths.rootfs, p);
+    return runtimeExecStream(this.runtime, e.rec.id, proc, signal, onChunk, { detach: p.detach });
   }
 
   // ---------------------------------------------------------------- restart policy

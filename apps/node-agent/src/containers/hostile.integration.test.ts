@@ -3,79 +3,43 @@
  * container that tries to break out of its defaults and checks the kernel said no. Every
  * container is force-removed in afterEach; afterAll checks no mount or cgroup is left behind.
  */
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CommandSchemas,
-  DomainError,
-  newContainerId,
-  type CommandParamsInput,
-  type ContainerSpecInput,
-  type ContainerStatus,
-} from "@berth/core";
+import { DomainError, type ContainerSpecInput, type ContainerStatus } from "@berth/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MASKED_PATHS } from "../runtime/spec/spec-opts";
 import { run as exec } from "../sys/exec";
 import { ContainerService } from "./container-service";
+import {
+  logText,
+  mountsUnder,
+  rootOrCi,
+  runParams,
+  tempStateDir,
+  waitExited,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn(
-    "SKIPPED: hostile-container integration tests need root (namespaces, cgroups, mounts)",
-  );
+const ENABLED = rootOrCi(
+  "hostile-container integration tests need root (namespaces, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
-const stateDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-hostile-")) : "";
+const stateDir = tempStateDir("berth-hostile-", ENABLED);
 let svc: ContainerService;
 const started: string[] = [];
 const cgroupDirs = new Set<string>();
 const logs: string[] = [];
 
-let n = 0;
 async function start(
   command: string[],
   spec: Partial<ContainerSpecInput> = {},
 ): Promise<ContainerStatus> {
-  const p: CommandParamsInput<"container.run"> = {
-    containerId: newContainerId(),
-    name: `hostile-${process.pid}-${n++}`,
-    spec: { image: "busybox", command, ...spec },
-  };
+  const p = runParams("hostile", { command, ...spec });
   started.push(p.containerId);
-  const st = await svc.run(CommandSchemas["container.run"].params.parse(p));
+  const st = await svc.run(p);
   for (const d of Object.values((await svc.readLimits(st.id)).paths)) cgroupDirs.add(d);
   return st;
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function output(id: string): Promise<string> {
-  const out: string[] = [];
-  await svc.logs({ containerId: id, follow: false }, new AbortController().signal, (l) =>
-    out.push(...l.map((x) => x.line)),
-  );
-  return out.join("\n");
 }
 
 /** Runs a command to completion; returns its exit status and combined output. */
@@ -84,23 +48,13 @@ async function runToExit(
   spec: Partial<ContainerSpecInput> = {},
 ): Promise<{ status: ContainerStatus; out: string }> {
   const st = await start(command, spec);
-  const status = await waitFor(`${st.id.slice(0, 12)} to exit`, () => {
-    const s = svc.inspect(st.id);
-    return s.state === "exited" ? s : undefined;
-  });
-  return { status, out: await output(st.id) };
+  const status = await waitExited(svc, st.id);
+  return { status, out: await logText(svc, st.id) };
 }
 
 const sh = (script: string) => ["sh", "-c", script];
 
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((m) => m.startsWith(dir));
-}
-
-describe.skipIf(!IS_ROOT && !IN_CI)("hostile containers (root)", () => {
+describe.skipIf(!ENABLED)("hostile containers (root)", () => {
   beforeAll(async () => {
     svc = await ContainerService.create({
       stateDir,

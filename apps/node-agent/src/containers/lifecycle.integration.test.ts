@@ -5,9 +5,7 @@
  * removes every container, mount and dir, also when a test failed.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import {
   CommandSchemas,
   newContainerId,
@@ -19,13 +17,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxImage } from "../images/busybox-seed";
 import { ImageStore } from "../images/image-store";
 import { ContainerService } from "./container-service";
+import {
+  logText as readText,
+  removeAllAndClose,
+  removeStateDir,
+  rootOrCi,
+  tempStateDir,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn("SKIPPED: lifecycle integration tests need root (namespaces, cgroups, mounts)");
+const ENABLED = rootOrCi(
+  "lifecycle integration tests need root (namespaces, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
-const stateDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-lc-")) : "";
+const stateDir = tempStateDir("berth-lc-", ENABLED);
 let svc: ContainerService;
 const events: { name: EventName; id: string; state?: string }[] = [];
 
@@ -46,23 +52,7 @@ function createParams(command: string[]) {
   return CommandSchemas["container.create"].params.parse(p);
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>) {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function logText(id: string): Promise<string> {
-  const lines: string[] = [];
-  await svc.logs({ containerId: id, follow: false }, new AbortController().signal, (l) =>
-    lines.push(...l.map((x) => x.line)),
-  );
-  return lines.join("\n");
-}
+const logText = (id: string) => readText(svc, id);
 
 const count = (text: string, word: string) => text.split("\n").filter((l) => l === word).length;
 
@@ -75,7 +65,7 @@ function invalid(message: string) {
   return expect.objectContaining({ kind: "invalid_state", message });
 }
 
-describe.skipIf(!IS_ROOT && !IN_CI)("container lifecycle verbs on runc (root)", () => {
+describe.skipIf(!ENABLED)("container lifecycle verbs on runc (root)", () => {
   beforeAll(async () => {
     svc = await ContainerService.create({ stateDir });
     svc.onEvent((name, data) =>
@@ -84,18 +74,8 @@ describe.skipIf(!IS_ROOT && !IN_CI)("container lifecycle verbs on runc (root)", 
   });
 
   afterAll(async () => {
-    if (svc) {
-      for (const c of svc.list())
-        await svc.remove({ containerId: c.id, force: true }).catch(() => undefined);
-      await svc.close();
-    }
-    if (stateDir) {
-      for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-        const mp = l.split(" ")[4];
-        if (mp?.startsWith(stateDir)) console.error(`leftover mount ${mp}`);
-      }
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    await removeAllAndClose(svc);
+    removeStateDir(stateDir);
   });
 
   it("create → start → pause → unpause → kill -s USR1 → restart → stop → rename", async () => {

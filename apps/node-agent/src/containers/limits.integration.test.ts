@@ -4,66 +4,43 @@
  * and enforced where that is cheap to prove (memory hog killed, fork bomb capped, CPU quota
  * measured). Every container is force-removed in afterEach, even when a test fails.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CommandSchemas,
-  newContainerId,
-  type CommandParamsInput,
-  type ContainerLimits,
-  type LogLine,
-} from "@berth/core";
+import { type ContainerLimits } from "@berth/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { driverFor, type CgroupDriver } from "../cgroups/cgroup-driver";
 import { detectCgroups } from "../cgroups/detect";
 import { ContainerService } from "./container-service";
+import {
+  allLogs as readLogs,
+  logText as readText,
+  removeAllAndClose,
+  removeStateDir,
+  rootOrCi,
+  runParams as busyboxParams,
+  tempStateDir,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn("SKIPPED: limits integration tests need root (runc, cgroups, mounts)");
+const ENABLED = rootOrCi(
+  "limits integration tests need root (runc, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
 const MiB = 1024 * 1024;
-const stateDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-limits-it-")) : "";
+const stateDir = tempStateDir("berth-limits-it-", ENABLED);
 let svc: ContainerService;
 let driver: CgroupDriver;
 const started: string[] = [];
 
-let n = 0;
 function runParams(command: string[], limits: Partial<ContainerLimits>) {
-  const p = CommandSchemas["container.run"].params.parse({
-    containerId: newContainerId(),
-    name: `lim-${process.pid}-${n++}`,
-    spec: { image: "busybox", command, limits },
-  } satisfies CommandParamsInput<"container.run">);
+  const p = busyboxParams("lim", { command, limits });
   started.push(p.containerId);
   return p;
 }
 
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function allLogs(id: string): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  await svc.logs({ containerId: id, follow: false }, new AbortController().signal, (l) =>
-    out.push(...l),
-  );
-  return out;
-}
-
-const logText = async (id: string) => (await allLogs(id)).map((l) => l.line).join("\n");
+const allLogs = (id: string) => readLogs(svc, id);
+const logText = (id: string) => readText(svc, id);
 
 /** A cgroup file of the container, in a v1 hierarchy beneath the agent's own group. */
 function cg(id: string, controller: string, file: string): string {
@@ -74,7 +51,7 @@ function cg(id: string, controller: string, file: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!IS_ROOT && !IN_CI)("container limits on runc + cgroup v1 (root)", () => {
+describe.skipIf(!ENABLED)("container limits on runc + cgroup v1 (root)", () => {
   beforeAll(async () => {
     svc = await ContainerService.create({ stateDir });
     driver = driverFor(await detectCgroups());
@@ -87,18 +64,8 @@ describe.skipIf(!IS_ROOT && !IN_CI)("container limits on runc + cgroup v1 (root)
   });
 
   afterAll(async () => {
-    if (svc) {
-      for (const c of svc.list())
-        await svc.remove({ containerId: c.id, force: true }).catch(() => undefined);
-      await svc.close();
-    }
-    if (stateDir) {
-      for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-        const mp = l.split(" ")[4];
-        if (mp?.startsWith(stateDir)) console.error(`leftover mount ${mp}`);
-      }
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    await removeAllAndClose(svc);
+    removeStateDir(stateDir);
   });
 
   it("writes memory, reservation, swap, shares, pids and cpuset files beneath the agent's group", async () => {

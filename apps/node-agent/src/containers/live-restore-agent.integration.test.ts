@@ -7,9 +7,8 @@
  * Containers, both processes and temp dirs are removed even on failure.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommandSchemas } from "@berth/core";
@@ -17,11 +16,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ContainerRecordSchema, containerPaths } from "./container-record";
 import { ContainerService } from "./container-service";
+import { rootOrCi, tempStateDir, waitFor as poll } from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-const ENABLED = IS_ROOT || IN_CI;
-if (!ENABLED) console.warn("SKIPPED: live restore (agent + server) needs root");
+const ENABLED = rootOrCi("live restore (agent + server) needs root", process.env.CI === "true");
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 const AGENT_DIR = join(REPO, "apps/node-agent");
@@ -32,7 +29,7 @@ const TERM_EXIT_CODE = 7;
 const PASSWORD = "live-restore-password";
 const COUNTER = `trap 'exit ${TERM_EXIT_CODE}' TERM; i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done`;
 
-const tmp = ENABLED ? mkdtempSync(join(tmpdir(), "berth-live-restore-e2e-")) : "";
+const tmp = tempStateDir("berth-live-restore-e2e-", ENABLED);
 const dataDir = join(tmp, "server");
 const agentDir = join(tmp, "agent");
 const cliEnv = { ...process.env, BERTH_CONFIG_DIR: join(tmp, "cli") };
@@ -49,19 +46,9 @@ const PsSchema = z.array(
   }),
 );
 
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls every 100 ms: the probes here spawn the CLI or call the server. */
+const waitFor = <T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 30_000) =>
+  poll(what, fn, ms, 100);
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -7,19 +7,19 @@
  * Everything (containers, the engine process, the temp state dir) is removed even on failure.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommandSchemas, newContainerId, type ContainerStatus } from "@berth/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { containerPaths } from "./container-record";
 import { ContainerService } from "./container-service";
+import { rootOrCi, tempStateDir, waitFor } from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-const ENABLED = IS_ROOT || IN_CI;
-if (!ENABLED) console.warn("SKIPPED: live restore test needs root (namespaces, cgroups, mounts)");
+const ENABLED = rootOrCi(
+  "live restore test needs root (namespaces, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
 const N = 20;
 const EXIT_DURING_DOWNTIME = 2;
@@ -33,23 +33,9 @@ const COUNTER = [
   `trap 'exit ${TERM_EXIT_CODE}' TERM; i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done`,
 ];
 
-const stateDir = ENABLED ? mkdtempSync(join(tmpdir(), "berth-live-restore-")) : "";
+const stateDir = tempStateDir("berth-live-restore-", ENABLED);
 let host: ChildProcess | undefined;
 let svc: ContainerService | undefined;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function alive(pid: number): boolean {
   try {

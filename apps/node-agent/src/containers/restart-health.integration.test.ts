@@ -2,28 +2,28 @@
  * Root integration tests of restart policies on the real kernel (runc + conmon). Each service
  * uses its own temp state dir; afterAll removes every container, mount and dir, even on failure.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  CommandSchemas,
-  newContainerId,
-  type CommandParamsInput,
-  type ContainerStatus,
-  type LogLine,
-} from "@berth/core";
+import { type CommandParamsInput, type ContainerStatus, type LogLine } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerService } from "./container-service";
+import {
+  allLogs,
+  removeAllAndClose,
+  removeStateDir,
+  rootOrCi,
+  runParams as busyboxParams,
+  tempStateDir,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn("SKIPPED: restart policy integration tests need root (namespaces, cgroups, mounts)");
+const ENABLED = rootOrCi(
+  "restart policy integration tests need root (namespaces, cgroups, mounts)",
+  process.env.CI === "true",
+);
 
 const dirs: string[] = [];
 const services: ContainerService[] = [];
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "berth-restart-it-"));
+  const d = tempStateDir("berth-restart-it-", true);
   dirs.push(d);
   return d;
 }
@@ -34,43 +34,12 @@ async function open(stateDir: string): Promise<ContainerService> {
   return s;
 }
 
-let n = 0;
 function runParams(command: string[], spec: Partial<CommandParamsInput<"container.run">["spec"]>) {
-  return CommandSchemas["container.run"].params.parse({
-    containerId: newContainerId(),
-    name: `rs-${process.pid}-${n++}`,
-    spec: { image: "busybox", command, ...spec },
-  });
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return busyboxParams("rs", { command, ...spec });
 }
 
 /** Lets a time pass in which a wrongly scheduled restart would have happened. */
 const quietFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function allLogs(
-  s: ContainerService,
-  id: string,
-  o: { since?: string; until?: string; tail?: number } = {},
-): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  await s.logs({ containerId: id, follow: false, ...o }, new AbortController().signal, (l) =>
-    out.push(...l),
-  );
-  return out;
-}
 
 /** The `container.started` statuses the service emitted, per container. */
 function recordStarts(s: ContainerService): Map<string, ContainerStatus[]> {
@@ -83,7 +52,7 @@ function recordStarts(s: ContainerService): Map<string, ContainerStatus[]> {
   return starts;
 }
 
-describe.skipIf(!IS_ROOT && !IN_CI)("restart policies on runc + conmon (root)", () => {
+describe.skipIf(!ENABLED)("restart policies on runc + conmon (root)", () => {
   let svc: ContainerService;
   let starts: Map<string, ContainerStatus[]>;
 
@@ -93,19 +62,8 @@ describe.skipIf(!IS_ROOT && !IN_CI)("restart policies on runc + conmon (root)", 
   });
 
   afterAll(async () => {
-    for (const s of services) {
-      for (const c of s.list())
-        await s.remove({ containerId: c.id, force: true }).catch(() => undefined);
-      await s.close();
-    }
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
-    for (const d of dirs) {
-      for (const l of mounts) {
-        const mp = l.split(" ")[4];
-        if (mp?.startsWith(d)) console.error(`leftover mount ${mp}`);
-      }
-      rmSync(d, { recursive: true, force: true });
-    }
+    for (const s of services) await removeAllAndClose(s);
+    for (const d of dirs) removeStateDir(d);
   });
 
   it("on-failure:2 restarts exactly twice, then stays exited with restartCount 2", async () => {

@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -15,67 +14,37 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import {
-  CommandSchemas,
-  DomainError,
-  newContainerId,
-  type CommandParamsInput,
-  type ContainerSpecInput,
-} from "@berth/core";
+import { DomainError, type ContainerSpecInput } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxImage, buildTar } from "../images/busybox-seed";
 import { ImageStore } from "../images/image-store";
 import { ContainerService } from "./container-service";
+import {
+  logText as readText,
+  removeAllAndClose,
+  removeStateDir,
+  rootOrCi,
+  runParams as busyboxParams,
+  tempStateDir,
+  waitExited as waitExitedOf,
+  waitFor,
+} from "./testing/integration-fixture";
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === "true";
-if (!IS_ROOT && !IN_CI)
-  console.warn("SKIPPED: volume and namespace integration tests need root (mounts, namespaces)");
+const ENABLED = rootOrCi(
+  "volume and namespace integration tests need root (mounts, namespaces)",
+  process.env.CI === "true",
+);
 
-const stateDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-vol-")) : "";
-const hostDir = IS_ROOT || IN_CI ? mkdtempSync(join(tmpdir(), "berth-vol-host-")) : "";
+const stateDir = tempStateDir("berth-vol-", ENABLED);
+const hostDir = tempStateDir("berth-vol-host-", ENABLED);
 let svc: ContainerService;
 
-let n = 0;
-function runParams(spec: Omit<ContainerSpecInput, "image"> & { image?: string }) {
-  const p: CommandParamsInput<"container.run"> = {
-    containerId: newContainerId(),
-    name: `vol-${process.pid}-${n++}`,
-    spec: { image: "busybox", ...spec },
-  };
-  return CommandSchemas["container.run"].params.parse(p);
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const waitExited = (id: string) =>
-  waitFor(`${id.slice(0, 12)} to exit`, () => {
-    const st = svc.inspect(id);
-    return st.state === "exited" ? st : undefined;
-  });
-
-async function logText(id: string): Promise<string> {
-  const out: string[] = [];
-  await svc.logs({ containerId: id, follow: false }, new AbortController().signal, (l) =>
-    out.push(...l.map((x) => x.line)),
-  );
-  return out.join("\n");
-}
+const runParams = (spec: Omit<ContainerSpecInput, "image"> & { image?: string }) =>
+  busyboxParams("vol", spec);
+const waitExited = (id: string) => waitExitedOf(svc, id);
+const logText = (id: string) => readText(svc, id);
 
 /** Runs `sh -c script` to its exit; returns exit code and output. */
 async function runToExit(
@@ -102,22 +71,14 @@ function containerDirs(): string[] {
   return readdirSync(join(stateDir, "containers"));
 }
 
-describe.skipIf(!IS_ROOT && !IN_CI)("namespaces, bind mounts and volumes (root)", () => {
+describe.skipIf(!ENABLED)("namespaces, bind mounts and volumes (root)", () => {
   beforeAll(async () => {
     svc = await ContainerService.create({ stateDir });
   });
 
   afterAll(async () => {
-    if (svc) {
-      for (const c of svc.list())
-        await svc.remove({ containerId: c.id, force: true }).catch(() => undefined);
-      await svc.close();
-    }
-    for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-      const mp = l.split(" ")[4];
-      if (stateDir && mp?.startsWith(stateDir)) console.error(`leftover mount ${mp}`);
-    }
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    await removeAllAndClose(svc);
+    removeStateDir(stateDir);
     if (hostDir) rmSync(hostDir, { recursive: true, force: true });
   });
 

@@ -69,7 +69,7 @@ export interface AgentClientOptions {
 }
 
 type ResultFrame = Extract<AgentFrame, { type: "result" }>;
-type UnaryName = Exclude<CommandName, "container.logs">;
+type UnaryName = Exclude<CommandName, "container.logs" | "container.exec">;
 
 interface StreamState {
   id: string;
@@ -605,6 +605,7 @@ export class AgentClient {
       return;
     }
     this.streamIds.set(f.id, true);
+    if (f.name === "container.exec") return this.onExecCommand(conn, f);
     const params = parseCommandParams("container.logs", f.params);
     if (!params.success) {
       this.send(conn, {
@@ -631,6 +632,46 @@ export class AgentClient {
       .logs(params.data, state.abort.signal, (lines) => out.push(lines))
       .then(
         () => undefined,
+        (e: unknown) => (state.abort.signal.aborted ? undefined : safeErrorBody(e)),
+      )
+      .then((error) => out.end(out.error ?? error))
+      .catch((e: unknown) => this.o.log.error("stream failed", { id: f.id, error: errorText(e) }))
+      .finally(() => {
+        if (conn.streams.get(f.id) === state) conn.streams.delete(f.id);
+      });
+  }
+
+  /** `container.exec`: output chunks as `stream` frames, then `{exitCode}`, then `stream_end`. */
+  private onExecCommand(conn: Connection, f: CommandFrame): void {
+    const params = parseCommandParams("container.exec", f.params);
+    if (!params.success) {
+      this.send(conn, {
+        type: "stream_end",
+        id: f.id,
+        error: {
+          kind: "invalid_input",
+          message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`),
+        },
+      });
+      return;
+    }
+    const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
+    conn.streams.set(f.id, state);
+    const out = new StreamSender(
+      conn.ws,
+      f.id,
+      state.abort,
+      this.o,
+      (fr) => this.send(conn, fr),
+      () => this.drained(conn),
+    );
+    this.o.handler
+      .exec(params.data, state.abort.signal, (chunk) => out.pushData(chunk))
+      .then(
+        async (r) => {
+          if (r.exitCode !== null) await out.pushData({ exitCode: r.exitCode });
+          return undefined;
+        },
         (e: unknown) => (state.abort.signal.aborted ? undefined : safeErrorBody(e)),
       )
       .then((error) => out.end(out.error ?? error))
@@ -751,6 +792,23 @@ class StreamSender {
       return Promise.resolve();
     }
     if (this.queuedBytes + this.batchBytes <= this.o.highWaterBytes) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Queues one `stream` frame carrying `data` as is (exec output); back-pressure like push. */
+  pushData(data: Record<string, unknown>): Promise<void> {
+    if (this.ended || this.abort.signal.aborted) return Promise.resolve();
+    this.seal();
+    this.enqueue({ type: "stream", id: this.id, data });
+    if (this.queuedBytes > this.o.streamBufferLimitBytes) {
+      this.error = {
+        kind: "unavailable",
+        message: "exec stream aborted: the server reads slower than the process writes",
+      };
+      this.abort.abort(new Error(this.error.message));
+      return Promise.resolve();
+    }
+    if (this.queuedBytes <= this.o.highWaterBytes) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 

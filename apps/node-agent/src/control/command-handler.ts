@@ -45,6 +45,15 @@ export interface CommandHandler {
     signal: AbortSignal,
     onChunk: (lines: LogLine[]) => void | Promise<void>,
   ): Promise<void>;
+  /**
+   * Runs one more process in a running container, passing its output chunks to `onChunk` until
+   * it exits (resolves with its exit code) or `signal` aborts (kills it; exitCode null).
+   */
+  exec(
+    p: CommandParams<"container.exec">,
+    signal: AbortSignal,
+    onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
+  ): Promise<{ exitCode: number | null }>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
   volumeCreate(p: CommandParams<"volume.create">): Promise<CommandResult<"volume.create">>;
   volumeInspect(p: CommandParams<"volume.inspect">): Promise<CommandResult<"volume.inspect">>;

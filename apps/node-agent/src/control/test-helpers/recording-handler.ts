@@ -56,6 +56,8 @@ export class RecordingHandler implements CommandHandler {
   runGate: Promise<void> = Promise.resolve();
   /** The log stream's behaviour. */
   logsImpl: CommandHandler["logs"] = async () => {};
+  /** The exec stream's behaviour. */
+  execImpl: CommandHandler["exec"] = async () => ({ exitCode: 0 });
 
   async run(p: CommandParams<"container.run">): Promise<ContainerStatus> {
     this.calls.push({ method: "run", args: p });
@@ -150,6 +152,14 @@ export class RecordingHandler implements CommandHandler {
   ): Promise<void> {
     this.calls.push({ method: "logs", args: p });
     return this.logsImpl(p, signal, onChunk);
+  }
+  exec(
+    p: CommandParams<"container.exec">,
+    signal: AbortSignal,
+    onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
+  ): Promise<{ exitCode: number | null }> {
+    this.calls.push({ method: "exec", args: p });
+    return this.execImpl(p, signal, onChunk);
   }
   async listImages() {
     this.calls.push({ method: "listImages", args: undefined });

@@ -399,12 +399,13 @@ export class AgentGateway {
         const gone = db
           .delete(containers)
           .where(and(eq(containers.id, id), eq(containers.nodeId, session.nodeId)))
-          .run();
-        if (gone.changes > 0) change = { type: "removed", containerId: id };
+          .returning()
+          .get();
+        if (gone) change = { type: "removed", containerId: id, row: gone, event: frame.name };
       } else {
         const status = parsed.data as ContainerStatus;
         const row = applyContainerStatus(db, session.nodeId, status);
-        if (row) change = { type: "updated", containerId: row.id, row };
+        if (row) change = { type: "updated", containerId: row.id, row, event: frame.name };
         else
           this.log.warn(
             `agent ${session.nodeName}: ${frame.name} for container ${status.id.slice(0, 12)} unknown to the server`,

@@ -7,8 +7,11 @@ import {
   RestartContainerInputSchema,
   StartContainerInputSchema,
   ContainerLogsInputSchema,
+  ContainerExecInputSchema,
   ContainerRefSchema,
   ContainerStatsInputSchema,
+  ContainerStatsStreamInputSchema,
+  ContainerEventsInputSchema,
   ListContainersInputSchema,
   RemoveContainerInputSchema,
   RunContainerInputSchema,
@@ -102,6 +105,30 @@ export const containersRouter = router({
     .mutation(({ ctx, input, signal }) =>
       ctx.services.containers.wait(ctx.actor, input.ref, signal),
     ),
+
+  statsStream: read.input(ContainerStatsStreamInputSchema).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
+    yield* ctx.services.containers.statsStream(ctx.actor, input.refs, signal);
+  }),
+
+  events: read.input(ContainerEventsInputSchema).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
+    yield* ctx.services.containers.events(ctx.actor, input.containers, signal);
+  }),
+
+  exec: write.input(ContainerExecInputSchema).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
+    yield* ctx.services.containers.exec(ctx.actor, input, ctx.services.audit, ctx.address, signal);
+  }),
 
   logs: read.input(ContainerLogsInputSchema).subscription(async function* ({ ctx, input, signal }) {
     yield* ctx.services.containers.logs(ctx.actor, input, signal);

@@ -14,6 +14,7 @@ import {
   type Health,
   type RestartPolicy,
   type LogLine,
+  type ContainerExecInput,
 } from "@berth/core";
 import {
   and,
@@ -32,6 +33,8 @@ import { applyContainerStatus } from "../../agents/container-state";
 import type { ContainerChange } from "../../agents/container-events";
 import { containerCountsByNode, NodesService } from "../nodes/nodes.service";
 import { generateContainerName } from "./container-names";
+import { containerEvents, statsStream } from "./container-streams";
+import { containerExec, type ExecChunk, type ExecDeps } from "./container-exec";
 
 export interface Actor {
   id: string;
@@ -82,6 +85,7 @@ const WAIT_WHILE: ReadonlySet<ContainerState> = new Set([...ALIVE, "created"]);
 const REMOVE_TIMEOUT_MS = 60_000;
 const UPDATE_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 30_000;
+const STATS_STREAM_INTERVAL_MS = 1000;
 export const WAIT_LIMIT_MS = 10 * 60_000;
 
 function isUniqueViolation(e: unknown): boolean {
@@ -496,6 +500,27 @@ export class ContainersService {
     );
   }
 
+  /** `containers.statsStream`: a round of samples about every second (see container-streams). */
+  statsStream(actor: Actor, refs: string[] | undefined, signal?: AbortSignal) {
+    return statsStream(
+      this.db,
+      this.gateway,
+      actor,
+      refs,
+      {
+        intervalMs: STATS_STREAM_INTERVAL_MS,
+        timeoutMs: STATS_TIMEOUT_MS,
+        resolve: (ref) => this.resolve(actor, ref),
+      },
+      signal,
+    );
+  }
+
+  /** `containers.events`: live docker-like events of the containers the actor may see. */
+  events(actor: Actor, refs: string[] | undefined, signal?: AbortSignal) {
+    return containerEvents(this.db, this.gateway, actor, refs, signal);
+  }
+
   async remove(actor: Actor, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
     const row = this.resolve(actor, ref);
     if (ALIVE.has(row.state) && !force) {
@@ -516,7 +541,7 @@ export class ContainersService {
       if (!(e instanceof DomainError && e.kind === "not_found")) throw e;
     }
     this.db.delete(containers).where(eq(containers.id, row.id)).run();
-    this.gateway.events.publish({ type: "removed", containerId: row.id });
+    this.gateway.events.publish({ type: "removed", containerId: row.id, row });
     return { id: row.id, removed: true };
   }
 
@@ -567,6 +592,22 @@ export class ContainersService {
       last = { exitCode: now.exitCode, state: now.state };
       if (!WAIT_WHILE.has(now.state)) finish(last);
     });
+  }
+
+  /** Relays a `docker exec` stream and audits its start (container-exec.ts). */
+  exec(
+    actor: Actor,
+    input: ContainerExecInput,
+    audit: ExecDeps["audit"],
+    address: string | null,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ExecChunk, void, undefined> {
+    const deps = {
+      resolve: (a: Actor, ref: string) => this.resolve(a, ref),
+      gateway: this.gateway,
+      audit,
+    };
+    return containerExec(deps, actor, input, address, signal);
   }
 
   /** Relays the agent's log stream; aborting `signal` cancels the agent's stream. */

@@ -5,6 +5,8 @@
 import { Command, CommanderError } from "commander";
 import { registerAuthCommands } from "./commands/auth.command";
 import { registerContainerCommands } from "./commands/containers.command";
+import { registerEventsCommand } from "./commands/events.command";
+import { registerExecCommand } from "./commands/exec.command";
 import { type GlobalFlags } from "./commands/global-flags";
 import { registerImageCommands } from "./commands/images.command";
 import { registerLifecycleCommands } from "./commands/lifecycle.command";
@@ -56,6 +58,8 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
   registerAuthCommands(program, ctx, globals);
   registerVersionCommand(program, ctx, globals);
   registerUpdateStatsCommands(program, ctx, globals);
+  registerEventsCommand(program, ctx, globals);
+  registerExecCommand(program, ctx, globals, setExitCode);
 
   forEachCommand(program, (c) => c.showHelpAfterError(`See '${commandPath(c)} --help'.`));
   return program;

@@ -5,10 +5,16 @@
  * only when a command streams.
  */
 import {
+  ContainerEventSchema,
+  ContainerStatsStreamSampleSchema,
+  type ContainerEvent,
+  type ContainerEventsInputSchema,
+  type ContainerStatsStreamSample,
   ContainerStatsSchema,
   type ContainerStats,
   type UpdateContainerInput,
   type ContainerLogsInputSchema,
+  type ContainerExecInput,
   type CreateJoinTokenInputSchema,
   type ListContainersInputSchema,
   type RemoveContainerInputSchema,
@@ -19,6 +25,7 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, type TRPCClient } fro
 import type { AppRouter } from "@berth/web/router";
 import type { z } from "zod";
 import { CliError } from "../errors";
+import { ExecChunkSchema, type ExecChunk } from "./exec-chunk";
 import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
 import { createHttpClient, type HttpClient, type HttpFetch } from "./http-fetch";
 import {
@@ -355,6 +362,165 @@ export class BerthApi {
           );
         },
       });
+      if (signal) {
+        if (signal.aborted) finish();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+
+  /**
+   * Streams `containers.exec`: onChunk gets each validated stdout/stderr/exitCode chunk; resolves
+   * when the server ends the stream. A lost connection fails the stream (no reconnect: an exec
+   * must not run twice).
+   */
+  async streamExec(
+    input: ContainerExecInput,
+    onChunk: (chunk: ExecChunk) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const client = await this.subscriptions();
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let connected = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        sub.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onAbort = () => finish();
+      const sub = client.containers.exec.subscribe(input, {
+        onStarted: () => {
+          connected = true;
+        },
+        onData: (data: unknown) => {
+          if (settled) return;
+          try {
+            onChunk(parseAnswer(ExecChunkSchema, data, "containers.exec"));
+          } catch (e) {
+            finish(e);
+          }
+        },
+        onError: (err) => finish(err),
+        onComplete: () => finish(),
+        onConnectionStateChange: (state) => {
+          if (state.state !== "connecting" || !state.error) return;
+          const err = state.error;
+          finish(
+            err.data
+              ? err
+              : new CliError(
+                  connected
+                    ? `lost the exec stream from ${this.server}: ${err.message}`
+                    : `cannot connect to berth-server at ${this.server}: ${err.message}`,
+                  { cause: err },
+                ),
+          );
+        },
+      });
+      if (signal) {
+        if (signal.aborted) finish();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Streams `containers.statsStream` (a round of samples about every second) until `signal`. */
+  async streamContainerStats(
+    refs: string[],
+    onSample: (sample: ContainerStatsStreamSample) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const client = await this.subscriptions();
+    await this.relay(
+      "containers.statsStream",
+      (handlers) =>
+        client.containers.statsStream.subscribe(refs.length > 0 ? { refs } : {}, handlers),
+      (data) =>
+        onSample(parseAnswer(ContainerStatsStreamSampleSchema, data, "containers.statsStream")),
+      signal,
+    );
+  }
+
+  /** Streams `containers.events` (live container events) until `signal` aborts. */
+  async streamEvents(
+    input: z.input<typeof ContainerEventsInputSchema>,
+    onEvent: (event: ContainerEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const client = await this.subscriptions();
+    await this.relay(
+      "containers.events",
+      (handlers) => client.containers.events.subscribe(input, handlers),
+      (data) => onEvent(parseAnswer(ContainerEventSchema, data, "containers.events")),
+      signal,
+    );
+  }
+
+  /** Runs one subscription until it completes, fails, or `signal` aborts (as streamLogs does). */
+  private relay(
+    procedure: string,
+    subscribe: (handlers: {
+      onStarted(): void;
+      onData(data: unknown): void;
+      onError(err: unknown): void;
+      onComplete(): void;
+      onConnectionStateChange(state: {
+        state: string;
+        error?: { message: string; data?: unknown } | null;
+      }): void;
+    }) => { unsubscribe(): void },
+    onData: (data: unknown) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let connected = false;
+      let sub: { unsubscribe(): void } | undefined = undefined;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        sub?.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onAbort = () => finish();
+      sub = subscribe({
+        onStarted: () => {
+          connected = true;
+        },
+        onData: (data) => {
+          if (settled) return;
+          try {
+            onData(data);
+          } catch (e) {
+            finish(e);
+          }
+        },
+        onError: (err) => finish(err),
+        onComplete: () => finish(),
+        onConnectionStateChange: (state) => {
+          if (state.state !== "connecting" || !state.error) return;
+          const err = state.error;
+          finish(
+            err.data
+              ? err
+              : connected
+                ? new CliError(`lost ${procedure} from ${this.server}: ${err.message}`, {
+                    cause: err,
+                  })
+                : new CliError(`cannot connect to berth-server at ${this.server}: ${err.message}`, {
+                    hint: `is berth-server running at ${this.server}? start it with \`npm run up\``,
+                    cause: err,
+                  }),
+          );
+        },
+      });
+      if (settled) sub.unsubscribe();
       if (signal) {
         if (signal.aborted) finish();
         else signal.addEventListener("abort", onAbort, { once: true });

@@ -238,9 +238,21 @@ describe("berth update / stats against a tRPC server on 127.0.0.1", () => {
     expect(srv.calls.filter((c) => c.path === "containers.stats")).toHaveLength(2);
   });
 
-  it("stats without --no-stream says streaming is not supported yet", async () => {
-    const r = await berth(["stats", "web"]);
+  it("stats --format other than table or json is a usage error, before any request", async () => {
+    srv.calls.length = 0;
+    const r = await berth(["stats", "--no-stream", "--format", "yaml"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("not supported yet");
+    expect(r.stderr).toContain('unsupported --format "yaml"');
+    expect(srv.calls).toEqual([]);
+  });
+
+  it("stats --no-stream --format json prints one docker-keyed object per container", async () => {
+    const r = await berth(["stats", "--no-stream", "--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ID: ID.slice(0, 12),
+      Name: "web",
+      CPUPerc: "20.00%",
+    });
   });
 });

@@ -11,6 +11,7 @@ import { CliError, EXIT_FAILURE, UsageError, toCliError } from "../errors";
 import { formatTable, humanSize } from "../format/docker-format";
 import { type GlobalFlags } from "./global-flags";
 import { parseLimitFlags, type LimitFlags } from "./limit-flags";
+import { statsRowJson, streamStats } from "./stats-stream";
 
 export const STATS_COLUMNS = [
   "CONTAINER ID",
@@ -78,6 +79,7 @@ async function statsTable(
   api: BerthApi,
   refs: string[],
   noTrunc: boolean,
+  json = false,
 ): Promise<void> {
   const targets =
     refs.length > 0
@@ -91,7 +93,8 @@ async function statsTable(
   const rows = targets.map((c, i) =>
     statsRow(first[i]!, second[i]!, memOf.get(c.nodeId) ?? null, noTrunc),
   );
-  ctx.stdout.write(`${formatTable(STATS_COLUMNS, rows)}\n`);
+  if (json) ctx.stdout.write(rows.map((r) => `${statsRowJson(r)}\n`).join(""));
+  else ctx.stdout.write(`${formatTable(STATS_COLUMNS, rows)}\n`);
 }
 
 export function registerUpdateStatsCommands(
@@ -140,17 +143,21 @@ export function registerUpdateStatsCommands(
 
   program
     .command("stats")
-    .description("Display a snapshot of containers' resource usage (running ones by default)")
-    .usage("--no-stream [OPTIONS] [CONTAINER...]")
+    .description("Display a live stream of containers' resource usage (running ones by default)")
+    .usage("[OPTIONS] [CONTAINER...]")
     .argument("[containers...]", "container ids, id prefixes or names")
-    .option("--no-stream", "print one snapshot and exit (the only mode so far)")
+    .option("--no-stream", "print one snapshot and exit (default: redraw every second)")
     .option("--no-trunc", "do not truncate the container ID")
-    .action(async (refs: string[], flags: { stream: boolean; trunc: boolean }) => {
-      if (flags.stream)
-        throw new UsageError(
-          "live streaming stats are not supported yet",
-          "use `berth stats --no-stream` for a snapshot",
-        );
-      await withApi(ctx, globals(), {}, (api) => statsTable(ctx, api, refs, !flags.trunc));
+    .option("--format <format>", "table (default) or json: one JSON object per line")
+    .action(async (refs: string[], flags: { stream: boolean; trunc: boolean; format?: string }) => {
+      const format = flags.format ?? "table";
+      if (format !== "table" && format !== "json")
+        throw new UsageError(`unsupported --format "${format}"`, "use table or json");
+      const json = format === "json";
+      await withApi(ctx, globals(), {}, (api) =>
+        flags.stream
+          ? streamStats(ctx, api, refs, { noTrunc: !flags.trunc, json })
+          : statsTable(ctx, api, refs, !flags.trunc, json),
+      );
     });
 }

@@ -1,0 +1,201 @@
+/**
+ * `berth exec`: flag parsing (docker's flags, pass-through of the command's own flags, -it
+ * refused), and the whole command in-process against a tiny tRPC server on 127.0.0.1 whose
+ * `containers.exec` subscription validates input with the real @berth/core schema (it tests the
+ * CLI's request, output and exit codes; it stands in for berth-server nowhere else).
+ */
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { ContainerExecInputSchema, DomainError } from "@berth/core";
+import { initTRPC, TRPCError } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readEnv } from "../config";
+import { type CliContext } from "../context";
+import { runCli } from "../program";
+import {
+  defineExecCommand,
+  execFailureExitCode,
+  toExecInput,
+  type ExecFlags,
+} from "./exec.command";
+
+function parse(argv: string[]) {
+  let got: { ref: string; argv: string[]; flags: ExecFlags } | undefined;
+  const program = new Command().enablePositionalOptions().exitOverride();
+  defineExecCommand(
+    program
+      .command("exec")
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined }),
+  ).action((ref: string, args: string[], flags: ExecFlags) => {
+    got = { ref, argv: args, flags };
+  });
+  program.parse(["exec", ...argv], { from: "user" });
+  if (!got) throw new Error("exec did not run");
+  return toExecInput(got.ref, got.argv, got.flags, (n) => (n === "HOME_DIR" ? "/h" : undefined));
+}
+
+describe("berth exec flags", () => {
+  it("parses -u, -w, repeated -e and -d; the command keeps its own flags", () => {
+    expect(
+      parse([
+        "-u",
+        "nobody",
+        "-w",
+        "/tmp",
+        "-e",
+        "A=1",
+        "-e",
+        "B=x=y",
+        "-d",
+        "web",
+        "ls",
+        "-l",
+        "-a",
+      ]),
+    ).toEqual({
+      ref: "web",
+      argv: ["ls", "-l", "-a"],
+      env: ["A=1", "B=x=y"],
+      detach: true,
+      user: "nobody",
+      workingDir: "/tmp",
+    });
+    expect(parse(["web", "sh", "-c", "echo hi"])).toEqual({
+      ref: "web",
+      argv: ["sh", "-c", "echo hi"],
+      env: [],
+      detach: false,
+    });
+  });
+
+  it("-e KEY copies the variable from the CLI's environment, or drops it when unset", () => {
+    expect(parse(["-e", "HOME_DIR", "-e", "UNSET", "web", "env"]).env).toEqual(["HOME_DIR=/h"]);
+  });
+
+  it("refuses -i/-t, bad -e, a relative -w and a missing command", () => {
+    expect(() => parse(["-it", "web", "sh"])).toThrow(
+      "not supported yet: interactive exec (-it) lands with the browser terminal",
+    );
+    expect(() => parse(["-t", "web", "sh"])).toThrow(/not supported yet/);
+    expect(() => parse(["-e", "=x", "web", "env"])).toThrow(/expected KEY=VALUE/);
+    expect(() => parse(["-w", "tmp", "web", "pwd"])).toThrow(/invalid exec options/);
+    expect(() => parse(["web"])).toThrow(/missing required argument 'command'/);
+  });
+
+  it("maps start failures to docker's 127 / 126", () => {
+    expect(execFailureExitCode('executable file not found in $PATH: "nope"')).toBe(127);
+    expect(execFailureExitCode("exec failed: permission denied")).toBe(126);
+    expect(execFailureExitCode("container web is not running")).toBeUndefined();
+  });
+});
+
+function startServer() {
+  const calls: unknown[] = [];
+  const t = initTRPC.create({
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      return {
+        ...shape,
+        data: { ...shape.data, kind: cause instanceof DomainError ? cause.kind : undefined },
+      };
+    },
+  });
+  const fail = (code: "PRECONDITION_FAILED" | "BAD_REQUEST", kind: string, message: string) =>
+    new TRPCError({ code, message, cause: new DomainError(kind as never, message) });
+  const router = t.router({
+    containers: t.router({
+      exec: t.procedure.input(ContainerExecInputSchema).subscription(async function* ({ input }) {
+        calls.push(input);
+        if (input.ref === "stopped")
+          throw fail("PRECONDITION_FAILED", "invalid_state", "container stopped is not running");
+        if (input.argv[0] === "nope")
+          throw fail("BAD_REQUEST", "invalid_input", 'executable file not found in $PATH: "nope"');
+        if (input.detach) return;
+        yield { stdout: "out\n" };
+        yield { stderr: "err\n" };
+        yield { exitCode: 3 };
+      }),
+    }),
+  });
+  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls };
+}
+
+describe("berth exec against a tRPC server on 127.0.0.1", () => {
+  let srv: ReturnType<typeof startServer>;
+  let base: string;
+  let dir: string;
+  beforeAll(async () => {
+    srv = startServer();
+    srv.server.listen(0, "127.0.0.1");
+    await once(srv.server, "listening");
+    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
+    dir = mkdtempSync(join(tmpdir(), "berth-cli-exec-"));
+  });
+  afterAll(() => {
+    srv.server.closeAllConnections();
+    srv.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function berth(argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const ctx: CliContext = {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      stdin: Readable.from([]),
+      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
+      lookupEnv: () => undefined,
+      now: () => 0,
+      version: "0.0.0-test",
+    };
+    const code = await runCli(argv, ctx);
+    return { code, stdout, stderr };
+  }
+
+  it("streams stdout and stderr and exits with the command's exit code", async () => {
+    const r = await berth(["exec", "-u", "nobody", "web", "sh", "-c", "exit 3"]);
+    expect(r).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
+    expect(srv.calls.at(-1)).toEqual({
+      ref: "web",
+      argv: ["sh", "-c", "exit 3"],
+      user: "nobody",
+      env: [],
+      detach: false,
+    });
+  });
+
+  it("-d returns 0 at once without output", async () => {
+    expect(await berth(["exec", "-d", "web", "sleep", "9"])).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+  });
+
+  it("a stopped container fails with exit 1; a missing command with 127", async () => {
+    const stopped = await berth(["exec", "stopped", "true"]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("container stopped is not running");
+    const missing = await berth(["exec", "web", "nope"]);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('executable file not found in $PATH: "nope"');
+  });
+
+  it("-it exits 2 with a clear message, without calling the server", async () => {
+    const before = srv.calls.length;
+    const r = await berth(["exec", "-it", "web", "sh"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "not supported yet: interactive exec (-it) lands with the browser terminal",
+    );
+    expect(srv.calls.length).toBe(before);
+  });
+});

@@ -318,55 +318,12 @@ export class BerthApi {
     signal?: AbortSignal,
   ): Promise<void> {
     const client = await this.subscriptions();
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      let connected = false;
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        sub.unsubscribe();
-        signal?.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const onAbort = () => finish();
-      const sub = client.containers.logs.subscribe(input, {
-        onStarted: () => {
-          connected = true;
-        },
-        onData: (data: unknown) => {
-          if (settled) return;
-          try {
-            onChunk(parseAnswer(LogChunkSchema, data, "containers.logs"));
-          } catch (e) {
-            finish(e);
-          }
-        },
-        onError: (err) => finish(err),
-        onComplete: () => finish(),
-        onConnectionStateChange: (state) => {
-          if (state.state !== "connecting" || !state.error) return;
-          const err = state.error;
-          // A server error (it has `data`) as the server words it; otherwise the connection failed.
-          finish(
-            err.data
-              ? err
-              : connected
-                ? new CliError(`lost the log stream from ${this.server}: ${err.message}`, {
-                    cause: err,
-                  })
-                : new CliError(`cannot connect to berth-server at ${this.server}: ${err.message}`, {
-                    hint: `is berth-server running at ${this.server}? start it with \`npm run up\``,
-                    cause: err,
-                  }),
-          );
-        },
-      });
-      if (signal) {
-        if (signal.aborted) finish();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
+    await this.relay(
+      "the log stream",
+      (handlers) => client.containers.logs.subscribe(input, handlers),
+      (data) => onChunk(parseAnswer(LogChunkSchema, data, "containers.logs")),
+      signal,
+    );
   }
 
   /**
@@ -380,52 +337,12 @@ export class BerthApi {
     signal?: AbortSignal,
   ): Promise<void> {
     const client = await this.subscriptions();
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      let connected = false;
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        sub.unsubscribe();
-        signal?.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const onAbort = () => finish();
-      const sub = client.containers.exec.subscribe(input, {
-        onStarted: () => {
-          connected = true;
-        },
-        onData: (data: unknown) => {
-          if (settled) return;
-          try {
-            onChunk(parseAnswer(ExecChunkSchema, data, "containers.exec"));
-          } catch (e) {
-            finish(e);
-          }
-        },
-        onError: (err) => finish(err),
-        onComplete: () => finish(),
-        onConnectionStateChange: (state) => {
-          if (state.state !== "connecting" || !state.error) return;
-          const err = state.error;
-          finish(
-            err.data
-              ? err
-              : new CliError(
-                  connected
-                    ? `lost the exec stream from ${this.server}: ${err.message}`
-                    : `cannot connect to berth-server at ${this.server}: ${err.message}`,
-                  { cause: err },
-                ),
-          );
-        },
-      });
-      if (signal) {
-        if (signal.aborted) finish();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
+    await this.relay(
+      "the exec stream",
+      (handlers) => client.containers.exec.subscribe(input, handlers),
+      (data) => onChunk(parseAnswer(ExecChunkSchema, data, "containers.exec")),
+      signal,
+    );
   }
 
   /** Streams `containers.statsStream` (a round of samples about every second) until `signal`. */
@@ -436,7 +353,7 @@ export class BerthApi {
   ): Promise<void> {
     const client = await this.subscriptions();
     await this.relay(
-      "containers.statsStream",
+      "the stats stream",
       (handlers) =>
         client.containers.statsStream.subscribe(refs.length > 0 ? { refs } : {}, handlers),
       (data) =>
@@ -453,16 +370,19 @@ export class BerthApi {
   ): Promise<void> {
     const client = await this.subscriptions();
     await this.relay(
-      "containers.events",
+      "the event stream",
       (handlers) => client.containers.events.subscribe(input, handlers),
       (data) => onEvent(parseAnswer(ContainerEventSchema, data, "containers.events")),
       signal,
     );
   }
 
-  /** Runs one subscription until it completes, fails, or `signal` aborts (as streamLogs does). */
+  /**
+   * Runs one subscription until it completes, fails, or `signal` aborts. A lost connection fails
+   * it instead of reconnecting forever; a server error is passed on as the server words it.
+   */
   private relay(
-    procedure: string,
+    what: string,
     subscribe: (handlers: {
       onStarted(): void;
       onData(data: unknown): void;
@@ -510,7 +430,7 @@ export class BerthApi {
             err.data
               ? err
               : connected
-                ? new CliError(`lost ${procedure} from ${this.server}: ${err.message}`, {
+                ? new CliError(`lost ${what} from ${this.server}: ${err.message}`, {
                     cause: err,
                   })
                 : new CliError(`cannot connect to berth-server at ${this.server}: ${err.message}`, {

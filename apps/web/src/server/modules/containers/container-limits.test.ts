@@ -3,68 +3,32 @@
  * 127.0.0.1, with a test peer that speaks protocol v1 (it runs no containers: the agent's own
  * integration tests cover runc and cgroups). Checks what is sent, what is stored, and errors.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ContainerSpec, JoinResponse } from "@berth/core";
+import type { ContainerSpec } from "@berth/core";
 import { auditEvents, containers, eq } from "@berth/db";
-import { createHttpApp } from "../../http-app";
+import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
 import { createCaller } from "../../root";
 import { contextFor, createFixture, insertContainer, type Fixture } from "../../testing/fixtures";
-import { ProtocolPeer, status, TEST_FACTS } from "../../testing/protocol-peer";
+import { status, type ProtocolPeer } from "../../testing/protocol-peer";
 
 const SERVER_ID = "testserverid2345678901234b";
 const MiB = 2 ** 20;
 
 describe("containers.update / containers.stats over a real agent socket", () => {
   let f: Fixture;
-  let server: Server;
-  let base: string;
+  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
   let nodeId: string;
 
   beforeEach(async () => {
     f = await createFixture({ serverId: SERVER_ID });
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname: "peer" }),
-    });
-    const j = (await res.json()) as JoinResponse;
-    nodeId = j.nodeId;
-    peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: [],
-      inventory: [],
-    });
-    await peer.next("welcome");
+    connected = await connectPeer(f, SERVER_ID);
+    ({ peer, nodeId } = connected);
   });
 
   afterEach(async () => {
-    peer.ws.terminate();
+    await connected.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
   const admin = () =>

@@ -2,12 +2,10 @@
  * containers.events and containers.statsStream through the real tRPC caller, gateway and a
  * WebSocket on 127.0.0.1, with the protocol test peer playing the agent (it runs no containers).
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { newId, type ContainerEvent, type JoinResponse } from "@berth/core";
+import { newId, type ContainerEvent } from "@berth/core";
 import { teams } from "@berth/db";
-import { createHttpApp } from "../../http-app";
+import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
 import { createCaller } from "../../root";
 import {
   addUser,
@@ -16,7 +14,7 @@ import {
   insertContainer,
   type Fixture,
 } from "../../testing/fixtures";
-import { ProtocolPeer, status, TEST_FACTS } from "../../testing/protocol-peer";
+import { status, type ProtocolPeer } from "../../testing/protocol-peer";
 import { dockerActions, refMatches } from "./container-streams";
 
 const SERVER_ID = "testserverid2345678901234s";
@@ -35,7 +33,7 @@ function statsOf(id: string, name: string, totalNs: number) {
 
 describe("containers.events and containers.statsStream", () => {
   let f: Fixture;
-  let server: Server;
+  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
   let nodeId: string;
   let seq = 0;
@@ -44,47 +42,14 @@ describe("containers.events and containers.statsStream", () => {
   beforeEach(async () => {
     seq = 0;
     f = await createFixture({ serverId: SERVER_ID });
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname: "peer" }),
-    });
-    const j = (await res.json()) as JoinResponse;
-    nodeId = j.nodeId;
-    peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: [],
-      inventory: [],
-    });
-    await peer.next("welcome");
+    connected = await connectPeer(f, SERVER_ID);
+    ({ peer, nodeId } = connected);
   });
 
   afterEach(async () => {
     for (const ac of controllers.splice(0)) ac.abort();
-    peer.ws.terminate();
+    await connected.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
   /** A caller whose subscriptions end when the test ends. */

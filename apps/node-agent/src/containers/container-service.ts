@@ -57,7 +57,6 @@ import {
   withSecurity,
   withTmpfs,
 } from "../runtime/spec/security";
-import { run as exec } from "../sys/exec";
 import { isErrno, writeFileAtomic } from "../sys/fs";
 import { mountOverlay, unmount } from "../sys/mount";
 import {
@@ -507,8 +506,6 @@ export class ContainerService {
       rec.pid = mon.pid;
       rec.conmonPid = mon.conmonPid;
       this.entries.set(id, entry);
-      // The new network namespace has only a down loopback: bring it up before the process runs.
-      await exec(["nsenter", `--target=${mon.pid}`, "--net", "ip", "link", "set", "lo", "up"]);
       if (start) {
         const startedAt = new Date().toISOString();
         await this.runtime.start(id);
@@ -585,14 +582,6 @@ export class ContainerService {
       return false;
     });
     const next = transition(rec.state, "exited", { id: rec.id, action: "record the exit of" });
-    // The process is gone: free the runtime's state and cgroups, and the rootfs mount, before
-    // anyone sees "exited". The rw layer (upper/) stays until remove.
-    await this.runtime
-      .delete(rec.id, true)
-      .catch((x: unknown) => this.log("runc delete failed", { id: rec.id, error: String(x) }));
-    await unmount(e.paths.rootfs).catch((x: unknown) =>
-      this.log("unmount failed", { id: rec.id, error: String(x) }),
-    );
     // Persist first, then make it visible in memory and emit with no await in between, so
     // whoever sees "exited" (inspect, list) also sees the event and the saved record.
     const exited: ContainerRecord = {
@@ -606,14 +595,31 @@ export class ContainerService {
     };
     await this.save(exited);
     Object.assign(rec, exited);
-    e.markExited();
     this.emit("container.exited", toStatus(rec));
+    // The process is gone: free the runtime's state and cgroups, and the rootfs mount. This
+    // runs after the event (the exit is not delayed by two more process spawns) but still under
+    // the container's lock, so whatever comes next (start, restart, rm) and `wait` (which
+    // resolves on markExited) find it released. The rw layer (upper/) stays until remove; after
+    // a crash in between, adoption releases what is left (releaseExited).
+    await this.releaseExited(e);
+    e.markExited();
     this.scheduleRestart(e, "exit");
     if (rec.autoRemove) {
       void this.removeEntry(e).catch((x: unknown) =>
         this.log("auto-remove failed", { id: rec.id, error: String(x) }),
       );
     }
+  }
+
+  private async releaseExited(e: Entry): Promise<void> {
+    const id = e.rec.id;
+    // `delete` of a container the runtime no longer knows is a no-op.
+    await this.runtime
+      .delete(id, true)
+      .catch((x: unknown) => this.log("runc delete failed", { id, error: String(x) }));
+    await unmount(e.paths.rootfs).catch((x: unknown) =>
+      this.log("unmount failed", { id, error: String(x) }),
+    );
   }
 
   private waitExited(e: Entry, ms: number): Promise<boolean> {
@@ -1010,7 +1016,6 @@ export class ContainerService {
       });
       rec.pid = mon.pid;
       rec.conmonPid = mon.conmonPid;
-      await exec(["nsenter", `--target=${mon.pid}`, "--net", "ip", "link", "set", "lo", "up"]);
       startedAt = new Date().toISOString();
       await this.runtime.start(rec.id);
     } catch (err) {
@@ -1114,6 +1119,8 @@ export class ContainerService {
         continue;
       }
       if (!LIVE.has(rec.state)) {
+        // The agent may have died between saving an exit and releasing the runtime's state.
+        await this.releaseExited(e);
         e.markExited();
         this.scheduleRestart(e, "agent-start");
         continue;

@@ -427,12 +427,19 @@ const PERSONALITIES = [0x0, 0x0008, 0x20000, 0x20008, 0xffffffff];
 /** clone(2) flags that create namespaces: without CAP_SYS_ADMIN, clone may not set any. */
 const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 
-/** libseccomp architectures for the host machine (Docker's archMap). */
+/**
+ * libseccomp architectures for the host machine: Docker's archMap without x32. Every extra
+ * architecture makes runc compile the whole allowlist once more at each container start (≈ 7 ms
+ * here for x32, measured with `runc run` on the agent's own spec); the x32 ABI is compiled out of
+ * or disabled in distribution kernels (Debian: off unless booted with `syscall.x32=y`; this
+ * VM's kernel has no CONFIG_X86_X32_ABI) and no image ships x32 binaries. An x32 syscall
+ * therefore hits libseccomp's bad-architecture action (the process is killed) instead of ENOSYS.
+ */
 export function architecturesFor(machine: string): string[] {
   switch (machine) {
     case "x64":
     case "x86_64":
-      return ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+      return ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"];
     case "arm64":
     case "aarch64":
       return ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"];

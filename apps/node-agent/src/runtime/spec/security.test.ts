@@ -26,7 +26,7 @@ describe("defaultSeccompProfile", () => {
     const p = defaultSeccompProfile(DEFAULT_CAPABILITIES, "x64");
     expect(p.defaultAction).toBe("SCMP_ACT_ERRNO");
     expect(p.defaultErrnoRet).toBe(1);
-    expect(p.architectures).toEqual(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
+    expect(p.architectures).toEqual(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
     expect(architecturesFor("arm64")).toEqual(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]);
     expect(() => architecturesFor("mips")).toThrow(/mips/);
   });

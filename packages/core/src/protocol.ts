@@ -17,6 +17,7 @@ import {
   ContainerStatusSchema,
   LogLineSchema,
   ContainerNameSchema,
+  ImageRefSchema,
   LogTimeSchema,
   SignalSchema,
   VolumeNameSchema,
@@ -24,6 +25,7 @@ import {
 } from "./container";
 import { ErrorBodySchema } from "./errors";
 import { ContainerIdSchema } from "./ids";
+import { ImageDetailsSchema, ImageRefOrIdSchema, ImageRemovalSchema } from "./image";
 
 export const PROTOCOL_VERSION = 1 as const;
 /** Largest frame either side accepts, in bytes. */
@@ -196,6 +198,26 @@ export const CommandSchemas = {
         }),
       ),
     }),
+  },
+  /** `image inspect`: references, config, layers and history of one image. */
+  "image.inspect": {
+    params: z.object({ ref: ImageRefOrIdSchema }),
+    result: ImageDetailsSchema,
+  },
+  /** `tag SOURCE TARGET`: TARGET names the image SOURCE names. */
+  "image.tag": {
+    params: z.object({ source: ImageRefOrIdSchema, target: ImageRefSchema }),
+    result: z.object({ digest: z.string() }),
+  },
+  /** `rmi [-f]`: untags, and deletes the image once nothing names or uses it. */
+  "image.remove": {
+    params: z.object({ ref: ImageRefOrIdSchema, force: z.boolean().default(false) }),
+    result: ImageRemovalSchema,
+  },
+  /** `image prune [-a]`: the garbage collector (with `all`, untags images no container uses). */
+  "image.prune": {
+    params: z.object({ all: z.boolean().default(false) }),
+    result: ImageRemovalSchema.extend({ reclaimedBytes: z.number().int().nonnegative() }),
   },
   /** Creates a named volume on the node (idempotent). */
   "volume.create": {

@@ -27,6 +27,15 @@ import type { z } from "zod";
 import { CliError } from "../errors";
 import { ExecChunkSchema, type ExecChunk } from "./exec-chunk";
 import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
+import {
+  ImageDetailsViewSchema,
+  ImagePruneViewSchema,
+  ImageRemovalViewSchema,
+  ImageTagViewSchema,
+  type ImageDetailsView,
+  type ImagePruneView,
+  type ImageRemovalView,
+} from "./image-views";
 import { createHttpClient, type HttpClient, type HttpFetch } from "./http-fetch";
 import {
   CliLoginResultSchema,
@@ -256,6 +265,44 @@ export class BerthApi {
       ImageViewSchema.array(),
       await this.client.images.list.query(input),
       "images.list",
+    );
+  }
+
+  async inspectImage(input: { ref: string; node?: string }): Promise<ImageDetailsView> {
+    return parseAnswer(
+      ImageDetailsViewSchema,
+      await this.client.images.inspect.query(input),
+      "images.inspect",
+    );
+  }
+
+  async tagImage(input: { source: string; target: string; node?: string }): Promise<{
+    digest: string;
+  }> {
+    return parseAnswer(
+      ImageTagViewSchema,
+      await this.client.images.tag.mutate(input),
+      "images.tag",
+    );
+  }
+
+  async removeImage(input: {
+    ref: string;
+    force: boolean;
+    node?: string;
+  }): Promise<ImageRemovalView> {
+    return parseAnswer(
+      ImageRemovalViewSchema,
+      await this.client.images.remove.mutate(input),
+      "images.remove",
+    );
+  }
+
+  async pruneImages(input: { all: boolean; node?: string }): Promise<ImagePruneView[]> {
+    return parseAnswer(
+      ImagePruneViewSchema.array(),
+      await this.client.images.prune.mutate(input),
+      "images.prune",
     );
   }
 

@@ -1,7 +1,9 @@
 /** `berth images`: the images stored on the online nodes. */
 import { type Command } from "commander";
+import type { ImageDetailsView } from "../api/image-views";
 import type { ImageView } from "../api/views";
 import { withApi, type CliContext } from "../context";
+import { CliError, EXIT_FAILURE, toCliError } from "../errors";
 import { ago, formatTable, humanSize } from "../format/docker-format";
 import { type GlobalFlags } from "./global-flags";
 
@@ -36,26 +38,176 @@ export function imageRows(images: ImageView[], now: number): string[][] {
   });
 }
 
+/** docker image inspect's shape (the fields Berth has), plus the node. */
+export function imageInspectView(d: ImageDetailsView): Record<string, unknown> {
+  const repoTags = d.refs.filter((r) => !r.includes("@"));
+  return {
+    Id: d.digest,
+    RepoTags: repoTags,
+    RepoDigests: d.refs.filter((r) => r.includes("@")),
+    Created: d.created ?? "",
+    Architecture: d.architecture,
+    Os: d.os,
+    Size: d.size,
+    Config: d.config,
+    RootFS: { Type: "layers", Layers: d.layers.map((l) => l.diffId) },
+    Layers: d.layers,
+    History: d.history,
+    Node: d.nodeName,
+  };
+}
+
+/** `rmi` / `image prune` output lines, as docker prints them. */
+export function removalLines(r: { untagged: string[]; deleted: string[] }): string[] {
+  return [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)];
+}
+
 export function registerImageCommands(
   program: Command,
   ctx: CliContext,
   globals: () => GlobalFlags,
 ): void {
-  program
-    .command("images")
-    .description("List images on the online nodes")
-    .option("--node <node>", "only this node (id or name)")
-    .option("-q, --quiet", "only show image IDs")
-    .option("--json", "print JSON")
-    .action(async (flags: { node?: string; quiet?: boolean; json?: boolean }) => {
-      const images = await withApi(ctx, globals(), {}, (api) =>
-        api.listImages(flags.node ? { node: flags.node } : {}),
+  const list = async (flags: { node?: string; quiet?: boolean; json?: boolean }) => {
+    const images = await withApi(ctx, globals(), {}, (api) =>
+      api.listImages(flags.node ? { node: flags.node } : {}),
+    );
+    if (flags.json) ctx.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+    else if (flags.quiet)
+      ctx.stdout.write(
+        [...new Set(images.map((i) => imageId(i.digest)))].map((id) => `${id}\n`).join(""),
       );
-      if (flags.json) ctx.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
-      else if (flags.quiet)
-        ctx.stdout.write(
-          [...new Set(images.map((i) => imageId(i.digest)))].map((id) => `${id}\n`).join(""),
-        );
-      else ctx.stdout.write(`${formatTable(IMAGE_COLUMNS, imageRows(images, ctx.now()))}\n`);
+    else ctx.stdout.write(`${formatTable(IMAGE_COLUMNS, imageRows(images, ctx.now()))}\n`);
+  };
+  const listCommand = (cmd: Command) =>
+    cmd
+      .option("--node <node>", "only this node (id or name)")
+      .option("-q, --quiet", "only show image IDs")
+      .option("--json", "print JSON")
+      .action(list);
+
+  const inspect = async (refs: string[], flags: { node?: string }) => {
+    await withApi(ctx, globals(), {}, async (api) => {
+      const found: Record<string, unknown>[] = [];
+      const errors: string[] = [];
+      for (const ref of refs) {
+        try {
+          found.push(imageInspectView(await api.inspectImage({ ref, node: flags.node })));
+        } catch (e) {
+          const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
+          if (err.hint) throw err;
+          errors.push(`${ref}: ${err.message}`);
+        }
+      }
+      ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+      if (errors.length > 0)
+        throw new CliError(errors.length === 1 ? errors[0]! : `${errors.length} images failed`, {
+          details: errors.length === 1 ? [] : errors,
+        });
     });
+  };
+
+  const tag = async (source: string, target: string, flags: { node?: string }) => {
+    await withApi(ctx, globals(), {}, (api) => api.tagImage({ source, target, node: flags.node }));
+  };
+
+  const remove = async (refs: string[], flags: { node?: string; force?: boolean }) => {
+    await withApi(ctx, globals(), {}, async (api) => {
+      let failed = 0;
+      for (const ref of refs) {
+        try {
+          const r = await api.removeImage({ ref, force: flags.force === true, node: flags.node });
+          for (const line of removalLines(r)) ctx.stdout.write(`${line}\n`);
+        } catch (e) {
+          failed++;
+          const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
+          if (err.hint) throw err;
+          ctx.stderr.write(`berth: ${ref}: ${err.message}\n`);
+        }
+      }
+      if (failed > 0)
+        throw new CliError(`${failed} of ${refs.length} failed`, { exitCode: EXIT_FAILURE });
+    });
+  };
+
+  const prune = async (flags: {
+    node?: string;
+    all?: boolean;
+    force?: boolean;
+    json?: boolean;
+  }) => {
+    if (!flags.force) {
+      const what = flags.all
+        ? "all images without at least one container associated to them"
+        : "all dangling images";
+      if (!ctx.promptLine)
+        throw new CliError(`this removes ${what}: add --force to prune without a prompt`, {
+          exitCode: EXIT_FAILURE,
+        });
+      const answer = await ctx.promptLine(
+        `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `,
+      );
+      if (!/^y(es)?$/i.test(answer.trim())) return;
+    }
+    const results = await withApi(ctx, globals(), {}, (api) =>
+      api.pruneImages({ all: flags.all === true, node: flags.node }),
+    );
+    if (flags.json) {
+      ctx.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      return;
+    }
+    const lines = results.flatMap((r) =>
+      removalLines(r).map((l) => l[0]!.toLowerCase() + l.slice(1)),
+    );
+    if (lines.length > 0) ctx.stdout.write(`Deleted Images:\n${lines.join("\n")}\n\n`);
+    const total = results.reduce((n, r) => n + r.reclaimedBytes, 0);
+    ctx.stdout.write(`Total reclaimed space: ${humanSize(total)}\n`);
+  };
+
+  listCommand(program.command("images").description("List images on the online nodes"));
+  program
+    .command("tag")
+    .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    .argument("<source>", "SOURCE_IMAGE[:TAG] or image ID")
+    .argument("<target>", "TARGET_IMAGE[:TAG]")
+    .option("--node <node>", "the node that holds the image (id or name)")
+    .action(tag);
+  program
+    .command("rmi")
+    .description("Remove one or more images (refused while a container uses them, unless -f)")
+    .argument("<images...>", "references or image IDs")
+    .option("-f, --force", "untag even if a container uses it, and every tag of an image ID")
+    .option("--node <node>", "the node that holds the images (id or name)")
+    .action(remove);
+
+  const image = program.command("image").description("Manage images");
+  listCommand(image.command("ls").alias("list").description("List images"));
+  image
+    .command("inspect")
+    .description("Display detailed information on one or more images (JSON)")
+    .argument("<images...>", "references or image IDs")
+    .option("--node <node>", "the node that holds them (id or name)")
+    .action(inspect);
+  image
+    .command("tag")
+    .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    .argument("<source>", "SOURCE_IMAGE[:TAG] or image ID")
+    .argument("<target>", "TARGET_IMAGE[:TAG]")
+    .option("--node <node>", "the node that holds the image (id or name)")
+    .action(tag);
+  image
+    .command("rm")
+    .alias("remove")
+    .description("Remove one or more images (refused while a container uses them, unless -f)")
+    .argument("<images...>", "references or image IDs")
+    .option("-f, --force", "untag even if a container uses it, and every tag of an image ID")
+    .option("--node <node>", "the node that holds the images (id or name)")
+    .action(remove);
+  image
+    .command("prune")
+    .description("Remove unused images (dangling ones; with -a every image no container uses)")
+    .option("-a, --all", "remove all images no container uses, not just dangling ones")
+    .option("-f, --force", "do not prompt for confirmation")
+    .option("--node <node>", "only this node (id or name); default: every online node")
+    .option("--json", "print JSON")
+    .action(prune);
 }

@@ -246,6 +246,30 @@ export class ContainerService {
     return this.images.list();
   }
 
+  /** Digests of the images this node's containers were created from, with their short ids. */
+  private imagesInUse(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const e of this.entries.values())
+      out.set(e.rec.imageDigest, [...(out.get(e.rec.imageDigest) ?? []), e.rec.id.slice(0, 12)]);
+    return out;
+  }
+
+  imageInspect(p: CommandParams<"image.inspect">): Promise<CommandResult<"image.inspect">> {
+    return this.images.inspect(p.ref);
+  }
+
+  async imageTag(p: CommandParams<"image.tag">): Promise<CommandResult<"image.tag">> {
+    return { digest: await this.images.tagImage(p.source, p.target) };
+  }
+
+  imageRemove(p: CommandParams<"image.remove">): Promise<CommandResult<"image.remove">> {
+    return this.images.removeImage(p.ref, { force: p.force, inUse: this.imagesInUse() });
+  }
+
+  imagePrune(p: CommandParams<"image.prune">): Promise<CommandResult<"image.prune">> {
+    return this.images.prune({ all: p.all, inUse: new Set(this.imagesInUse().keys()) });
+  }
+
   async facts(): Promise<NodeFacts> {
     const [runtimeVersion, monitorVersion] = await Promise.all([
       this.runtime.version(),
@@ -354,7 +378,11 @@ export class ContainerService {
     if (known) return Promise.resolve(toStatus(known.rec));
     const inflight = this.creating.get(p.containerId);
     if (inflight) return inflight;
-    const started = this.doRun(p).finally(() => this.creating.delete(p.containerId));
+    const leases: (() => void)[] = [];
+    const started = this.doRun(p, true, leases).finally(() => {
+      this.creating.delete(p.containerId);
+      for (const release of leases) release();
+    });
     this.creating.set(p.containerId, started);
     return started;
   }
@@ -368,12 +396,21 @@ export class ContainerService {
     if (known) return Promise.resolve(toStatus(known.rec));
     const inflight = this.creating.get(p.containerId);
     if (inflight) return inflight;
-    const created = this.doRun(p, false).finally(() => this.creating.delete(p.containerId));
+    const leases: (() => void)[] = [];
+    const created = this.doRun(p, false, leases).finally(() => {
+      this.creating.delete(p.containerId);
+      for (const release of leases) release();
+    });
     this.creating.set(p.containerId, created);
     return created;
   }
 
-  private async doRun(p: CommandParams<"container.run">, start = true): Promise<ContainerStatus> {
+  /** `leases`: what to release once the run is over (the image's lease against the GC). */
+  private async doRun(
+    p: CommandParams<"container.run">,
+    start: boolean,
+    leases: (() => void)[],
+  ): Promise<ContainerStatus> {
     if (this.closed) throw new DomainError("unavailable", "the container service is closed");
     const spec = ContainerSpecSchema.parse(p.spec);
     validateLimits(spec.limits, await this.cgroups.hostCpusets());
@@ -393,6 +430,7 @@ export class ContainerService {
         );
     }
     const image = await this.images.resolve(spec.image);
+    leases.push(this.images.lease(image.digest));
     const lowerDirs = await this.images.prepareLayers(image);
     const id = p.containerId;
     const paths = containerPaths(this.stateDir, id);
@@ -983,12 +1021,9 @@ export class ContainerService {
   private async restartExited(e: Entry): Promise<void> {
     const rec = e.rec;
     const paths = e.paths;
-    const image = await this.images.resolve(rec.spec.image);
-    if (image.digest !== rec.imageDigest)
-      throw new DomainError(
-        "conflict",
-        `cannot restart ${rec.id.slice(0, 12)}: "${rec.spec.image}" now names another image`,
-      );
+    // The image the container was created from, by digest, as docker does: retagging or
+    // untagging (`rmi -f`) its name does not change what a restart runs.
+    const image = await this.images.resolveAny(rec.imageDigest);
     const lowerDirs = await this.images.prepareLayers(image);
     await Promise.all(
       [paths.exitFile, paths.pidFile, paths.conmonPidFile, join(paths.dir, "oom")].map((f) =>

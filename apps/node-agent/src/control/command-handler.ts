@@ -55,6 +55,10 @@ export interface CommandHandler {
     onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
   ): Promise<{ exitCode: number | null }>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
+  imageInspect(p: CommandParams<"image.inspect">): Promise<CommandResult<"image.inspect">>;
+  imageTag(p: CommandParams<"image.tag">): Promise<CommandResult<"image.tag">>;
+  imageRemove(p: CommandParams<"image.remove">): Promise<CommandResult<"image.remove">>;
+  imagePrune(p: CommandParams<"image.prune">): Promise<CommandResult<"image.prune">>;
   volumeCreate(p: CommandParams<"volume.create">): Promise<CommandResult<"volume.create">>;
   volumeInspect(p: CommandParams<"volume.inspect">): Promise<CommandResult<"volume.inspect">>;
   volumeList(): Promise<CommandResult<"volume.list">["volumes"]>;

@@ -106,11 +106,24 @@ export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
-export type Permission = "containers.read" | "containers.write" | "nodes.read" | "images.read";
+export type Permission =
+  "containers.read" | "containers.write" | "nodes.read" | "images.read" | "images.write";
 
 const ROLE_PERMISSIONS: Record<"owner" | "operator" | "viewer", ReadonlySet<Permission>> = {
-  owner: new Set(["containers.read", "containers.write", "nodes.read", "images.read"]),
-  operator: new Set(["containers.read", "containers.write", "nodes.read", "images.read"]),
+  owner: new Set([
+    "containers.read",
+    "containers.write",
+    "nodes.read",
+    "images.read",
+    "images.write",
+  ]),
+  operator: new Set([
+    "containers.read",
+    "containers.write",
+    "nodes.read",
+    "images.read",
+    "images.write",
+  ]),
   viewer: new Set(["containers.read", "nodes.read", "images.read"]),
 };
 

@@ -188,6 +188,32 @@ export class RecordingHandler implements CommandHandler {
     this.calls.push({ method: "volumeRemove", args: p });
     return { removed: true };
   }
+  async imageInspect(p: CommandParams<"image.inspect">) {
+    this.calls.push({ method: "imageInspect", args: p });
+    return {
+      digest: "sha256:" + "a".repeat(64),
+      refs: [p.ref],
+      size: 1,
+      created: null,
+      architecture: "amd64",
+      os: "linux",
+      config: {},
+      layers: [],
+      history: [],
+    };
+  }
+  async imageTag(p: CommandParams<"image.tag">) {
+    this.calls.push({ method: "imageTag", args: p });
+    return { digest: "sha256:" + "a".repeat(64) };
+  }
+  async imageRemove(p: CommandParams<"image.remove">) {
+    this.calls.push({ method: "imageRemove", args: p });
+    return { untagged: [p.ref], deleted: [] };
+  }
+  async imagePrune(p: CommandParams<"image.prune">) {
+    this.calls.push({ method: "imagePrune", args: p });
+    return { untagged: [], deleted: [], reclaimedBytes: 0 };
+  }
   onEvent(cb: EventListener): () => void {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);

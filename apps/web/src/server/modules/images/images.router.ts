@@ -1,9 +1,23 @@
 import { z } from "zod";
-import { NodeRefSchema } from "@berth/core";
+import { ImageRefOrIdSchema, ImageRefSchema, NodeRefSchema } from "@berth/core";
 import { procedureWith, router } from "../../trpc";
+
+const OnNode = { node: NodeRefSchema.optional() };
 
 export const imagesRouter = router({
   list: procedureWith("images.read")
-    .input(z.object({ node: NodeRefSchema.optional() }).optional())
+    .input(z.object(OnNode).optional())
     .query(({ ctx, input }) => ctx.services.images.list(input?.node)),
+  inspect: procedureWith("images.read")
+    .input(z.object({ ref: ImageRefOrIdSchema, ...OnNode }))
+    .query(({ ctx, input }) => ctx.services.images.inspect(input.ref, input.node)),
+  tag: procedureWith("images.write")
+    .input(z.object({ source: ImageRefOrIdSchema, target: ImageRefSchema, ...OnNode }))
+    .mutation(({ ctx, input }) => ctx.services.images.tag(input.source, input.target, input.node)),
+  remove: procedureWith("images.write")
+    .input(z.object({ ref: ImageRefOrIdSchema, force: z.boolean().default(false), ...OnNode }))
+    .mutation(({ ctx, input }) => ctx.services.images.remove(input.ref, input.force, input.node)),
+  prune: procedureWith("images.write")
+    .input(z.object({ all: z.boolean().default(false), ...OnNode }))
+    .mutation(({ ctx, input }) => ctx.services.images.prune(input.all, input.node)),
 });

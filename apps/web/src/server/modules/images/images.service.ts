@@ -1,8 +1,12 @@
-/** Images present on the nodes, asked live from each online agent. */
-import { DomainError } from "@berth/core";
-import { nodes, type Db } from "@berth/db";
+/**
+ * Images present on the nodes, asked live from each online agent, and the per-node verbs:
+ * inspect, tag, rmi and prune (image.* commands). Images live on nodes; a verb goes to the node
+ * named, or to the only online node (NodeTargets), like volumes.
+ */
+import type { ImageDetails, ImageRemoval } from "@berth/core";
+import type { Db } from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
-import { NodesService } from "../nodes/nodes.service";
+import { NodeTargets, type NodeRefView } from "../nodes/node-target";
 
 export interface ImageView {
   nodeId: string;
@@ -14,33 +18,26 @@ export interface ImageView {
   createdAt: number;
 }
 
+export type ImageDetailsView = ImageDetails & { nodeId: string; nodeName: string };
+export type ImageRemovalView = ImageRemoval & { nodeId: string; nodeName: string };
+
 const LIST_TIMEOUT_MS = 15_000;
+/** Removing blobs and snapshots of big images takes a while on slow disks. */
+const GC_TIMEOUT_MS = 120_000;
 
 export class ImagesService {
-  private readonly nodes: NodesService;
+  private readonly nodes: NodeTargets;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly gateway: AgentGateway,
   ) {
-    this.nodes = new NodesService(db);
+    this.nodes = new NodeTargets(db, gateway);
   }
 
   /** One node's images (it must be online), or those of every online node (offline ones skipped). */
   async list(nodeRef?: string): Promise<ImageView[]> {
-    let targets: { id: string; name: string }[];
-    if (nodeRef !== undefined) {
-      const node = this.nodes.resolve(nodeRef);
-      if (!this.gateway.isOnline(node.id))
-        throw new DomainError("unavailable", `node ${node.name} is offline`);
-      targets = [node];
-    } else {
-      targets = this.db
-        .select({ id: nodes.id, name: nodes.name })
-        .from(nodes)
-        .all()
-        .filter((n) => this.gateway.isOnline(n.id));
-    }
+    const targets = nodeRef !== undefined ? [this.nodes.named(nodeRef)] : this.nodes.online();
     const settled = await Promise.allSettled(
       targets.map(async (n) => {
         const { images } = await this.gateway.send(
@@ -66,6 +63,61 @@ export class ImagesService {
     for (const r of settled) {
       if (r.status === "fulfilled") out.push(...r.value);
       else if (nodeRef !== undefined) throw r.reason;
+    }
+    return out;
+  }
+
+  private target(nodeRef: string | undefined): NodeRefView {
+    return this.nodes.target(nodeRef, "holds the image");
+  }
+
+  async inspect(ref: string, nodeRef?: string): Promise<ImageDetailsView> {
+    const n = this.target(nodeRef);
+    const d = await this.gateway.send(
+      n.id,
+      "image.inspect",
+      { ref },
+      { timeoutMs: LIST_TIMEOUT_MS },
+    );
+    return { ...d, nodeId: n.id, nodeName: n.name };
+  }
+
+  async tag(
+    source: string,
+    target: string,
+    nodeRef?: string,
+  ): Promise<{ digest: string; nodeId: string; nodeName: string }> {
+    const n = this.target(nodeRef);
+    const r = await this.gateway.send(
+      n.id,
+      "image.tag",
+      { source, target },
+      { timeoutMs: LIST_TIMEOUT_MS },
+    );
+    return { ...r, nodeId: n.id, nodeName: n.name };
+  }
+
+  async remove(ref: string, force: boolean, nodeRef?: string): Promise<ImageRemovalView> {
+    const n = this.target(nodeRef);
+    const r = await this.gateway.send(
+      n.id,
+      "image.remove",
+      { ref, force },
+      { timeoutMs: GC_TIMEOUT_MS },
+    );
+    return { ...r, nodeId: n.id, nodeName: n.name };
+  }
+
+  /** `image prune` on one node, or on every online node when none is named. */
+  async prune(
+    all: boolean,
+    nodeRef?: string,
+  ): Promise<(ImageRemovalView & { reclaimedBytes: number })[]> {
+    const targets = nodeRef !== undefined ? [this.nodes.named(nodeRef)] : this.nodes.online();
+    const out: (ImageRemovalView & { reclaimedBytes: number })[] = [];
+    for (const n of targets) {
+      const r = await this.gateway.send(n.id, "image.prune", { all }, { timeoutMs: GC_TIMEOUT_MS });
+      out.push({ ...r, nodeId: n.id, nodeName: n.name });
     }
     return out;
   }

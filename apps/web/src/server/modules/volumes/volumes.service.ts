@@ -2,10 +2,10 @@
  * Named volumes on the nodes, asked live from each agent (volume.*). The server stores nothing
  * about them yet: a volume lives on one node, under the agent's state dir.
  */
-import { DomainError, type Volume } from "@berth/core";
-import { nodes, type Db } from "@berth/db";
+import type { Volume } from "@berth/core";
+import type { Db } from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
-import { NodesService } from "../nodes/nodes.service";
+import { NodeTargets } from "../nodes/node-target";
 
 export interface VolumeView {
   nodeId: string;
@@ -19,38 +19,22 @@ export interface VolumeView {
 const TIMEOUT_MS = 15_000;
 
 export class VolumesService {
-  private readonly nodes: NodesService;
+  private readonly nodes: NodeTargets;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly gateway: AgentGateway,
   ) {
-    this.nodes = new NodesService(db);
+    this.nodes = new NodeTargets(db, gateway);
   }
 
   private online(): { id: string; name: string }[] {
-    return this.db
-      .select({ id: nodes.id, name: nodes.name })
-      .from(nodes)
-      .all()
-      .filter((n) => this.gateway.isOnline(n.id));
+    return this.nodes.online();
   }
 
   /** The node a volume command goes to: the one named, or the only online node. */
   private target(nodeRef: string | undefined): { id: string; name: string } {
-    if (nodeRef !== undefined) {
-      const node = this.nodes.resolve(nodeRef);
-      if (!this.gateway.isOnline(node.id))
-        throw new DomainError("unavailable", `node ${node.name} is offline`);
-      return node;
-    }
-    const up = this.online();
-    if (up.length === 1) return up[0]!;
-    if (up.length === 0) throw new DomainError("unavailable", "no node is online");
-    throw new DomainError(
-      "invalid_input",
-      `${up.length} nodes are online: say which one holds the volume (--node)`,
-    );
+    return this.nodes.target(nodeRef, "holds the volume");
   }
 
   private view(n: { id: string; name: string }, v: Volume): VolumeView {

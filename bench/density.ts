@@ -2,8 +2,11 @@
  * bench/density: memory per idle container. Starts N (default 50) `sleep` containers through the
  * agent's engine (ContainerService, in-process, temp state dir) and prints, per container:
  * RSS and PSS of its conmon monitor and of its processes (/proc/<pid>/smaps_rollup), and the
- * container cgroup's memory.usage_in_bytes (v1) / memory.current (v2). Docker's figure is
- * measured beside it when a Docker engine with a local busybox image is present.
+ * container cgroup's memory.usage_in_bytes (v1) / memory.current (v2). The peers set up by
+ * bench/peers-setup.sh are measured the same way with the same N `sleep` containers: Docker's
+ * per-container containerd-shim + the container's processes, Podman's conmon + the container's
+ * processes, and the container cgroup's memory (else skipped with the reason). Every side runs
+ * without a network (a private netns with only lo).
  *
  *   node --import tsx bench/density.ts [--count 50]        (root)
  */
@@ -15,7 +18,7 @@ import { parseArgs } from "node:util";
 import { CommandSchemas, newContainerId } from "@berth/core";
 import { ContainerService } from "../apps/node-agent/src/containers/container-service";
 import { median, table } from "./lib";
-import { detectDocker } from "./peers";
+import { detectDocker, detectPodman, NETWORK_NOTE, type Peer } from "./peers";
 
 const { values } = parseArgs({ options: { count: { type: "string", default: "50" } } });
 const count = Number(values.count);
@@ -127,43 +130,100 @@ async function berthDensity(): Promise<(string | number)[][]> {
   }
 }
 
-/** Docker: the same N `sleep` containers; the shims' and the containers' RSS/PSS. */
-function dockerDensity(bin: string): (string | number)[][] {
+/** The cgroup directories of a process, keyed like readLimits' paths ("" for cgroup v2). */
+function cgroupPathsOf(pid: number): Record<string, string> {
+  const mounts = new Map<string, string>();
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const f = line.split(" ");
+    const dash = f.indexOf("-");
+    if (dash < 0) continue;
+    const [fstype, , superOpts] = f.slice(dash + 1);
+    if (fstype === "cgroup2") mounts.set("", f[4]!);
+    else if (fstype === "cgroup")
+      for (const o of superOpts!.split(",")) if (o !== "rw" && o !== "ro") mounts.set(o, f[4]!);
+  }
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").filter(Boolean)) {
+    const [, ctrls, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (ctrls === undefined || path === undefined) continue;
+    for (const c of ctrls === "" ? [""] : ctrls.split(",")) {
+      const m = mounts.get(c);
+      if (m) out[c] = join(m, path);
+    }
+  }
+  return out;
+}
+
+/** A peer: the same N `sleep` containers; its per-container monitor's and processes' RSS/PSS. */
+function peerDensity(peer: Peer): (string | number)[][] {
   const names = Array.from({ length: count }, (_, i) => `berth-density-${process.pid}-${i}`);
   const sh = (args: string[]) => {
-    const r = spawnSync(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-    if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${r.stderr.toString()}`);
+    const r = spawnSync(peer.cmd[0]!, [...peer.cmd.slice(1), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (r.status !== 0) throw new Error(`${peer.name} ${args.join(" ")}: ${r.stderr.toString()}`);
     return r.stdout.toString().trim();
   };
   try {
+    const t0 = Date.now();
     for (const n of names)
-      sh(["run", "-d", "--network", "none", "--name", n, "busybox", "sleep", "100000"]);
-    const shim: Mem[] = [];
+      sh(["run", "-d", ...peer.runFlags, "--name", n, "busybox", "sleep", "100000"]);
+    const startMs = Date.now() - t0;
+    spawnSync("sleep", ["2"]); // settle, as for Berth
+    const mon: Mem[] = [];
     const ctr: Mem[] = [];
+    const cg: number[] = [];
     for (const n of names) {
       const pid = Number(sh(["inspect", "-f", "{{.State.Pid}}", n]));
-      shim.push(smaps(ppid(pid)));
-      ctr.push(smaps(pid));
+      const parent = ppid(pid);
+      if (comm(parent) !== peer.monitor)
+        throw new Error(
+          `${peer.name} ${n}: parent ${parent} is ${comm(parent)}, not ${peer.monitor}`,
+        );
+      mon.push(smaps(parent));
+      const paths = cgroupPathsOf(pid);
+      const inside = procs(paths.pids ?? paths.memory ?? paths[""]!).map(smaps);
+      ctr.push({
+        rssKb: inside.reduce((a, m) => a + m.rssKb, 0),
+        pssKb: inside.reduce((a, m) => a + m.pssKb, 0),
+      });
+      cg.push(cgroupMemoryBytes(paths) / 1024);
     }
+    console.log(`${peer.name}: started ${count} containers in ${startMs} ms`);
     const avg = (xs: Mem[], k: keyof Mem) => xs.reduce((a, m) => a + m[k], 0) / xs.length;
+    const p = peer.name;
     return [
-      ["docker: containerd-shim", mb(avg(shim, "rssKb")), mb(avg(shim, "pssKb")), ""],
-      ["docker: container processes", mb(avg(ctr, "rssKb")), mb(avg(ctr, "pssKb")), ""],
+      [`${p}: ${peer.monitor} monitor`, mb(avg(mon, "rssKb")), mb(avg(mon, "pssKb")), ""],
+      [`${p}: container processes`, mb(avg(ctr, "rssKb")), mb(avg(ctr, "pssKb")), ""],
+      [
+        `${p}: monitor + container`,
+        mb(avg(mon, "rssKb") + avg(ctr, "rssKb")),
+        mb(avg(mon, "pssKb") + avg(ctr, "pssKb")),
+        mb(median(cg)),
+      ],
     ];
   } finally {
-    spawnSync(bin, ["rm", "-f", ...names], { stdio: "ignore" });
+    spawnSync(peer.cmd[0]!, [...peer.cmd.slice(1), "rm", "-f", ...peer.rmFlags, ...names], {
+      stdio: "ignore",
+    });
   }
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("run as root");
   console.log(`density: ${count} idle busybox \`sleep\` containers; figures are MiB per container`);
+  console.log(NETWORK_NOTE);
   const rows: (string | number)[][] = [["what", "RSS MiB", "PSS MiB", "cgroup memory MiB"]];
   rows.push(...(await berthDensity()));
-  const docker = detectDocker();
-  if (!docker.skip) rows.push(...dockerDensity(docker.bin));
+  const peers = [detectDocker(), detectPodman()];
+  // One engine's containers at a time: each side's figures are its own, not a mix.
+  for (const p of peers) if (!p.skip) rows.push(...peerDensity(p));
   console.log(table(rows));
-  if (docker.skip) console.log(`docker: skipped: ${docker.skip}`);
+  console.log(
+    "RSS counts shared pages in full for every process; PSS splits them among the sharers. " +
+      "cgroup memory: median of the containers' memory cgroups (page cache charged to them included).",
+  );
+  for (const p of peers) if (p.skip) console.log(`${p.name}: skipped: ${p.skip}`);
 }
 
 main().catch((e: unknown) => {

@@ -3,7 +3,10 @@
  * agent → runc → exit code back to the CLI), next to raw `runc run` of an equivalent bundle
  * (same busybox rootfs, same `true`), measured alternately in the same run. Also: the agent's
  * engine alone (ContainerService run → exit of `true`, in-process, no server or CLI), and
- * `docker run --rm` / `podman run --rm` when those are installed with a local busybox image.
+ * `docker run --rm --network none` / `podman run --rm --network none` of the same `true` when
+ * bench/peers-setup.sh has set them up (else skipped with the reason). Raw runc, Berth and the
+ * peers are measured in turn within each round; every side runs without a network (a private
+ * netns with only lo).
  *
  *   node --import tsx bench/start-latency.ts [--runs 20]        (root; builds must exist)
  */
@@ -23,7 +26,7 @@ import { parseArgs } from "node:util";
 import { CommandSchemas, newContainerId } from "@berth/core";
 import { ContainerService } from "../apps/node-agent/src/containers/container-service";
 import { median, percentile, root, startStack, table, timeCommand } from "./lib";
-import { detectDocker, detectPodman } from "./peers";
+import { detectDocker, detectPodman, NETWORK_NOTE } from "./peers";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, port: { type: "string", default: "18091" } },
@@ -104,6 +107,12 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("run as root");
   const runcVersion = execFileSync("runc", ["--version"]).toString().split("\n")[0];
   console.log(`start-latency: ${runs} runs each, ${runcVersion}`);
+  console.log(NETWORK_NOTE);
+  const peers = [detectDocker(), detectPodman()];
+  const live = peers.filter((p) => !p.skip);
+  const peerArgv = new Map(
+    live.map((p) => [p.name, [...p.cmd, "run", "--rm", ...p.runFlags, "busybox", "true"]]),
+  );
   const stack = await startStack(Number(values.port));
   try {
     const cli = [process.execPath, join(root, "apps/cli/bin/berth.mjs")];
@@ -112,6 +121,11 @@ async function main(): Promise<void> {
     const { bundle, runcRoot } = rawRuncBundle(findBusyboxRootfs(stack.agentDir));
     const berth: number[] = [];
     const raw: number[] = [];
+    const peerTimes = new Map<string, number[]>();
+    for (const [name, argv] of peerArgv) {
+      timeCommand(argv); // warm
+      peerTimes.set(name, []);
+    }
     for (let i = 0; i < runs; i++) {
       raw.push(
         timeCommand([
@@ -125,20 +139,10 @@ async function main(): Promise<void> {
         ]),
       );
       berth.push(timeCommand([...cli, "run", "--rm", "busybox", "true"], stack.cliEnv));
+      for (const [name, argv] of peerArgv) peerTimes.get(name)!.push(timeCommand(argv));
     }
     rmSync(join(bundle, ".."), { recursive: true, force: true });
     const engine = await engineLocal(runs);
-    const peers = [detectDocker(), detectPodman()];
-    const peerTimes = new Map<string, number[]>();
-    for (const p of peers) {
-      if (p.skip) continue;
-      const argv = [p.bin, "run", "--rm", "--network", "none", "busybox", "true"];
-      timeCommand(argv); // warm
-      peerTimes.set(
-        p.name,
-        Array.from({ length: runs }, () => timeCommand(argv)),
-      );
-    }
     const rows: (string | number)[][] = [["what", "median ms", "p90 ms", "min ms"]];
     rows.push([
       "runc run (raw)",
@@ -157,6 +161,12 @@ async function main(): Promise<void> {
     console.log(table(rows));
     console.log(`ratio berth/runc (medians): ${(median(berth) / median(raw)).toFixed(2)}x`);
     console.log(`ratio engine/runc (medians): ${(median(engine) / median(raw)).toFixed(2)}x`);
+    for (const [name, xs] of peerTimes) {
+      console.log(`ratio ${name}/runc (medians): ${(median(xs) / median(raw)).toFixed(2)}x`);
+      console.log(`ratio berth/${name} (medians): ${(median(berth) / median(xs)).toFixed(2)}x`);
+    }
+    for (const p of live)
+      console.log(`${p.name}: ${p.cmd.join(" ")} run --rm ${p.runFlags.join(" ")}`);
     for (const p of peers) if (p.skip) console.log(`${p.name}: skipped: ${p.skip}`);
   } finally {
     await stack.stop();

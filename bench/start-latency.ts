@@ -6,7 +6,9 @@
  * `docker run --rm --network none` / `podman run --rm --network none` of the same `true` when
  * bench/peers-setup.sh has set them up (else skipped with the reason). Raw runc, Berth and the
  * peers are measured in turn within each round; every side runs without a network (a private
- * netns with only lo).
+ * netns with only lo). Raw runc runs twice: a default `runc spec` bundle, and the exact OCI config
+ * the agent writes (seccomp allowlist, capabilities, cgroup namespace…), so the engine's own
+ * overhead shows apart from what the hardened config costs runc itself.
  *
  *   node --import tsx bench/start-latency.ts [--runs 20]        (root; builds must exist)
  */
@@ -57,8 +59,37 @@ function rawRuncBundle(rootfs: string): { bundle: string; runcRoot: string } {
   return { bundle, runcRoot: join(dir, "runc") };
 }
 
-/** The agent's engine alone: ContainerService.run of `true` until its exit is recorded. */
-async function engineLocal(n: number): Promise<number[]> {
+/**
+ * A bundle holding exactly the OCI config the agent writes for `busybox true` (Berth's seccomp
+ * profile, capabilities, masked paths, cgroup namespace…) on a created container's mounted rootfs,
+ * so `runc run` of it measures the runtime with the same work to do, and the rest is the engine's.
+ */
+async function berthSpecBundle(
+  svc: ContainerService,
+): Promise<{ bundle: string; runcRoot: string; containerId: string }> {
+  const containerId = newContainerId();
+  await svc.create(
+    CommandSchemas["container.create"].params.parse({
+      containerId,
+      name: `bench-spec-${process.pid}`,
+      spec: { image: "busybox", command: ["true"] },
+    }),
+  );
+  const paths = svc.pathsOf(containerId);
+  const spec = JSON.parse(readFileSync(paths.config, "utf8"));
+  spec.root.path = paths.rootfs;
+  spec.linux.cgroupsPath = `berth-bench-rawspec-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), "berth-bench-runc-spec-"));
+  mkdirSync(join(dir, "bundle"));
+  writeFileSync(join(dir, "bundle/config.json"), JSON.stringify(spec));
+  return { bundle: join(dir, "bundle"), runcRoot: join(dir, "runc"), containerId };
+}
+
+/**
+ * The agent's engine alone: ContainerService.run of `true` until its exit is recorded; each run
+ * alternates with `runc run` of the same OCI config (berthSpecBundle).
+ */
+async function engineLocal(n: number): Promise<{ engine: number[]; rawSameSpec: number[] }> {
   const stateDir = mkdtempSync(join(tmpdir(), "berth-bench-engine-"));
   const svc = await ContainerService.create({ stateDir });
   const exited = new Map<string, () => void>();
@@ -66,8 +97,20 @@ async function engineLocal(n: number): Promise<number[]> {
     if (name === "container.exited" && "id" in data) exited.get(data.id)?.();
   });
   const out: number[] = [];
+  const rawSameSpec: number[] = [];
+  const same = await berthSpecBundle(svc);
   try {
     for (let i = 0; i <= n; i++) {
+      const rawMs = timeCommand([
+        "runc",
+        "--root",
+        same.runcRoot,
+        "run",
+        "--bundle",
+        same.bundle,
+        `bench-spec-${process.pid}-${i}`,
+      ]);
+      if (i > 0) rawSameSpec.push(rawMs);
       const containerId = newContainerId();
       const done = new Promise<void>((r) => exited.set(containerId, r));
       const t0 = process.hrtime.bigint();
@@ -95,8 +138,9 @@ async function engineLocal(n: number): Promise<number[]> {
       );
     await svc.close();
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(join(same.bundle, ".."), { recursive: true, force: true });
   }
-  return out;
+  return { engine: out, rawSameSpec };
 }
 
 function row(what: string, xs: number[]): (string | number)[] {
@@ -142,7 +186,7 @@ async function main(): Promise<void> {
       for (const [name, argv] of peerArgv) peerTimes.get(name)!.push(timeCommand(argv));
     }
     rmSync(join(bundle, ".."), { recursive: true, force: true });
-    const engine = await engineLocal(runs);
+    const { engine, rawSameSpec } = await engineLocal(runs);
     const rows: (string | number)[][] = [["what", "median ms", "p90 ms", "min ms"]];
     rows.push([
       "runc run (raw)",
@@ -156,11 +200,18 @@ async function main(): Promise<void> {
       percentile(berth, 90).toFixed(1),
       Math.min(...berth).toFixed(1),
     ]);
+    rows.push(row("runc run (raw, Berth's exact OCI config)", rawSameSpec));
     rows.push(row("agent engine in-process (run → exit)", engine));
     for (const [name, xs] of peerTimes) rows.push(row(`${name} run --rm (no network)`, xs));
     console.log(table(rows));
     console.log(`ratio berth/runc (medians): ${(median(berth) / median(raw)).toFixed(2)}x`);
     console.log(`ratio engine/runc (medians): ${(median(engine) / median(raw)).toFixed(2)}x`);
+    console.log(
+      `ratio engine/runc with Berth's config (medians): ${(median(engine) / median(rawSameSpec)).toFixed(2)}x`,
+    );
+    console.log(
+      `ratio berth/runc with Berth's config (medians): ${(median(berth) / median(rawSameSpec)).toFixed(2)}x`,
+    );
     for (const [name, xs] of peerTimes) {
       console.log(`ratio ${name}/runc (medians): ${(median(xs) / median(raw)).toFixed(2)}x`);
       console.log(`ratio berth/${name} (medians): ${(median(berth) / median(xs)).toFixed(2)}x`);

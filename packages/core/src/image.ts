@@ -42,3 +42,21 @@ export const ImageRemovalSchema = z.object({
   deleted: z.array(z.string()),
 });
 export type ImageRemoval = z.infer<typeof ImageRemovalSchema>;
+
+/**
+ * Splits `host:5000/team/app:tag@sha256:…` into repository and tag like `docker images` shows
+ * them (`<none>` for a digest-only reference).
+ */
+export function splitImageRef(ref: string): { repository: string; tag: string } {
+  const at = ref.indexOf("@");
+  const named = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = named.lastIndexOf("/");
+  const colon = named.lastIndexOf(":");
+  if (colon > slash) return { repository: named.slice(0, colon), tag: named.slice(colon + 1) };
+  return { repository: named, tag: at >= 0 ? "<none>" : "latest" };
+}
+
+/** The short image id `docker images` shows: the first 12 hex digits of the digest. */
+export function shortImageId(digest: string): string {
+  return digest.replace(/^sha256:/, "").slice(0, 12);
+}

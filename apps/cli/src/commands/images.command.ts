@@ -1,5 +1,6 @@
 /** `berth images`: the images stored on the online nodes. */
 import { type Command } from "commander";
+import { shortImageId, splitImageRef } from "@berth/core";
 import type { ImageDetailsView } from "../api/image-views";
 import type { ImageView } from "../api/views";
 import { withApi, type CliContext } from "../context";
@@ -9,29 +10,15 @@ import { type GlobalFlags } from "./global-flags";
 
 export const IMAGE_COLUMNS = ["NODE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
 
-/** Splits `host:5000/team/app:tag@sha256:…` into repository and tag like docker images does. */
-export function splitRef(ref: string): { repository: string; tag: string } {
-  const at = ref.indexOf("@");
-  const named = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = named.lastIndexOf("/");
-  const colon = named.lastIndexOf(":");
-  if (colon > slash) return { repository: named.slice(0, colon), tag: named.slice(colon + 1) };
-  return { repository: named, tag: at >= 0 ? "<none>" : "latest" };
-}
-
-function imageId(digest: string): string {
-  return digest.replace(/^sha256:/, "").slice(0, 12);
-}
-
 export function imageRows(images: ImageView[], now: number): string[][] {
   return images.map((i) => {
-    const { repository, tag } = splitRef(i.ref);
+    const { repository, tag } = splitImageRef(i.ref);
     const created = typeof i.createdAt === "number" ? i.createdAt : Date.parse(i.createdAt);
     return [
       i.nodeName,
       repository,
       tag,
-      imageId(i.digest),
+      shortImageId(i.digest),
       Number.isNaN(created) ? "-" : ago(created, now),
       humanSize(i.size),
     ];
@@ -74,7 +61,7 @@ export function registerImageCommands(
     if (flags.json) ctx.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
     else if (flags.quiet)
       ctx.stdout.write(
-        [...new Set(images.map((i) => imageId(i.digest)))].map((id) => `${id}\n`).join(""),
+        [...new Set(images.map((i) => shortImageId(i.digest)))].map((id) => `${id}\n`).join(""),
       );
     else ctx.stdout.write(`${formatTable(IMAGE_COLUMNS, imageRows(images, ctx.now()))}\n`);
   };

@@ -16,6 +16,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import {
   IconBox,
+  IconStack2,
   IconChevronDown,
   IconLayoutDashboard,
   IconLogout,
@@ -35,6 +36,7 @@ const NAV = [
   { href: "/", label: "Overview", icon: IconLayoutDashboard },
   { href: "/nodes", label: "Nodes", icon: IconServer2 },
   { href: "/containers", label: "Containers", icon: IconBox },
+  { href: "/images", label: "Images", icon: IconStack2 },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {

@@ -37,8 +37,9 @@ function LoginForm() {
 
   const login = useMutation(
     trpc.auth.login.mutationOptions({
-      onSuccess: (user) => {
-        queryClient.setQueryData(trpc.auth.me.queryKey(), user);
+      onSuccess: async () => {
+        // `me` carries the team role, which login's answer does not: fetch it before leaving.
+        await queryClient.refetchQueries({ queryKey: trpc.auth.me.queryKey() });
         router.replace(next);
       },
       onError: (err) => {

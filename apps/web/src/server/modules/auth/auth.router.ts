@@ -2,7 +2,10 @@ import { CliLoginInputSchema, LoginInputSchema } from "@berth/core";
 import { authedProcedure, publicProcedure, router } from "../../trpc";
 
 export const authRouter = router({
-  me: publicProcedure.query(({ ctx }) => ctx.user),
+  /** The signed-in user with their team role (null when signed out), for the UI to hide what it may not do. */
+  me: publicProcedure.query(({ ctx }) =>
+    ctx.user ? { ...ctx.user, role: ctx.actor?.role ?? null } : null,
+  ),
 
   login: publicProcedure.input(LoginInputSchema).mutation(async ({ ctx, input }) => {
     const { user, sessionSecret } = await ctx.services.auth.login(

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Berth needs on a Debian 12 host, idempotently:
-#   apt: runc, conmon, busybox-static, iptables, iproute2 (+ chromium with --test)
+#   apt: runc, conmon, busybox-static, iptables, iproute2, attr (overlay xattrs: layers, builds)
+#        (+ chromium, docker-registry, skopeo and apache2-utils (htpasswd)
+#         with --test: the registry client's tests)
 #   npm: the workspace's dependencies (npm ci when node_modules is missing or stale)
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
@@ -14,8 +16,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NEXT_TELEMETRY_DISABLED=1 TURBO_TELEME
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
-pkgs=(runc crun conmon busybox-static iptables iproute2 util-linux ca-certificates)
-[[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation)
+pkgs=(runc crun conmon busybox-static iptables iproute2 util-linux ca-certificates attr)
+[[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation docker-registry skopeo apache2-utils)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -29,6 +31,11 @@ if ((${#missing[@]})); then
   log "apt-get install ${missing[*]}"
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's docker-registry enables a system service on :5000; the tests start their own
+# registries on random loopback ports, so keep the packaged one (started by its own install) off.
+if [[ $want_test == 1 && $(id -u) -eq 0 ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 # npm dependencies: reinstall when the lockfile changed since the last install.

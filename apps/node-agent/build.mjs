@@ -15,6 +15,8 @@ await build({
   target: "node20",
   sourcemap: true,
   logLevel: "warning",
+  // Native addon (pty.node): required at run time from node_modules, never bundled.
+  external: ["node-pty"],
   banner: {
     js: 'import { createRequire } from "module"; const require = createRequire(import.meta.url);',
   },

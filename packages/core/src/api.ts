@@ -10,6 +10,7 @@ import {
   SignalSchema,
   LogTimeSchema,
 } from "./container";
+import { StreamInputSchema, TerminalSizeSchema } from "./protocol";
 
 export const UsernameSchema = z
   .string()
@@ -64,19 +65,47 @@ export const ContainerLogsInputSchema = z.object({
   until: LogTimeSchema.optional(),
 });
 
-/** `docker exec` without a tty: `argv` runs in the running container `ref`. */
-export const ContainerExecInputSchema = z.object({
-  ref: ContainerRefSchema,
-  argv: z.array(z.string().max(65_536)).min(1, "exec needs a command").max(4096),
-  user: z.string().min(1).max(256).optional(),
-  workingDir: z.string().max(4096).startsWith("/", "the working dir must be absolute").optional(),
-  env: z
-    .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
-    .max(4096)
-    .default([]),
-  detach: z.boolean().default(false),
-});
+/**
+ * `docker exec`: `argv` runs in the running container `ref`. With `tty` (-t) it gets a
+ * pseudo-terminal of `size`; with `interactive` (-i) its stdin stays open. Either makes the
+ * subscription's first chunk a `{sessionId}` for `containers.execInput`.
+ */
+export const ContainerExecInputSchema = z
+  .object({
+    ref: ContainerRefSchema,
+    argv: z.array(z.string().max(65_536)).min(1, "exec needs a command").max(4096),
+    user: z.string().min(1).max(256).optional(),
+    workingDir: z.string().max(4096).startsWith("/", "the working dir must be absolute").optional(),
+    env: z
+      .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
+      .max(4096)
+      .default([]),
+    detach: z.boolean().default(false),
+    tty: z.boolean().default(false),
+    interactive: z.boolean().default(false),
+    /** The client terminal's size when the exec starts (tty only). */
+    size: TerminalSizeSchema.optional(),
+  })
+  .refine((p) => !(p.detach && (p.tty || p.interactive)), {
+    message: "-d cannot be combined with -i or -t",
+    path: ["detach"],
+  });
 export type ContainerExecInput = z.input<typeof ContainerExecInputSchema>;
+
+/** An id of an interactive exec session (the first chunk of `containers.exec` with -i/-t). */
+export const ExecSessionIdSchema = z
+  .string()
+  .min(16)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "not an exec session id");
+
+/** `containers.execInput`: stdin bytes (base64), EOF, or a new terminal size for a session. */
+export const ExecSessionInputSchema = StreamInputSchema.extend({
+  sessionId: ExecSessionIdSchema,
+}).refine((p) => p.data !== undefined || p.eof === true || p.resize !== undefined, {
+  message: "send data, eof or resize",
+});
+export type ExecSessionInput = z.input<typeof ExecSessionInputSchema>;
 
 export const StopContainerInputSchema = z.object({
   ref: ContainerRefSchema,

@@ -215,6 +215,60 @@ export const MountSchema = z.discriminatedUnion("type", [
 ]);
 export type Mount = z.infer<typeof MountSchema>;
 
+const devicePath = (what: string) =>
+  z
+    .string()
+    .max(4096)
+    .startsWith("/dev/", `${what} paths must be absolute paths under /dev/`)
+    .refine((s) => !s.split("/").includes(".."), `${what} paths must not contain ..`)
+    .refine((s) => !s.includes("\0"), `${what} paths must not contain NUL`)
+    .refine((s) => s.replace(/\/+$/, "") !== "/dev", `${what} paths must name a device in /dev`);
+
+/**
+ * `--device /dev/HOST[:/dev/CONTAINER[:rwm]]`: a host char or block device node created in the
+ * container (same major/minor, type and mode as on the host) with a cgroup rule allowing
+ * `permissions` (a non-empty subset of r, w, m). `containerPath` defaults to `hostPath`.
+ */
+export const DeviceMappingSchema = z.object({
+  hostPath: devicePath("device"),
+  containerPath: devicePath("container device").optional(),
+  permissions: z
+    .string()
+    .regex(/^(?!.*(.).*\1)[rwm]{1,3}$/, "device permissions are a subset of rwm, like rw or r")
+    .default("rwm"),
+});
+export type DeviceMapping = z.infer<typeof DeviceMappingSchema>;
+
+/** Smallest `max-size` of a rotated log: a few records, so every generation holds whole lines. */
+export const MIN_LOG_MAX_SIZE = 4096;
+
+/**
+ * Log rotation, as docker's json-file `--log-opt max-size=… --log-opt max-file=…`: at most
+ * `maxFile` files of about `maxSize` bytes are kept. Absent = no rotation (docker's default).
+ * `maxFile` without `maxSize` is refused (docker's rule); `maxSize` alone keeps one file.
+ */
+export const LogConfigSchema = z
+  .object({
+    maxSize: z
+      .number()
+      .int()
+      .min(MIN_LOG_MAX_SIZE, "the log max-size must be at least 4 KiB")
+      .max(2 ** 40, "the log max-size must be at most 1 TiB")
+      .optional(),
+    maxFile: z
+      .number()
+      .int()
+      .min(1, "the log max-file must be at least 1")
+      .max(100, "the log max-file must be at most 100")
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (c) => c.maxFile === undefined || c.maxSize !== undefined,
+    "the log max-file needs a max-size",
+  );
+export type LogConfig = z.infer<typeof LogConfigSchema>;
+
 /** What a user asks for. The agent resolves it against the image's config. */
 export const ContainerSpecSchema = z.object({
   image: ImageRefSchema,
@@ -247,6 +301,10 @@ export const ContainerSpecSchema = z.object({
   tmpfs: z.array(TmpfsMountSchema).max(64).default([]),
   labels: z.record(z.string().max(256), z.string().max(4096)).default({}),
   restartPolicy: RestartPolicySchema.default({ name: "no", maximumRetryCount: 0 }),
+  /**
+   * Overrides the image's HEALTHCHECK; absent = the image's (if any) applies; `{test: ["NONE"]}`
+   * (`--no-healthcheck`) disables both.
+   */
   healthcheck: HealthcheckSchema.optional(),
   /** Absent = every namespace private. */
   namespaces: NamespaceOptionsSchema.optional(),
@@ -257,6 +315,10 @@ export const ContainerSpecSchema = z.object({
    * absent): none.
    */
   userns: z.enum(["auto", "host"]).optional(),
+  /** `--device /dev/HOST[:/dev/CTR[:rwm]]`: host devices made available (admin-only on the server). */
+  devices: z.array(DeviceMappingSchema).max(64).optional(),
+  /** `--log-opt max-size=… --log-opt max-file=…`; absent = the log is never rotated. */
+  logConfig: LogConfigSchema.optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
 export type ContainerSpecInput = z.input<typeof ContainerSpecSchema>;

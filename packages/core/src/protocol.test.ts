@@ -148,3 +148,69 @@ describe("command params", () => {
     expect(parseEventData("container.removed", { id: "x" }).success).toBe(false);
   });
 });
+
+describe("interactive exec: stream_input frames and exec params", () => {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+  it("accepts data, eof and resize for a stream id", () => {
+    for (const f of [
+      { type: "stream_input", id: "c1", data: b64("ls\r") },
+      { type: "stream_input", id: "c1", eof: true },
+      { type: "stream_input", id: "c1", resize: { cols: 120, rows: 40 } },
+      { type: "stream_input", id: "c1", data: b64("x"), eof: true, resize: { cols: 1, rows: 1 } },
+    ]) {
+      const r = parseServerFrame(JSON.stringify(f));
+      expect(r).toEqual({ ok: true, frame: f });
+    }
+  });
+
+  it("refuses non-base64 data, oversized data, out-of-range sizes and a bad id", () => {
+    const big = Buffer.alloc(64 * 1024 + 1).toString("base64");
+    for (const f of [
+      { type: "stream_input", id: "c1", data: "not base64!" },
+      { type: "stream_input", id: "c1", data: big },
+      { type: "stream_input", id: "c1", resize: { cols: 0, rows: 24 } },
+      { type: "stream_input", id: "c1", resize: { cols: 80, rows: 1001 } },
+      { type: "stream_input", id: "c1", resize: { cols: 80.5, rows: 24 } },
+      { type: "stream_input", id: "c1", eof: false },
+      { type: "stream_input", id: "bad id!", eof: true },
+      { type: "stream_input", eof: true },
+    ]) {
+      expect(parseServerFrame(JSON.stringify(f)).ok, JSON.stringify(f).slice(0, 80)).toBe(false);
+    }
+    // exactly the limit is fine
+    const max = Buffer.alloc(64 * 1024).toString("base64");
+    expect(parseServerFrame(JSON.stringify({ type: "stream_input", id: "c", data: max })).ok).toBe(
+      true,
+    );
+  });
+
+  it("container.exec takes tty, interactive and a size; detach excludes both", () => {
+    const containerId = newContainerId();
+    const ok = parseCommandParams("container.exec", {
+      containerId,
+      argv: ["sh"],
+      tty: true,
+      interactive: true,
+      size: { cols: 100, rows: 30 },
+    });
+    expect(ok.success && ok.data).toMatchObject({ tty: true, interactive: true, detach: false });
+    for (const bad of [
+      { tty: true, detach: true },
+      { interactive: true, detach: true },
+      { tty: true, size: { cols: 2000, rows: 10 } },
+    ]) {
+      expect(
+        parseCommandParams("container.exec", { containerId, argv: ["sh"], ...bad }).success,
+      ).toBe(false);
+    }
+    // an exec without them keeps its old shape (no tty/interactive keys)
+    const plain = parseCommandParams("container.exec", { containerId, argv: ["true"] });
+    expect(plain.success && Object.keys(plain.data).sort()).toEqual(
+      ["argv", "containerId", "detach", "env"].sort(),
+    );
+    expect(CommandSchemas["container.exec"].result.safeParse({ stdout: "\u001b[1m" }).success).toBe(
+      true,
+    );
+  });
+});

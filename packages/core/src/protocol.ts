@@ -2,7 +2,7 @@
  * The agent protocol, version 1: JSON text frames over one WebSocket that the agent dials out.
  *
  *   agent → server: hello, heartbeat, result, event, stream, stream_end, error
- *   server → agent: welcome, command, cancel, ack, error
+ *   server → agent: welcome, command, cancel, stream_input, ack, error
  *
  * Every frame is parsed with these schemas on both sides; a frame that fails is answered with an
  * `error` frame and otherwise ignored. Commands carry an id: the agent remembers recent ids and
@@ -71,6 +71,54 @@ export const NodeFactsSchema = z.object({
 export type NodeFacts = z.infer<typeof NodeFactsSchema>;
 export type RuntimeInfo = NonNullable<NodeFacts["runtimes"]>[number];
 
+/** A terminal's size in character cells (exec with a tty). */
+export const TerminalSizeSchema = z.object({
+  cols: z.number().int().min(1).max(1000),
+  rows: z.number().int().min(1).max(1000),
+});
+export type TerminalSize = z.infer<typeof TerminalSizeSchema>;
+
+/** Largest decoded payload of one `stream_input` frame. */
+export const MAX_STREAM_INPUT_BYTES = 64 * 1024;
+
+/** Bytes encoded by a (valid, padded) base64 string. */
+function base64Length(b: string): number {
+  const pad = b.endsWith("==") ? 2 : b.endsWith("=") ? 1 : 0;
+  return (b.length / 4) * 3 - pad;
+}
+
+/** Standard base64 of at most MAX_STREAM_INPUT_BYTES bytes. */
+export const StreamInputDataSchema = z
+  .base64("data must be base64")
+  .max(Math.ceil(MAX_STREAM_INPUT_BYTES / 3) * 4)
+  .refine((b) => base64Length(b) <= MAX_STREAM_INPUT_BYTES, {
+    message: `at most ${MAX_STREAM_INPUT_BYTES} bytes of data`,
+  });
+
+/** What one `stream_input` frame (or the API's exec input) carries; applied resize → data → eof. */
+export const StreamInputSchema = z.object({
+  data: StreamInputDataSchema.optional(),
+  /** No more input: closes the process's stdin (a tty gets its EOF character, ^D). */
+  eof: z.literal(true).optional(),
+  resize: TerminalSizeSchema.optional(),
+});
+export type StreamInputBody = z.infer<typeof StreamInputSchema>;
+
+/** One decoded input event of an interactive stream, as the engine consumes it. */
+export interface StreamInput {
+  data?: Uint8Array;
+  eof?: boolean;
+  resize?: TerminalSize;
+}
+
+/**
+ * Where the engine reads an interactive stream's input from: events that arrive before
+ * `attach` are kept and handed over, in order, when it is called; `attach` returns a detach.
+ */
+export interface StreamInputSource {
+  attach(sink: (input: StreamInput) => void): () => void;
+}
+
 /** Command names and their parameter / result schemas. */
 export const CommandSchemas = {
   "container.run": {
@@ -122,23 +170,35 @@ export const CommandSchemas = {
     result: z.object({ lines: z.array(LogLineSchema) }),
   },
   /**
-   * A stream command: runs one more process in a running container (no tty). `stream` frames
-   * carry `{stdout}` / `{stderr}` chunks as UTF-8 text (invalid bytes become U+FFFD); the last
-   * one carries `{exitCode}`, then `stream_end`.
+   * A stream command: runs one more process in a running container. `stream` frames carry
+   * `{stdout}` / `{stderr}` chunks as UTF-8 text (invalid bytes become U+FFFD); the last one
+   * carries `{exitCode}`, then `stream_end`. With `tty` the process gets a pseudo-terminal of
+   * `size` and its merged output comes as `{stdout}`; with `interactive` its stdin is fed by
+   * `stream_input` frames (data, eof). Resizes go to a tty in `stream_input` frames too.
    */
   "container.exec": {
-    params: z.object({
-      containerId: ContainerIdSchema,
-      argv: z.array(z.string().max(65_536)).min(1).max(4096),
-      user: z.string().min(1).max(256).optional(),
-      workingDir: z.string().max(4096).startsWith("/").optional(),
-      env: z
-        .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
-        .max(4096)
-        .default([]),
-      /** Start it and end the stream at once (no output, no exit code): `docker exec -d`. */
-      detach: z.boolean().default(false),
-    }),
+    params: z
+      .object({
+        containerId: ContainerIdSchema,
+        argv: z.array(z.string().max(65_536)).min(1).max(4096),
+        user: z.string().min(1).max(256).optional(),
+        workingDir: z.string().max(4096).startsWith("/").optional(),
+        env: z
+          .array(z.string().regex(/^[^=\0]+=/, "env entries are KEY=VALUE"))
+          .max(4096)
+          .default([]),
+        /** Start it and end the stream at once (no output, no exit code): `docker exec -d`. */
+        detach: z.boolean().default(false),
+        /** Allocate a pseudo-terminal (`docker exec -t`). */
+        tty: z.boolean().optional(),
+        /** Keep stdin open, fed by `stream_input` frames (`docker exec -i`). */
+        interactive: z.boolean().optional(),
+        /** The terminal's initial size (tty only; default 80x24). */
+        size: TerminalSizeSchema.optional(),
+      })
+      .refine((p) => !(p.detach && (p.tty || p.interactive)), {
+        message: "detach cannot be combined with tty or interactive",
+      }),
     result: z.object({
       stdout: z.string().optional(),
       stderr: z.string().optional(),
@@ -351,6 +411,15 @@ export const CommandFrameSchema = z.object({
   params: z.unknown(),
 });
 export const CancelFrameSchema = z.object({ type: z.literal("cancel"), id: CommandIdSchema });
+/**
+ * Input for a running stream command (`container.exec` with tty or interactive), routed by the
+ * command id; one for an id that is not streaming is ignored.
+ */
+export const StreamInputFrameSchema = StreamInputSchema.extend({
+  type: z.literal("stream_input"),
+  id: CommandIdSchema,
+});
+export type StreamInputFrame = z.infer<typeof StreamInputFrameSchema>;
 export const AckFrameSchema = z.object({
   type: z.literal("ack"),
   seq: z.number().int().nonnegative(),
@@ -360,6 +429,7 @@ export const ServerFrameSchema = z.union([
   WelcomeFrameSchema,
   CommandFrameSchema,
   CancelFrameSchema,
+  StreamInputFrameSchema,
   AckFrameSchema,
   ErrorFrameSchema,
 ]);

@@ -1,3 +1,3 @@
 export * from "./schema";
 export { openDb, getDb, MIGRATIONS_DIR, type Db, type OpenDbOptions } from "./client";
-export { eq, and, or, desc, asc, sql, inArray, like, isNull, gt, lt } from "drizzle-orm";
+export { eq, and, or, desc, asc, sql, inArray, like, isNull, gt, gte, lt, lte } from "drizzle-orm";

@@ -191,6 +191,34 @@ export const auditEvents = sqliteTable(
   (t) => [index("audit_at_idx").on(t.at), index("audit_actor_idx").on(t.actorId)],
 );
 
+/**
+ * Docker-like container events (`berth events --since/--until`), one row per action, written by
+ * the server as agents report them. Snapshot columns (name, image, node name, team) keep an
+ * event readable after its container is gone; no foreign keys for the same reason. Bounded:
+ * the server prunes rows older than 7 days and all but the newest 100k.
+ */
+export const containerEvents = sqliteTable(
+  "container_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    teamId: text("team_id").notNull(),
+    containerId: text("container_id").notNull(),
+    containerName: text("container_name").notNull(),
+    image: text("image").notNull(),
+    nodeId: text("node_id").notNull(),
+    nodeName: text("node_name").notNull(),
+    /** docker's action: create, start, die, oom, pause, unpause, destroy, health_status: … */
+    action: text("action").notNull(),
+    /** Only for `die`. */
+    exitCode: integer("exit_code"),
+  },
+  (t) => [
+    index("container_events_team_at_idx").on(t.teamId, t.at),
+    index("container_events_at_idx").on(t.at),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
@@ -199,3 +227,4 @@ export type NodeRow = typeof nodes.$inferSelect;
 export type JoinToken = typeof joinTokens.$inferSelect;
 export type ContainerRow = typeof containers.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type ContainerEventRow = typeof containerEvents.$inferSelect;

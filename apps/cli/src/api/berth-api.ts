@@ -15,6 +15,7 @@ import {
   type UpdateContainerInput,
   type ContainerLogsInputSchema,
   type ContainerExecInput,
+  type ExecSessionInput,
   type CreateJoinTokenInputSchema,
   type ListContainersInputSchema,
   type RemoveContainerInputSchema,
@@ -390,6 +391,11 @@ export class BerthApi {
       (data) => onChunk(parseAnswer(ExecChunkSchema, data, "containers.exec")),
       signal,
     );
+  }
+
+  /** Sends stdin data / EOF / a terminal size to an interactive exec session. */
+  async execInput(input: ExecSessionInput): Promise<void> {
+    await this.client.containers.execInput.mutate(input);
   }
 
   /** Streams `containers.statsStream` (a round of samples about every second) until `signal`. */

@@ -1,14 +1,16 @@
 /**
- * `berth events`: live container events, docker's line format
+ * `berth events`: container events, docker's line format
  * (`2026-11-27T20:40:01.123456789Z container die 3f2a… (exitCode=0, image=busybox, name=web)`)
- * or `--json` (docker's `--format '{{json .}}'` shape), until Ctrl-C. Only live events: `--since`
- * and `--until` are refused, there is no event history to replay yet.
+ * or `--json` (docker's `--format '{{json .}}'` shape). Live events until Ctrl-C; `--since`
+ * replays the server's stored history first (kept 7 days, at most 100k events), `--until` ends
+ * the stream at that time (at once when it has passed).
  */
-import type { ContainerEvent } from "@berth/core";
+import type { ContainerEvent, ContainerEventsInput } from "@berth/core";
 import { type Command } from "commander";
 import { withApi, type CliContext } from "../context";
 import { UsageError } from "../errors";
 import { type GlobalFlags } from "./global-flags";
+import { parseLogTime } from "./log-time";
 
 /** Epoch nanoseconds (decimal string) as RFC 3339 UTC with nine fractional digits. */
 export function rfc3339Nano(timeNano: string): string {
@@ -53,22 +55,43 @@ export function eventJson(e: ContainerEvent): string {
   });
 }
 
-/** `--filter key=value` values: only `container=` is supported; answers the container refs. */
-export function parseEventFilters(filters: string[]): string[] {
-  const refs: string[] = [];
+/** `--filter key=value` values: `container=` (name or id) and `event=` (an action). */
+export function parseEventFilters(filters: string[]): { containers: string[]; events: string[] } {
+  const out = { containers: [] as string[], events: [] as string[] };
   for (const f of filters) {
     const eq = f.indexOf("=");
     const key = eq < 0 ? f : f.slice(0, eq);
     const value = eq < 0 ? "" : f.slice(eq + 1);
-    if (key !== "container")
+    if (key !== "container" && key !== "event")
       throw new UsageError(
         `unsupported filter "${f}"`,
-        "berth events supports --filter container=NAME_OR_ID",
+        "berth events supports --filter container=NAME_OR_ID and --filter event=ACTION",
       );
-    if (value === "") throw new UsageError(`filter "${f}" needs a value`, "e.g. container=web");
-    refs.push(value);
+    if (value === "")
+      throw new UsageError(`filter "${f}" needs a value`, "e.g. container=web or event=die");
+    (key === "container" ? out.containers : out.events).push(value);
   }
-  return refs;
+  return out;
+}
+
+/** The `containers.events` input for the command's flags; `now` anchors relative times. */
+export function eventsInput(
+  flags: { since?: string; until?: string; filter: string[] },
+  now: Date,
+): ContainerEventsInput {
+  const { containers, events } = parseEventFilters(flags.filter);
+  const input: ContainerEventsInput = {};
+  if (containers.length > 0) input.containers = containers;
+  if (events.length > 0) input.events = events;
+  if (flags.since !== undefined) input.since = parseLogTime(flags.since, "--since", now);
+  if (flags.until !== undefined) input.until = parseLogTime(flags.until, "--until", now);
+  if (
+    input.since !== undefined &&
+    input.until !== undefined &&
+    new Date(input.since).getTime() > new Date(input.until).getTime()
+  )
+    throw new UsageError("--until must not be before --since");
+  return input;
 }
 
 export function registerEventsCommand(
@@ -78,30 +101,28 @@ export function registerEventsCommand(
 ): void {
   program
     .command("events")
-    .description("Get live container events from the server (until Ctrl-C)")
+    .description("Get container events from the server (live until Ctrl-C, or a stored window)")
     .usage("[OPTIONS]")
-    .option("--since <time>", "not supported yet: berth events shows live events only")
-    .option("--until <time>", "not supported yet: berth events shows live events only")
+    .option(
+      "--since <time>",
+      "replay events since this time (RFC 3339, Unix seconds or a duration like 10m), then follow",
+    )
+    .option("--until <time>", "stop at this time (same formats as --since)")
     .option(
       "-f, --filter <filter>",
-      "filter events (container=NAME_OR_ID; repeatable)",
+      "filter events (container=NAME_OR_ID, event=ACTION; repeatable)",
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
     .option("--json", "print each event as one JSON object per line")
     .action(async (flags: { since?: string; until?: string; filter: string[]; json?: boolean }) => {
-      if (flags.since !== undefined || flags.until !== undefined)
-        throw new UsageError(
-          "--since and --until are not supported yet: there is no event history to replay",
-          "run `berth events` without them to follow live events",
-        );
-      const refs = parseEventFilters(flags.filter);
+      const input = eventsInput(flags, new Date(ctx.now()));
       const stop = new AbortController();
       const offInterrupt = ctx.onInterrupt?.(() => stop.abort());
       try {
         await withApi(ctx, globals(), {}, (api) =>
           api.streamEvents(
-            refs.length > 0 ? { containers: refs } : {},
+            input,
             (e) => ctx.stdout.write(`${flags.json ? eventJson(e) : formatEventLine(e)}\n`),
             stop.signal,
           ),

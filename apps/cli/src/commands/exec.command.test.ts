@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { ContainerExecInputSchema, DomainError } from "@berth/core";
+import { EventEmitter } from "node:events";
+import { ContainerExecInputSchema, DomainError, ExecSessionInputSchema } from "@berth/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Command } from "commander";
@@ -79,11 +80,22 @@ describe("berth exec flags", () => {
     expect(parse(["-e", "HOME_DIR", "-e", "UNSET", "web", "env"]).env).toEqual(["HOME_DIR=/h"]);
   });
 
-  it("refuses -i/-t, bad -e, a relative -w and a missing command", () => {
-    expect(() => parse(["-it", "web", "sh"])).toThrow(
-      "not supported yet: interactive exec (-it) lands with the browser terminal",
-    );
-    expect(() => parse(["-t", "web", "sh"])).toThrow(/not supported yet/);
+  it("-i and -t become interactive / tty", () => {
+    expect(parse(["-it", "web", "sh"])).toEqual({
+      ref: "web",
+      argv: ["sh"],
+      env: [],
+      detach: false,
+      tty: true,
+      interactive: true,
+    });
+    expect(parse(["-i", "web", "cat"])).toMatchObject({ interactive: true });
+    expect(parse(["-i", "web", "cat"])).not.toHaveProperty("tty");
+  });
+
+  it("refuses -d with -i/-t, bad -e, a relative -w and a missing command", () => {
+    expect(() => parse(["-d", "-it", "web", "sh"])).toThrow("-d cannot be combined with -i or -t");
+    expect(() => parse(["-dt", "web", "sh"])).toThrow(/-d cannot be combined/);
     expect(() => parse(["-e", "=x", "web", "env"])).toThrow(/expected KEY=VALUE/);
     expect(() => parse(["-w", "tmp", "web", "pwd"])).toThrow(/invalid exec options/);
     expect(() => parse(["web"])).toThrow(/missing required argument 'command'/);
@@ -96,8 +108,15 @@ describe("berth exec flags", () => {
   });
 });
 
+interface FakeSession {
+  data: string;
+  eof: boolean;
+  resizes: unknown[];
+}
+
 function startServer() {
   const calls: unknown[] = [];
+  const sessions = new Map<string, FakeSession>();
   const t = initTRPC.create({
     errorFormatter({ shape, error }) {
       const cause = error.cause;
@@ -118,13 +137,33 @@ function startServer() {
         if (input.argv[0] === "nope")
           throw fail("BAD_REQUEST", "invalid_input", 'executable file not found in $PATH: "nope"');
         if (input.detach) return;
+        if (input.interactive || input.tty) {
+          const id = `session${calls.length}`.padEnd(32, "x");
+          const s: FakeSession = { data: "", eof: false, resizes: [] };
+          sessions.set(id, s);
+          yield { sessionId: id };
+          // like `cat`: echoes stdin once it ends
+          while (input.interactive && !s.eof) await new Promise((r) => setTimeout(r, 5));
+          if (s.data) yield { stdout: s.data };
+          yield { exitCode: input.interactive ? 0 : 4 };
+          sessions.delete(id);
+          return;
+        }
         yield { stdout: "out\n" };
         yield { stderr: "err\n" };
         yield { exitCode: 3 };
       }),
+      execInput: t.procedure.input(ExecSessionInputSchema).mutation(({ input }) => {
+        const s = sessions.get(input.sessionId);
+        if (!s) throw new TRPCError({ code: "NOT_FOUND", message: "no such exec session" });
+        if (input.resize) s.resizes.push(input.resize);
+        if (input.data) s.data += Buffer.from(input.data, "base64").toString();
+        if (input.eof) s.eof = true;
+        return { ok: true as const };
+      }),
     }),
   });
-  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls };
+  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls, sessions };
 }
 
 describe("berth exec against a tRPC server on 127.0.0.1", () => {
@@ -144,13 +183,19 @@ describe("berth exec against a tRPC server on 127.0.0.1", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function berth(argv: string[]) {
+  async function berth(
+    argv: string[],
+    io: { stdin?: CliContext["stdin"]; stdout?: EventEmitter } = {},
+  ) {
     let stdout = "";
     let stderr = "";
+    const out = Object.assign(io.stdout ?? new EventEmitter(), {
+      write: (s: string) => (stdout += s),
+    });
     const ctx: CliContext = {
-      stdout: { write: (s: string) => (stdout += s) },
+      stdout: out as unknown as CliContext["stdout"],
       stderr: { write: (s: string) => (stderr += s) },
-      stdin: Readable.from([]),
+      stdin: io.stdin ?? Readable.from([]),
       env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
       lookupEnv: () => undefined,
       now: () => 0,
@@ -169,6 +214,8 @@ describe("berth exec against a tRPC server on 127.0.0.1", () => {
       user: "nobody",
       env: [],
       detach: false,
+      tty: false,
+      interactive: false,
     });
   });
 
@@ -189,13 +236,74 @@ describe("berth exec against a tRPC server on 127.0.0.1", () => {
     expect(missing.stderr).toContain('executable file not found in $PATH: "nope"');
   });
 
-  it("-it exits 2 with a clear message, without calling the server", async () => {
+  it("-it with a stdin that is not a terminal fails like docker, without calling the server", async () => {
     const before = srv.calls.length;
-    const r = await berth(["exec", "-it", "web", "sh"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "not supported yet: interactive exec (-it) lands with the browser terminal",
-    );
+    const r = await berth(["exec", "-it", "web", "sh"], { stdin: Readable.from(["x"]) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the input device is not a TTY");
     expect(srv.calls.length).toBe(before);
+  });
+
+  it("-i with piped stdin streams it and sends EOF at its end (echo hi | berth exec -i c cat)", async () => {
+    const r = await berth(["exec", "-i", "web", "cat"], {
+      stdin: Readable.from([Buffer.from("hi\n"), Buffer.from("there\n")]),
+    });
+    expect(r).toEqual({ code: 0, stdout: "hi\nthere\n", stderr: "" });
+    expect(srv.calls.at(-1)).toMatchObject({ ref: "web", interactive: true, tty: false });
+  });
+
+  it("-t alone sends the terminal size and returns the exit code", async () => {
+    const out = Object.assign(new EventEmitter(), { isTTY: true, columns: 132, rows: 43 });
+    const r = await berth(["exec", "-t", "web", "sh", "-c", "exit 4"], { stdout: out });
+    expect(r.code).toBe(4);
+    expect(srv.calls.at(-1)).toMatchObject({
+      tty: true,
+      interactive: false,
+      size: { cols: 132, rows: 43 },
+    });
+  });
+
+  it("-it on a terminal: raw mode on then restored, keys and resizes sent in order", async () => {
+    const rawCalls: boolean[] = [];
+    const out = Object.assign(new EventEmitter(), { isTTY: true, columns: 80, rows: 24 });
+    const session = () => [...srv.sessions.values()].at(-1);
+    const waitUntil = async (ok: () => boolean) => {
+      for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+      if (!ok()) throw new Error("timed out");
+    };
+    async function* keys() {
+      yield Buffer.from("ls\r");
+      await waitUntil(() => session()?.data === "ls\r");
+      out.columns = 100;
+      out.rows = 30;
+      out.emit("resize");
+      await waitUntil(() => (session()?.resizes.length ?? 0) > 0);
+      yield Buffer.from("\x03"); // Ctrl-C is just a byte in raw mode
+    }
+    const stdin = Object.assign(keys(), {
+      isTTY: true,
+      setRawMode: (b: boolean) => rawCalls.push(b),
+    });
+    const r = await berth(["exec", "-it", "web", "sh"], { stdin, stdout: out });
+    expect(r).toEqual({ code: 0, stdout: "ls\r\x03", stderr: "" });
+    expect(rawCalls).toEqual([true, false]);
+    expect(srv.calls.at(-1)).toMatchObject({
+      tty: true,
+      interactive: true,
+      size: { cols: 80, rows: 24 },
+    });
+    expect(session()).toBeUndefined(); // ended
+  });
+
+  it("raw mode is restored when the exec fails", async () => {
+    const rawCalls: boolean[] = [];
+    const stdin = Object.assign(Readable.from([]), {
+      isTTY: true,
+      setRawMode: (b: boolean) => rawCalls.push(b),
+    });
+    const r = await berth(["exec", "-it", "stopped", "sh"], { stdin });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("container stopped is not running");
+    expect(rawCalls).toEqual([true, false]);
   });
 });

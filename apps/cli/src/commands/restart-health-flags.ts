@@ -104,7 +104,7 @@ export function parseRestartHealthFlags(
     if (tuned)
       throw new UsageError(
         `${tuned} needs --health-cmd`,
-        "berth does not read HEALTHCHECK from images yet: give the command with --health-cmd",
+        "give the command with --health-cmd (tuning only the image's HEALTHCHECK is not supported)",
       );
     return out;
   }

@@ -25,8 +25,21 @@ import {
   VOLUME_NS_FLAG_OF,
   type VolumeNsFlags,
 } from "./volume-ns-flags";
+import {
+  defineDeviceOptions,
+  DEVICE_FLAG_OF,
+  parseDeviceFlags,
+  type DeviceFlags,
+} from "./device-flags";
+import {
+  defineLogOptOptions,
+  LOG_OPT_FLAG_OF,
+  parseLogOptFlags,
+  type LogOptFlags,
+} from "./log-opt-flags";
 
-export interface RunFlags extends LimitFlags, SecurityFlags, RestartHealthFlags, VolumeNsFlags {
+export interface RunFlags
+  extends LimitFlags, SecurityFlags, RestartHealthFlags, VolumeNsFlags, LogOptFlags, DeviceFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -43,7 +56,11 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 /** Declares run's options and arguments on a command (shared by the program and the tests). */
 export function defineRunCommand(cmd: Command): Command {
-  return defineVolumeNsOptions(defineRestartHealthOptions(defineSecurityOptions(cmd)))
+  return defineDeviceOptions(
+    defineLogOptOptions(
+      defineVolumeNsOptions(defineRestartHealthOptions(defineSecurityOptions(cmd))),
+    ),
+  )
     .description("Create and run a new container from an image")
     .usage("[OPTIONS] IMAGE [COMMAND] [ARG...]")
     .argument("<image>", "image to run, e.g. busybox or registry:5000/team/app:tag")
@@ -92,6 +109,8 @@ const FLAG_OF_PATH: Record<string, string> = {
   ...SECURITY_FLAG_OF,
   ...RESTART_HEALTH_FLAG_OF,
   ...VOLUME_NS_FLAG_OF,
+  ...LOG_OPT_FLAG_OF,
+  ...DEVICE_FLAG_OF,
   ...Object.fromEntries(Object.entries(LIMIT_FLAG_OF).map(([k, v]) => [`spec.limits.${k}`, v])),
 };
 
@@ -173,6 +192,8 @@ export function toRunInput(
       ...parseSecurityFlags(flags, readFile),
       ...parseRestartHealthFlags(flags, flags.rm === true),
       ...parseVolumeNsFlags(flags),
+      ...parseLogOptFlags(flags),
+      ...parseDeviceFlags(flags),
     },
   };
   const parsed = RunContainerInputSchema.safeParse(candidate);

@@ -158,10 +158,24 @@ describe("berth events / stats streaming over SSE on 127.0.0.1", () => {
     ]);
   });
 
-  it("events --since is refused clearly", async () => {
-    const r = await berthUntil(["events", "--since", "10m"], () => true);
+  it("events --since/--until send RFC 3339 times and the event filter", async () => {
+    srv.inputs.length = 0;
+    const r = await berthUntil(
+      ["events", "--since", "1700000000", "--until", "2023-11-14T22:23:20Z", "-f", "event=die"],
+      (out) => out.includes("destroy"),
+    );
+    expect(r.code).toBe(0);
+    expect(srv.inputs.find((c) => c.path === "containers.events")?.input).toEqual({
+      events: ["die"],
+      since: "2023-11-14T22:13:20.000000000Z",
+      until: "2023-11-14T22:23:20Z",
+    });
+  });
+
+  it("events refuses a bad --since clearly", async () => {
+    const r = await berthUntil(["events", "--since", "last tuesday"], () => true);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--since and --until are not supported yet");
+    expect(r.stderr).toContain('invalid argument "last tuesday" for "--since" flag');
   });
 
   it("stats streams: redraws the table each round with CPU % from consecutive samples", async () => {

@@ -9,6 +9,7 @@ import {
   ContainerSpecSchema,
   ContainerStateSchema,
   HealthSchema,
+  HealthcheckSchema,
   type ContainerStatus,
 } from "@berth/core";
 import { z } from "zod";
@@ -39,6 +40,11 @@ export const ContainerRecordSchema = z.object({
   createOnly: z.boolean().default(false),
   /** The image's StopSignal, normalized (`SIGQUIT`); null means SIGTERM. */
   stopSignal: z.string().nullable().default(null),
+  /**
+   * The healthcheck it runs, resolved at create: the spec's, else the image's HEALTHCHECK; null
+   * for none (or NONE). Absent in records written before image healthchecks: the spec's applies.
+   */
+  healthcheck: HealthcheckSchema.nullable().optional(),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;
 

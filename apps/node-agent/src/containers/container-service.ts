@@ -25,6 +25,7 @@ import {
   type LogLine,
   type NodeFacts,
   type RuntimeInfo,
+  type StreamInputSource,
 } from "@berth/core";
 import { detectCgroups } from "../cgroups/detect";
 import { driverFor, type AppliedLimits, type CgroupDriver } from "../cgroups/cgroup-driver";
@@ -32,7 +33,8 @@ import { readSystemCpu, validateLimits } from "../cgroups/limits";
 import { collectFacts } from "../facts/facts";
 import { ImageStore } from "../images/image-store";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
-import { readK8sLog } from "../monitor/k8s-log";
+import { readLog } from "../monitor/k8s-log";
+import { RotatingLog } from "../monitor/log-rotation";
 import type { OciRuntime } from "../runtime/oci-runtime";
 import type { RuntimeName } from "../runtime/runtime-probe";
 import { selectRuntime } from "../runtime/select-runtime";
@@ -49,6 +51,7 @@ import {
   withRootfs,
 } from "../runtime/spec/spec-opts";
 import { limitsToResources } from "../runtime/spec/resources";
+import { withDevices } from "../runtime/spec/devices";
 import {
   capabilitiesFromMask,
   checkWorkingDir,
@@ -82,11 +85,13 @@ import {
   withMounts,
   type VolumeInfo,
 } from "./mounts";
-import { findExecutable, processConfig, resolveUser } from "./process-config";
+import { effectiveHealthcheck, findExecutable, processConfig, resolveUser } from "./process-config";
 import { nextBackoffMs, shouldRestart } from "./restart-policy";
 import { HEALTH_OUTPUT_MAX, HealthCheck, initialHealth, type Prober } from "./health-check";
+import { resolveDevices } from "./devices";
 import { runtimeExec } from "../runtime/runtime-exec";
 import { runtimeExecStream, type ExecChunk } from "../runtime/runtime-exec-stream";
+import { runtimeExecTty } from "../runtime/runtime-exec-tty";
 import { execProcess } from "./exec";
 import { assertAction, transition } from "./state-machine";
 import { isKill, signalName, stopSignalOf } from "./signals";
@@ -164,6 +169,8 @@ export class ContainerService {
   private readonly log: NonNullable<ContainerServiceDeps["log"]>;
   /** Every OCI runtime probed at start (NodeFacts.runtimes). */
   private runtimes: RuntimeInfo[] = [];
+  /** Each container's log files and their rotation (monitor/log-rotation.ts), by id. */
+  private readonly logFiles = new Map<string, Promise<RotatingLog>>();
 
   private constructor(
     private readonly stateDir: string,
@@ -215,10 +222,17 @@ export class ContainerService {
   }
 
   private emit<N extends EventName>(name: N, data: EventData<N>): void {
-    // Healthchecks follow the lifecycle, whichever path started or ended the process.
-    if (name === "container.started" || name === "container.exited") {
+    // Healthchecks follow the lifecycle, whichever path started or ended the process. No probe
+    // runs while the container is paused (docker's rule); unpausing resumes from the health it had.
+    if (
+      name === "container.started" ||
+      name === "container.exited" ||
+      name === "container.paused" ||
+      name === "container.unpaused"
+    ) {
       const e = this.entries.get((data as ContainerStatus).id);
       if (e && name === "container.started") this.startHealthcheck(e);
+      else if (e && name === "container.unpaused") this.startHealthcheck(e, true);
       else this.stopHealthcheck((data as ContainerStatus).id);
     }
     for (const cb of this.listeners) {
@@ -422,6 +436,7 @@ export class ContainerService {
     const namespaces = namespacesFor(spec.namespaces, spec.hostname);
     const usernsMode = effectiveUserns(spec);
     await precheckMounts(spec.mounts ?? [], this.stateDir);
+    const devices = await resolveDevices(spec.devices ?? []);
     const blkioWeight = await this.cgroups.supportsBlkioWeight();
     for (const e of this.entries.values()) {
       if (e.rec.name === p.name)
@@ -494,6 +509,7 @@ export class ContainerService {
           warn: (msg) => this.log(msg, { id }),
         }),
         withSecurity(security),
+        withDevices(devices),
         withTmpfs(tmpfs),
         withMounts(mounts),
         ...(userns ? [withUserns(userns)] : []),
@@ -524,6 +540,7 @@ export class ContainerService {
         health: null,
         createOnly: !start,
         stopSignal: stopSignalOf(image.config, (msg) => this.log(msg, { id })),
+        healthcheck: effectiveHealthcheck(spec, image.config, (msg) => this.log(msg, { id })),
       };
       entry = newEntry(rec, paths);
       // Held until `run` returns: an exit seen meanwhile is recorded after the start.
@@ -560,6 +577,7 @@ export class ContainerService {
       await this.cleanupCgroups(1);
       throw e;
     }
+    void this.logFilesOf(entry).catch(() => undefined);
     const status = toStatus(entry.rec);
     if (start) this.emit("container.started", status);
     else this.emit("container.created", status);
@@ -743,6 +761,7 @@ export class ContainerService {
       if (!this.entries.has(e.rec.id)) return;
       e.rec.state = transition(e.rec.state, "removing", { id: e.rec.id, action: "remove" });
       await this.save(e.rec).catch(() => undefined);
+      await this.closeLogFiles(e.rec.id);
       try {
         await this.discard(e.rec.id, e.paths);
       } catch (err) {
@@ -927,8 +946,8 @@ export class ContainerService {
       throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
         id: p.containerId,
       });
-    await readK8sLog(
-      e.paths.log,
+    await readLog(
+      await this.logFilesOf(e),
       {
         tail: p.tail,
         follow: p.follow,
@@ -949,6 +968,7 @@ export class ContainerService {
     p: CommandParams<"container.exec">,
     signal: AbortSignal,
     onChunk: (c: ExecChunk) => void | Promise<void>,
+    input?: StreamInputSource,
   ): Promise<{ exitCode: number | null }> {
     const e = this.entries.get(p.containerId);
     const short = p.containerId.slice(0, 12);
@@ -961,7 +981,16 @@ export class ContainerService {
     if (e.rec.state !== "running")
       throw new DomainError("invalid_state", `container ${short} is not running`);
     const proc = await execProcess(e.paths.config, e.paths.rootfs, p);
-    return runtimeExecStream(this.runtime, e.rec.id, proc, signal, onChunk, { detach: p.detach });
+    if (p.tty)
+      return runtimeExecTty(this.runtime, e.rec.id, proc, signal, onChunk, {
+        interactive: p.interactive === true,
+        ...(p.size ? { size: p.size } : {}),
+        ...(input ? { input } : {}),
+      });
+    return runtimeExecStream(this.runtime, e.rec.id, proc, signal, onChunk, {
+      detach: p.detach,
+      ...(p.interactive && input ? { input } : {}),
+    });
   }
 
   // ---------------------------------------------------------------- restart policy
@@ -1080,26 +1109,35 @@ export class ContainerService {
   // ---------------------------------------------------------------- healthchecks
 
   /**
-   * Starts the spec's healthcheck (health-check.ts) for a running container, from `starting`
-   * (or, for an adopted container, from the health it had). Status changes are saved and
-   * emitted as `container.health_status`.
+   * Starts the container's healthcheck (health-check.ts; the spec's or the image's, resolved at
+   * create) for a running container, from `starting` (or, for an adopted or unpaused container,
+   * from the health it had). Status changes are saved and emitted as `container.health_status`.
+   * A paused container gets none until it is unpaused.
    */
   private startHealthcheck(e: Entry, resume = false): void {
     const rec = e.rec;
-    const cfg = rec.spec.healthcheck;
+    const cfg = rec.healthcheck === undefined ? rec.spec.healthcheck : rec.healthcheck;
     this.stopHealthcheck(rec.id);
-    if (!cfg || this.closed) return;
+    if (!cfg || this.closed || rec.state === "paused") return;
     const health = resume && rec.health ? rec.health : initialHealth();
     const startedAtMs = rec.startedAt ? Date.parse(rec.startedAt) : Date.now();
-    const hc = new HealthCheck(cfg, startedAtMs, this.healthProbe(rec.id), (h, changed) => {
-      if (this.healthChecks.get(rec.id) !== hc || !LIVE.has(rec.state)) return;
-      rec.health = h;
-      if (!changed) return;
-      void this.locked(e, () => this.save(rec)).catch((x: unknown) =>
-        this.log("saving the health failed", { id: rec.id, error: String(x) }),
-      );
-      this.emit("container.health_status", toStatus(rec));
-    });
+    // The checker continues from `health` (its streak, log and status), so resuming after an
+    // unpause or an adoption neither loses the log nor re-announces an unchanged status.
+    const hc = new HealthCheck(
+      cfg,
+      startedAtMs,
+      this.healthProbe(rec.id),
+      (h, changed) => {
+        if (this.healthChecks.get(rec.id) !== hc || !LIVE.has(rec.state)) return;
+        rec.health = h;
+        if (!changed) return;
+        void this.locked(e, () => this.save(rec)).catch((x: unknown) =>
+          this.log("saving the health failed", { id: rec.id, error: String(x) }),
+        );
+        this.emit("container.health_status", toStatus(rec));
+      },
+      health,
+    );
     if (!hc.start()) return;
     rec.health = health;
     this.healthChecks.set(rec.id, hc);
@@ -1192,6 +1230,33 @@ export class ContainerService {
       e.finalizing = true;
       await this.recordExit(e, null, "the container's monitor is gone; its exit code is unknown");
     }
+    // Rotation resumes (and catches up on what was written while the agent was down).
+    for (const e of this.entries.values()) void this.logFilesOf(e).catch(() => undefined);
+  }
+
+  /** The container's log files, opened once; rotation runs while the entry exists. */
+  private logFilesOf(e: Entry): Promise<RotatingLog> {
+    let files = this.logFiles.get(e.rec.id);
+    if (!files) {
+      files = RotatingLog.open(e.paths.log, e.rec.spec.logConfig, {
+        warn: (msg, extra) => this.log(msg, { id: e.rec.id, ...extra }),
+      }).then((l) => {
+        if (!this.closed && this.entries.has(e.rec.id)) l.start();
+        return l;
+      });
+      this.logFiles.set(e.rec.id, files);
+      files.catch((err: unknown) => {
+        this.logFiles.delete(e.rec.id);
+        this.log("cannot open the log files", { id: e.rec.id, error: (err as Error).message });
+      });
+    }
+    return files;
+  }
+
+  private async closeLogFiles(id: string): Promise<void> {
+    const files = this.logFiles.get(id);
+    this.logFiles.delete(id);
+    await files?.then((l) => l.close()).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -1215,6 +1280,7 @@ export class ContainerService {
     this.closed = true;
     for (const e of this.entries.values()) clearTimeout(e.restartTimer);
     for (const id of [...this.healthChecks.keys()]) this.stopHealthcheck(id);
+    await Promise.all([...this.logFiles.keys()].map((id) => this.closeLogFiles(id)));
     this.watcher?.close();
     if (this.poller) clearInterval(this.poller);
     await Promise.allSettled([...this.creating.values()]);

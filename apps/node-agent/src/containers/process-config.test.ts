@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { ContainerSpecSchema } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImageConfig } from "../images/oci";
-import { findExecutable, processConfig, resolveUser } from "./process-config";
+import {
+  effectiveHealthcheck,
+  findExecutable,
+  imageHealthcheck,
+  processConfig,
+  resolveUser,
+} from "./process-config";
 
 const image: ImageConfig = {
   architecture: "amd64",
@@ -94,5 +100,64 @@ describe("resolveUser", () => {
   it("refuses unknown names", async () => {
     await expect(resolveUser(root, "nobody-here")).rejects.toThrow(/unable to find user/);
     await expect(resolveUser(root, "app:nogroup")).rejects.toThrow(/unable to find group/);
+  });
+});
+
+describe("image HEALTHCHECK", () => {
+  const withHc = (Healthcheck: NonNullable<ImageConfig["config"]>["Healthcheck"]): ImageConfig => ({
+    ...image,
+    config: { ...image.config, Healthcheck },
+  });
+
+  it("converts docker's config (nanoseconds, 0 = default) into a spec healthcheck", () => {
+    expect(
+      imageHealthcheck(
+        withHc({
+          Test: ["CMD-SHELL", "wget -q -O- localhost || exit 1"],
+          Interval: 5_000_000_000,
+          Timeout: 2_500_000_000,
+          StartPeriod: 0,
+          Retries: 0,
+        }),
+      ),
+    ).toEqual({
+      test: ["CMD-SHELL", "wget -q -O- localhost || exit 1"],
+      intervalMs: 5000,
+      timeoutMs: 2500,
+      startPeriodMs: 0,
+      retries: 3,
+    });
+    expect(imageHealthcheck(withHc({ Test: ["CMD", "true"], Retries: 7 }))).toEqual({
+      test: ["CMD", "true"],
+      intervalMs: 30_000,
+      timeoutMs: 30_000,
+      startPeriodMs: 0,
+      retries: 7,
+    });
+  });
+
+  it("has none for a missing or empty Test, and ignores a malformed one with a warning", () => {
+    expect(imageHealthcheck(image)).toBeUndefined();
+    expect(imageHealthcheck(withHc(null))).toBeUndefined();
+    expect(imageHealthcheck(withHc({ Test: [] }))).toBeUndefined();
+    const warnings: string[] = [];
+    expect(imageHealthcheck(withHc({ Test: ["SHELL", "x"] }), (m) => warnings.push(m))).toBe(
+      undefined,
+    );
+    expect(warnings[0]).toMatch(/ignoring the image's HEALTHCHECK/);
+  });
+
+  it("the spec's healthcheck wins; NONE (--no-healthcheck) disables the image's too", () => {
+    const img = withHc({ Test: ["CMD", "true"], Interval: 1_000_000_000 });
+    expect(effectiveHealthcheck(spec({}), img)).toMatchObject({
+      test: ["CMD", "true"],
+      intervalMs: 1000,
+    });
+    expect(
+      effectiveHealthcheck(spec({ healthcheck: { test: ["CMD-SHELL", "exit 0"] } }), img),
+    ).toMatchObject({ test: ["CMD-SHELL", "exit 0"] });
+    expect(effectiveHealthcheck(spec({ healthcheck: { test: ["NONE"] } }), img)).toBeNull();
+    expect(effectiveHealthcheck(spec({}), withHc({ Test: ["NONE"] }))).toBeNull();
+    expect(effectiveHealthcheck(spec({}), image)).toBeNull();
   });
 });

@@ -7,7 +7,7 @@
 import { constants } from "node:fs";
 import { access, readFile, stat } from "node:fs/promises";
 import { posix } from "node:path";
-import { invalidInput, type ContainerSpec } from "@berth/core";
+import { HealthcheckSchema, invalidInput, type ContainerSpec, type Healthcheck } from "@berth/core";
 import { resolveInRoot } from "../sys/path";
 import type { ImageConfig } from "../images/oci";
 
@@ -131,4 +131,53 @@ export async function resolveUser(
     }
   }
   return { uid, gid };
+}
+
+/** Nanoseconds (image config) to milliseconds; 0 or absent → undefined (docker: the default). */
+function nsToMs(ns: number | undefined): number | undefined {
+  if (ns === undefined || ns <= 0) return undefined;
+  return Math.max(1, Math.round(ns / 1e6));
+}
+
+/**
+ * The image's HEALTHCHECK (`config.Healthcheck`: `Test` ["CMD", …] / ["CMD-SHELL", "…"] /
+ * ["NONE"], durations in nanoseconds, 0 = default) as a spec healthcheck; undefined when the
+ * image has none or an empty `Test` (docker: inherit, and there is nothing to inherit). An
+ * entry the spec schema refuses is reported through `warn` and ignored, as a broken image
+ * healthcheck must not stop the container from running.
+ */
+export function imageHealthcheck(
+  image: ImageConfig,
+  warn: (msg: string) => void = () => undefined,
+): Healthcheck | undefined {
+  const hc = image.config?.Healthcheck;
+  if (!hc?.Test || hc.Test.length === 0) return undefined;
+  const parsed = HealthcheckSchema.safeParse({
+    test: hc.Test,
+    intervalMs: nsToMs(hc.Interval),
+    timeoutMs: nsToMs(hc.Timeout),
+    startPeriodMs: nsToMs(hc.StartPeriod),
+    retries: hc.Retries || undefined,
+  });
+  if (!parsed.success) {
+    warn(
+      `ignoring the image's HEALTHCHECK: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+    );
+    return undefined;
+  }
+  return parsed.data;
+}
+
+/**
+ * The healthcheck a container runs: the spec's (`--health-cmd`), else the image's; none when
+ * the result is ["NONE"] (`--no-healthcheck` disables the image's too).
+ */
+export function effectiveHealthcheck(
+  spec: ContainerSpec,
+  image: ImageConfig,
+  warn?: (msg: string) => void,
+): Healthcheck | null {
+  const hc = spec.healthcheck ?? imageHealthcheck(image, warn);
+  if (!hc || hc.test[0] === "NONE") return null;
+  return hc;
 }

@@ -12,7 +12,9 @@
  *   - a repeated command id is answered with the first result, never run twice (LRU of promises);
  *   - an invalid frame is answered with an `error` frame and the connection stays up;
  *   - events are on disk (Outbox) before they are sent and are resent until acked;
- *   - stream output respects the socket's back-pressure.
+ *   - stream output respects the socket's back-pressure;
+ *   - `stream_input` frames (stdin / eof / resize of an interactive exec) go to the running
+ *     stream with that id, through a StreamInputBuffer; for any other id they are ignored.
  */
 import WebSocket, { type RawData } from "ws";
 import {
@@ -34,6 +36,7 @@ import {
   type EventName,
   type LogLine,
   type ServerFrame,
+  type StreamInput,
 } from "@berth/core";
 import { z } from "zod";
 import { Backoff } from "./backoff";
@@ -42,6 +45,7 @@ import type { StoredCredential } from "./credentials";
 import type { Logger } from "./logger";
 import { LruMap } from "./lru";
 import type { Outbox } from "./outbox";
+import { StreamInputBuffer } from "./stream-input";
 
 export interface AgentClientOptions {
   /** http(s) base URL of berth-server; the socket goes to ws(s)://…/api/agent. */
@@ -75,6 +79,8 @@ interface StreamState {
   id: string;
   abort: AbortController;
   cancelled: boolean;
+  /** Where `stream_input` frames go (interactive / tty exec only). */
+  input?: StreamInputBuffer;
 }
 
 interface Connection {
@@ -428,7 +434,7 @@ export class AgentClient {
         this.sendError(
           conn,
           { kind: "invalid_state", message: `expected welcome before ${f.type}` },
-          f.type === "command" || f.type === "cancel" ? f.id : f.type,
+          f.type === "command" || f.type === "cancel" || f.type === "stream_input" ? f.id : f.type,
         );
       return;
     }
@@ -443,6 +449,9 @@ export class AgentClient {
           return;
         case "cancel":
           this.onCancel(conn, f.id);
+          return;
+        case "stream_input":
+          this.onStreamInput(conn, f);
           return;
         case "ack": {
           const dropped = this.o.outbox.ack(f.seq);
@@ -659,7 +668,9 @@ export class AgentClient {
       });
       return;
     }
+    const input = params.data.tty || params.data.interactive ? new StreamInputBuffer() : undefined;
     const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
+    if (input) state.input = input;
     conn.streams.set(f.id, state);
     const out = new StreamSender(
       conn.ws,
@@ -670,7 +681,7 @@ export class AgentClient {
       () => this.drained(conn),
     );
     this.o.handler
-      .exec(params.data, state.abort.signal, (chunk) => out.pushData(chunk))
+      .exec(params.data, state.abort.signal, (chunk) => out.pushData(chunk), input)
       .then(
         async (r) => {
           if (r.exitCode !== null) await out.pushData({ exitCode: r.exitCode });
@@ -681,7 +692,29 @@ export class AgentClient {
       .then((error) => out.end(out.error ?? error))
       .catch((e: unknown) => this.o.log.error("stream failed", { id: f.id, error: errorText(e) }))
       .finally(() => {
+        input?.close();
         if (conn.streams.get(f.id) === state) conn.streams.delete(f.id);
+      });
+  }
+
+  /** Routes `stream_input` to its running stream; unknown ids and non-interactive ones are ignored. */
+  private onStreamInput(conn: Connection, f: Extract<ServerFrame, { type: "stream_input" }>): void {
+    const input = conn.streams.get(f.id)?.input;
+    if (!input) {
+      this.o.log.debug("input for a stream that is not interactive or not running: ignored", {
+        id: f.id,
+      });
+      return;
+    }
+    const ev: StreamInput = {};
+    if (f.resize) ev.resize = f.resize;
+    if (f.data !== undefined) ev.data = Buffer.from(f.data, "base64");
+    if (f.eof) ev.eof = true;
+    const wasOverflowed = input.overflowed;
+    input.push(ev);
+    if (input.overflowed && !wasOverflowed)
+      this.o.log.warn("stream input arrived faster than the process started: data dropped", {
+        id: f.id,
       });
   }
 

@@ -12,6 +12,7 @@ import type {
   EventName,
   LogLine,
   NodeFacts,
+  StreamInputSource,
 } from "@berth/core";
 
 export type EventListener = <N extends EventName>(name: N, data: EventData<N>) => void;
@@ -47,12 +48,14 @@ export interface CommandHandler {
   ): Promise<void>;
   /**
    * Runs one more process in a running container, passing its output chunks to `onChunk` until
-   * it exits (resolves with its exit code) or `signal` aborts (kills it; exitCode null).
+   * it exits (resolves with its exit code) or `signal` aborts (kills it; exitCode null). With
+   * `p.tty` / `p.interactive`, `input` carries stdin data, EOF and terminal resizes.
    */
   exec(
     p: CommandParams<"container.exec">,
     signal: AbortSignal,
     onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
+    input?: StreamInputSource,
   ): Promise<{ exitCode: number | null }>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
   imageInspect(p: CommandParams<"image.inspect">): Promise<CommandResult<"image.inspect">>;

@@ -63,6 +63,8 @@ export class ConmonMonitor {
       o.pidFile,
       "-P",
       o.conmonPidFile,
+      // No --log-size-max: conmon's swap unlinks the previous file (truncation, not rotation)
+      // and reopens O_TRUNC. conmon appends to one file for ever; log-rotation.ts rotates it.
       "-l",
       `k8s-file:${o.logPath}`,
       "--exit-dir",

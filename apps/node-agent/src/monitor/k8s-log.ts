@@ -1,11 +1,13 @@
 /**
  * conmon's k8s-file log format: one record per line, `<RFC3339Nano> <stdout|stderr> <F|P> <text>`
- * (P = partial: the monitor split a long line; F = full). The reader tails and follows it.
+ * (P = partial: the monitor split a long line; F = full). The reader tails and follows it, across
+ * the generations of a rotated log (log-rotation.ts).
  */
 import { watch, type FSWatcher } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { DomainError, type LogLine } from "@berth/core";
 import { isErrno } from "../sys/fs";
+import { plainLogSource, type LogSource } from "./log-rotation";
 
 export function parseK8sLogLine(raw: string): LogLine | null {
   const a = raw.indexOf(" ");
@@ -57,28 +59,48 @@ const MAX_LINES_PER_CHUNK = 1000;
 /** Byte offset where the last `n` records of the file begin. */
 export async function tailOffset(fh: FileHandle, size: number, n: number): Promise<number> {
   if (n <= 0) return size;
-  let pos = size;
-  let newlines = 0;
+  const scan: TailScan = { remaining: n, skipLast: true };
+  return (await scanBack(fh, 0, size, scan)) ?? 0;
+}
+
+/** State of a backwards record count that spans several files. */
+interface TailScan {
+  /** Record starts still to pass. */
+  remaining: number;
+  /** The stream's very last byte, when a newline, ends the last record: it starts none. */
+  skipLast: boolean;
+}
+
+/**
+ * Scans `[from, to)` of a file backwards for record starts (just after a '\n'); returns the
+ * offset where the `scan.remaining`-th one from the end begins, or null (with `remaining`
+ * lowered) when the range holds fewer.
+ */
+async function scanBack(
+  fh: FileHandle,
+  from: number,
+  to: number,
+  scan: TailScan,
+): Promise<number | null> {
+  let pos = to;
   const buf = Buffer.alloc(CHUNK);
-  // A trailing newline ends the last record; it does not start a new one.
-  let skipLast = true;
-  while (pos > 0) {
-    const len = Math.min(CHUNK, pos);
+  while (pos > from) {
+    const len = Math.min(CHUNK, pos - from);
     pos -= len;
     await fh.read(buf, 0, len, pos);
     for (let i = len - 1; i >= 0; i--) {
       if (buf[i] !== 0x0a) {
-        skipLast = false;
+        scan.skipLast = false;
         continue;
       }
-      if (skipLast) {
-        skipLast = false;
+      if (scan.skipLast) {
+        scan.skipLast = false;
         continue;
       }
-      if (++newlines === n) return pos + i + 1;
+      if (--scan.remaining === 0) return pos + i + 1;
     }
   }
-  return 0;
+  return null;
 }
 
 export interface FollowOptions {
@@ -96,20 +118,45 @@ export interface FollowOptions {
   until?: string | undefined;
 }
 
-/** Reads the log, calling onChunk with parsed lines, until EOF (or, with follow, until done and drained). */
-export async function readK8sLog(
+/** Reads one log file (never rotated) as readLog does. */
+export function readK8sLog(
   path: string,
   opts: FollowOptions,
   onChunk: (lines: LogLine[]) => void,
 ): Promise<void> {
-  let fh: FileHandle | undefined;
+  return readLog(plainLogSource(path), opts, onChunk);
+}
+
+/** One file of the stream: bytes `[from, end)` of `fh` (`end` null: the live file, growing). */
+interface Segment {
+  fh: FileHandle;
+  from: number;
+  end: number | null;
+}
+
+/**
+ * Reads a container's log across its generations (log-rotation.ts), oldest first, calling
+ * onChunk with parsed lines, until the end (or, with follow, until done and drained). `tail`
+ * counts back across generations; a follower reads the live file by offset, which rotation
+ * never moves, so it sees every line once and in order whatever rotates meanwhile.
+ */
+export async function readLog(
+  source: LogSource,
+  opts: FollowOptions,
+  onChunk: (lines: LogLine[]) => void,
+): Promise<void> {
+  // Snapshot and hold in one synchronous step: the live bytes from liveStart stay readable.
+  const snap = source.snapshot();
+  const hold = source.hold(snap.liveStart);
+  const segs: Segment[] = [];
   let watcher: FSWatcher | undefined;
   let wake: (() => void) | undefined;
   const poke = () => wake?.();
+  let live: FileHandle | undefined;
   try {
-    while (!fh) {
+    while (!live) {
       try {
-        fh = await open(path, "r");
+        live = await open(snap.livePath, "r");
       } catch (e) {
         if (!isErrno(e, "ENOENT")) throw e;
         if (!opts.follow || opts.isDone()) return;
@@ -117,10 +164,45 @@ export async function readK8sLog(
         if (opts.signal.aborted) return;
       }
     }
-    let pos = opts.tail !== undefined ? await tailOffset(fh, (await fh.stat()).size, opts.tail) : 0;
+    // Newest first: a generation pruned before we open it takes every older one with it, so
+    // what we keep is always contiguous with the live file.
+    for (let i = snap.generations.length - 1; i >= 0; i--) {
+      const g = snap.generations[i]!;
+      let fh: FileHandle;
+      try {
+        fh = await open(g.path, "r");
+      } catch (e) {
+        if (isErrno(e, "ENOENT")) break;
+        throw e;
+      }
+      segs.unshift({ fh, from: 0, end: g.end - g.start });
+    }
+    segs.push({ fh: live, from: snap.liveStart, end: null });
+
+    let seg = 0;
+    let pos = segs[0]!.from;
+    if (opts.tail !== undefined) {
+      const scan: TailScan = { remaining: opts.tail, skipLast: true };
+      seg = segs.length - 1;
+      pos = (await live.stat()).size;
+      if (opts.tail > 0) {
+        for (; ; seg--) {
+          const s = segs[seg]!;
+          const found = await scanBack(s.fh, s.from, s.end ?? pos, scan);
+          if (found !== null) {
+            pos = found;
+            break;
+          }
+          if (seg === 0) {
+            pos = s.from;
+            break;
+          }
+        }
+      }
+    }
     if (opts.follow) {
       try {
-        watcher = watch(path, { persistent: false }, poke);
+        watcher = watch(snap.livePath, { persistent: false }, poke);
         watcher.on("error", () => undefined);
       } catch {
         /* the poll covers it */
@@ -134,12 +216,23 @@ export async function readK8sLog(
     const untilMs = opts.until === undefined ? null : Date.parse(opts.until);
     for (;;) {
       if (opts.signal.aborted) return;
+      const s = segs[seg]!;
+      if (s.end !== null && pos >= s.end) {
+        seg++;
+        pos = segs[seg]!.from;
+        continue;
+      }
       // Checked before reading: whatever was written before `done` is still read below.
       const doneBefore = opts.isDone();
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+      const want = s.end === null ? CHUNK : Math.min(CHUNK, s.end - pos);
+      const { bytesRead } = await s.fh.read(buf, 0, want, pos);
       if (bytesRead > 0) {
+        let from = 0;
+        // A live file whose rotation state was lost starts with the punched hole: skip it.
+        if (s.end === null && rest === "") while (from < bytesRead && buf[from] === 0) from++;
         pos += bytesRead;
-        rest += buf.subarray(0, bytesRead).toString("utf8");
+        if (s.end === null) hold.pos = pos;
+        rest += buf.subarray(from, bytesRead).toString("utf8");
         const parts = rest.split("\n");
         rest = parts.pop() ?? "";
         const lines: LogLine[] = [];
@@ -151,14 +244,22 @@ export async function readK8sLog(
         if (lines.length) onChunk(lines);
         continue;
       }
+      if (s.end !== null) {
+        // A generation shorter than recorded (cannot happen with our own files): move on.
+        pos = s.end;
+        continue;
+      }
       if (!opts.follow || doneBefore) return;
       // Past `until` nothing more can match: the next read drains what is written, then stop.
       if (untilMs !== null && Date.now() > untilMs + 1000) return;
       await sleepOrWake(opts.pollMs ?? 250, opts.signal, (w) => (wake = w));
     }
   } finally {
+    hold.release();
     watcher?.close();
-    await fh?.close();
+    const fhs = new Set(segs.map((s) => s.fh));
+    if (live) fhs.add(live);
+    await Promise.all([...fhs].map((fh) => fh.close().catch(() => undefined)));
   }
 }
 

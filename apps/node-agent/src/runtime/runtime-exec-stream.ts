@@ -2,15 +2,18 @@
  * `<runtime> exec --process <file>` streaming its output: runs one more process in a running
  * container without a tty, hands each stdout/stderr chunk to `onChunk` as UTF-8 text (invalid
  * bytes become U+FFFD; a multi-byte character split across reads is kept whole), and resolves with
- * the exit code. When `signal` aborts, the exec'd process (its pid from `--pid-file`) is SIGKILLed,
+ * the exit code. With `input` (`exec -i`) the process's stdin is a pipe fed from it (EOF closes
+ * it; runc copies the pipe to the process and closes the process's stdin at EOF); without, it is
+ * /dev/null. When `signal` aborts, the exec'd process (its pid from `--pid-file`) is SIGKILLed,
  * then the runtime process, and the promise resolves once the runtime has returned.
+ * The tty variant is runtime-exec-tty.ts.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { DomainError } from "@berth/core";
+import { DomainError, type StreamInputSource } from "@berth/core";
 
 export interface ExecChunk {
   stdout?: string;
@@ -23,7 +26,7 @@ export interface StreamExecResult {
   cancelled: boolean;
 }
 
-interface RuntimeCli {
+export interface RuntimeCli {
   readonly path: string;
   readonly globalArgs: readonly string[];
 }
@@ -38,7 +41,7 @@ export async function runtimeExecStream(
   proc: Record<string, unknown>,
   signal: AbortSignal,
   onChunk: (c: ExecChunk) => void | Promise<void>,
-  opts: { detach?: boolean } = {},
+  opts: { detach?: boolean; input?: StreamInputSource } = {},
 ): Promise<StreamExecResult> {
   const dir = await mkdtemp(join(tmpdir(), "berth-exec-"));
   const pidFile = join(dir, "pid");
@@ -60,8 +63,19 @@ export async function runtimeExecStream(
     return await new Promise<StreamExecResult>((resolve, reject) => {
       // Detached, the process inherits runc's stdio: give it none, so nothing of ours stays open.
       const child = spawn(argv[0]!, argv.slice(1), {
-        stdio: opts.detach ? "ignore" : ["ignore", "pipe", "pipe"],
+        stdio: opts.detach ? "ignore" : [opts.input ? "pipe" : "ignore", "pipe", "pipe"],
       });
+      let detachInput: (() => void) | undefined;
+      const stdin = child.stdin;
+      if (opts.input && stdin) {
+        // EPIPE when the process exits without reading all of it: not an error of the exec.
+        stdin.on("error", () => undefined);
+        detachInput = opts.input.attach((ev) => {
+          if (stdin.destroyed || stdin.writableEnded) return;
+          if (ev.data && ev.data.byteLength > 0) stdin.write(ev.data);
+          if (ev.eof) stdin.end();
+        });
+      }
       const outDec = new StringDecoder("utf8");
       const errDec = new StringDecoder("utf8");
       const emit = (c: ExecChunk) => {
@@ -84,6 +98,7 @@ export async function runtimeExecStream(
       signal.addEventListener("abort", onAbort, { once: true });
       child.on("error", (e) => {
         signal.removeEventListener("abort", onAbort);
+        detachInput?.();
         reject(
           new DomainError("runtime", `cannot run ${rt.path} exec: ${e.message}`, {
             command: argv,
@@ -92,6 +107,7 @@ export async function runtimeExecStream(
       });
       child.on("close", (code, sig) => {
         signal.removeEventListener("abort", onAbort);
+        detachInput?.();
         const restOut = outDec.end();
         const restErr = errDec.end();
         if (restOut) emit({ stdout: restOut });
@@ -114,7 +130,7 @@ export async function runtimeExecStream(
   }
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
+export const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
@@ -127,7 +143,7 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
  * cancel comes before the runtime wrote the pid file, waits for it (up to 5 s) while the runtime
  * runs: killing only the runtime then could leave the process running in the container.
  */
-async function killExeced(
+export async function killExeced(
   pidFile: string,
   runtimePid: number | undefined,
   runtimeAlive: () => boolean,

@@ -9,23 +9,40 @@ import { z, ZodError } from "zod";
 import type { Context } from "./context";
 import { kindOfTrpcCode, TRPC_CODE_BY_KIND } from "./errors";
 
-const t = initTRPC.context<Context>().create({
-  // Subscriptions (containers.logs) over server-sent events; pings keep idle streams alive
-  // through proxies, and the client reconnects if they stop.
-  sse: {
-    enabled: true,
-    ping: { enabled: true, intervalMs: 15_000 },
-    client: { reconnectAfterInactivityMs: 45_000 },
-  },
-  errorFormatter({ shape, error }) {
-    const cause = error.cause;
-    const kind = isDomainError(cause) ? cause.kind : kindOfTrpcCode(error.code);
-    const zodError = cause instanceof ZodError ? z.flattenError(cause) : null;
-    // Stack traces never leave the server, whatever NODE_ENV says.
-    const { stack: _stack, ...data } = shape.data;
-    return { ...shape, data: { ...data, kind, zodError } };
-  },
-});
+/** Per-procedure settings read by the middlewares. */
+export interface ProcedureMeta {
+  audit?: {
+    /**
+     * Write no row when the call succeeds (failures and denials are still recorded). Only for
+     * high-frequency calls whose start is audited elsewhere: `containers.execInput` (keystrokes
+     * of an exec session that `containers.exec` audited when it started).
+     */
+    quietWhenOk?: boolean;
+    /** Top-level input keys left out of the row (e.g. typed stdin data). */
+    omit?: readonly string[];
+  };
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Subscriptions (containers.logs) over server-sent events; pings keep idle streams alive
+    // through proxies, and the client reconnects if they stop.
+    sse: {
+      enabled: true,
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 45_000 },
+    },
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      const kind = isDomainError(cause) ? cause.kind : kindOfTrpcCode(error.code);
+      const zodError = cause instanceof ZodError ? z.flattenError(cause) : null;
+      // Stack traces never leave the server, whatever NODE_ENV says.
+      const { stack: _stack, ...data } = shape.data;
+      return { ...shape, data: { ...data, kind, zodError } };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -58,15 +75,21 @@ function describeTarget(input: unknown): string | null {
 }
 
 /** Writes one audit row per mutation: ok, denied (401/403) or error. */
-const audit = t.middleware(async ({ ctx, next, type, path, getRawInput }) => {
+const audit = t.middleware(async ({ ctx, next, type, path, getRawInput, meta }) => {
   if (type !== "mutation") return next();
   const result = await next();
+  if (result.ok && meta?.audit?.quietWhenOk) return result;
   let rawInput: unknown;
   try {
     rawInput = await getRawInput();
   } catch {
     rawInput = undefined;
   }
+  const omit = meta?.audit?.omit;
+  if (omit && rawInput && typeof rawInput === "object")
+    rawInput = Object.fromEntries(
+      Object.entries(rawInput as Record<string, unknown>).filter(([k]) => !omit.includes(k)),
+    );
   const denied =
     !result.ok && (result.error.code === "UNAUTHORIZED" || result.error.code === "FORBIDDEN");
   const actor = ctx.audit.actor ?? (ctx.user ? { id: ctx.user.id, name: ctx.user.username } : null);

@@ -11,6 +11,7 @@ import {
   type EventName,
   type LogLine,
   type NodeFacts,
+  type StreamInputSource,
 } from "@berth/core";
 import type { CommandHandler, EventListener } from "../command-handler";
 
@@ -157,9 +158,10 @@ export class RecordingHandler implements CommandHandler {
     p: CommandParams<"container.exec">,
     signal: AbortSignal,
     onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
+    input?: StreamInputSource,
   ): Promise<{ exitCode: number | null }> {
     this.calls.push({ method: "exec", args: p });
-    return this.execImpl(p, signal, onChunk);
+    return this.execImpl(p, signal, onChunk, input);
   }
   async listImages() {
     this.calls.push({ method: "listImages", args: undefined });

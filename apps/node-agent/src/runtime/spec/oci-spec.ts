@@ -27,6 +27,17 @@ export interface OciResources {
   blockIO?: { weight?: number };
 }
 
+/** linux.devices[]: a node runc creates (mknod, or a bind mount in a user namespace). */
+export interface OciDevice {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: {
@@ -53,6 +64,8 @@ export interface OciSpec {
     uidMappings?: { containerID: number; hostID: number; size: number }[];
     gidMappings?: { containerID: number; hostID: number; size: number }[];
     cgroupsPath?: string;
+    /** Device nodes runc creates in the container's /dev (`--device`). */
+    devices?: OciDevice[];
     resources?: OciResources;
     maskedPaths?: string[];
     readonlyPaths?: string[];

@@ -14,6 +14,7 @@ import {
   DomainError,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  StreamInputFrameSchema,
   newId,
   parseAgentFrame,
   parseEventData,
@@ -24,6 +25,7 @@ import {
   type ContainerStatus,
   type HelloFrame,
   type ServerFrame,
+  type StreamInputBody,
 } from "@berth/core";
 import { and, containers, eq, lt, nodes, type ContainerRow, type Db } from "@berth/db";
 import { z } from "zod";
@@ -115,7 +117,7 @@ export class AgentGateway {
   constructor(opts: AgentGatewayOptions) {
     this.db = opts.db;
     this.serverId = opts.serverId;
-    this.events = opts.events ?? new ContainerEventBus();
+    this.events = opts.events ?? new ContainerEventBus({ db: opts.db });
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
     this.creatingGraceMs = opts.creatingGraceMs ?? 60_000;
     this.log = opts.logger ?? { info: (m) => console.log(m), warn: (m) => console.warn(m) };
@@ -528,13 +530,15 @@ export class AgentGateway {
 
   /**
    * Runs a stream command: yields each validated chunk until `stream_end`. Aborting `signal`, or
-   * leaving the loop early, sends `cancel` to the agent.
+   * leaving the loop early, sends `cancel` to the agent. `onOpen` gets the stream's command id
+   * once the command is sent (for `streamInput`), synchronously within the first `next()`.
    */
   async *stream<N extends CommandName>(
     nodeId: string,
     name: N,
     params: CommandParamsInput<N>,
     signal?: AbortSignal,
+    opts: { onOpen?: (streamId: string) => void } = {},
   ): AsyncGenerator<CommandResult<N>, void, undefined> {
     const session = this.readySession(nodeId);
     const frame = this.commandFrame(name, params);
@@ -568,6 +572,7 @@ export class AgentGateway {
       if (signal?.aborted) return;
       if (!session.send(frame))
         throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
+      opts.onOpen?.(frame.id);
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {
@@ -585,6 +590,26 @@ export class AgentGateway {
       // Still registered means the agent has not ended it: the consumer left early or aborted.
       if (session.streams.delete(frame.id)) session.send({ type: "cancel", id: frame.id });
     }
+  }
+
+  /**
+   * Sends input (stdin data as base64, eof, a terminal resize) to a running stream command of
+   * the node, in order with everything else sent on its socket. `not_found` when the stream has
+   * ended (or never existed on that node's current connection).
+   */
+  streamInput(nodeId: string, streamId: string, input: StreamInputBody): void {
+    const session = this.readySession(nodeId);
+    if (!session.streams.has(streamId))
+      throw new DomainError("not_found", "the exec session has ended");
+    const frame = StreamInputFrameSchema.safeParse({
+      ...input,
+      type: "stream_input",
+      id: streamId,
+    });
+    if (!frame.success)
+      throw new DomainError("invalid_input", `invalid input: ${z.prettifyError(frame.error)}`);
+    if (!session.send(frame.data))
+      throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
   }
 
   /** Closes every agent connection (nodes go offline) and stops accepting new ones. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newId, type ContainerEvent } from "@berth/core";
-import { teams } from "@berth/db";
+import { asc, containerEvents, containers, eq, teams } from "@berth/db";
 import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
 import { createCaller } from "../../root";
 import {
@@ -12,9 +12,11 @@ import {
   contextFor,
   createFixture,
   insertContainer,
+  insertNode,
   type Fixture,
 } from "../../testing/fixtures";
 import { status, type ProtocolPeer } from "../../testing/protocol-peer";
+import { ContainerEventBus } from "../../agents/container-events";
 import { dockerActions, refMatches } from "./container-streams";
 
 const SERVER_ID = "testserverid2345678901234s";
@@ -132,6 +134,155 @@ describe("containers.events and containers.statsStream", () => {
     expect((await filteredFirst).value).toMatchObject({ action: "pause", id: mine });
   });
 
+  /** Drains an events iterator until it ends (a stream bounded by `until`). */
+  const drain = async (it: AsyncIterator<unknown>) => {
+    const out: ContainerEvent[] = [];
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return out;
+      out.push(r.value as ContainerEvent);
+    }
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it("events --since replays stored events in order, then streams live ones", async () => {
+    const id = insertContainer(f, nodeId, "web");
+    const before = Date.now() - 1;
+    await emit("container.started", status(id, "web", "running"));
+    await emit(
+      "container.exited",
+      status(id, "web", "exited", { exitCode: 7, finishedAt: "2026-01-01T00:00:02.000Z" }),
+    );
+    const events = (await callerFor(f.adminId).containers.events({ since: iso(before) }))[
+      Symbol.asyncIterator
+    ]();
+    expect((await events.next()).value).toMatchObject({ action: "start", id, node: "peer" });
+    expect((await events.next()).value).toMatchObject({ action: "die", id, exitCode: 7 });
+    const live = events.next();
+    await emit("container.removed", { id });
+    expect((await live).value).toMatchObject({ action: "destroy", id, name: "web" });
+    // A live-only subscription opened now sees none of the history.
+    const liveOnly = (await callerFor(f.adminId).containers.events({}))[Symbol.asyncIterator]();
+    const first = liveOnly.next();
+    const other = insertContainer(f, nodeId, "other");
+    await emit("container.paused", status(other, "other", "paused"));
+    expect((await first).value).toMatchObject({ action: "pause", id: other });
+  });
+
+  it("events --until in the past replays the window and ends; team scoping and filters hold", async () => {
+    const otherTeam = newId();
+    f.db.insert(teams).values({ id: otherTeam, name: "other" }).run();
+    const hidden = insertContainer(f, nodeId, "secret", { teamId: otherTeam });
+    const mine = insertContainer(f, nodeId, "mine");
+    const start = Date.now() - 1;
+    await emit("container.paused", status(hidden, "secret", "paused"));
+    await emit("container.paused", status(mine, "mine", "paused"));
+    await emit("container.unpaused", status(mine, "mine", "running"));
+    await new Promise((r) => setTimeout(r, 5));
+    const end = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    await emit("container.paused", status(mine, "mine", "paused")); // after --until
+    const userId = await addUser(f, "alice", { role: "viewer" });
+    const window = { since: iso(start), until: iso(end) };
+    const asUser = await drain(
+      (await callerFor(userId).containers.events(window))[Symbol.asyncIterator](),
+    );
+    expect(asUser.map((e) => [e.action, e.name])).toEqual([
+      ["pause", "mine"],
+      ["unpause", "mine"],
+    ]);
+    const asAdmin = await drain(
+      (await callerFor(f.adminId).containers.events(window))[Symbol.asyncIterator](),
+    );
+    expect(asAdmin.map((e) => e.name)).toEqual(["secret", "mine", "mine"]);
+    // --until alone replays from the oldest kept event.
+    const untilOnly = await drain(
+      (await callerFor(f.adminId).containers.events({ until: iso(end) }))[Symbol.asyncIterator](),
+    );
+    expect(untilOnly).toHaveLength(3);
+    const filtered = await drain(
+      (
+        await callerFor(f.adminId).containers.events({
+          ...window,
+          containers: ["mine"],
+          events: ["unpause"],
+        })
+      )[Symbol.asyncIterator](),
+    );
+    expect(filtered.map((e) => [e.action, e.id])).toEqual([["unpause", mine]]);
+    const backwards = await callerFor(f.adminId).containers.events({
+      since: iso(end),
+      until: iso(start),
+    });
+    await expect(backwards[Symbol.asyncIterator]().next()).rejects.toThrow(
+      /--until must not be before --since/,
+    );
+  });
+
+  it("events --until in the future streams live events and ends at that time", async () => {
+    const id = insertContainer(f, nodeId, "web");
+    const until = Date.now() + 400;
+    const events = (
+      await callerFor(f.adminId).containers.events({
+        since: iso(Date.now() - 1),
+        until: iso(until),
+      })
+    )[Symbol.asyncIterator]();
+    const first = events.next();
+    await emit("container.paused", status(id, "web", "paused"));
+    expect((await first).value).toMatchObject({ action: "pause", id });
+    expect((await events.next()).done).toBe(true);
+    expect(Date.now()).toBeGreaterThanOrEqual(until);
+  });
+
+  it("events --since switches from replay to live without a gap or a duplicate", async () => {
+    const id = insertContainer(f, nodeId, "busy");
+    const row = f.db.select().from(containers).where(eq(containers.id, id)).get()!;
+    const publish = () =>
+      f.gateway.events.publish({
+        type: "updated",
+        containerId: id,
+        row,
+        event: "container.paused",
+      });
+    // More than one replay page (500), so the replay is still running when new events land.
+    for (let i = 0; i < 600; i++) publish();
+    const events = (
+      await callerFor(f.adminId).containers.events({ since: iso(Date.now() - 60_000) })
+    )[Symbol.asyncIterator]();
+    const got: ContainerEvent[] = [];
+    got.push((await events.next()).value as ContainerEvent); // first page read
+    for (let i = 0; i < 50; i++) publish(); // stored (second page) and buffered (live) at once
+    while (got.length < 650) got.push((await events.next()).value as ContainerEvent);
+    const ids = f.db
+      .select({ id: containerEvents.id })
+      .from(containerEvents)
+      .orderBy(asc(containerEvents.id))
+      .all();
+    expect(ids).toHaveLength(650);
+    expect(got.every((e) => e.action === "pause" && e.id === id)).toBe(true);
+    // Nothing more is pending: the next event is a new live one, not a late duplicate.
+    const next = events.next();
+    await emit("container.unpaused", status(id, "busy", "running"));
+    expect((await next).value).toMatchObject({ action: "unpause" });
+  });
+
+  it("events: one destroy when the agent's removed event beats the remove command's result", async () => {
+    const id = insertContainer(f, nodeId, "gone", { state: "exited" });
+    const since = new Date(Date.now() - 1).toISOString();
+    const removing = callerFor(f.adminId).containers.remove({ ref: "gone", force: false });
+    const cmd = await peer.next("command", (c) => c.name === "container.remove", 5000);
+    await emit("container.removed", { id });
+    peer.send({ type: "result", id: cmd.id, ok: true, data: { removed: true } });
+    await removing;
+    const events = await drain(
+      (await callerFor(f.adminId).containers.events({ since, until: new Date().toISOString() }))[
+        Symbol.asyncIterator
+      ](),
+    );
+    expect(events.map((e) => [e.action, e.id])).toEqual([["destroy", id]]);
+  });
+
   it("statsStream: samples every running container once per round, skipping stopped ones", async () => {
     const a = insertContainer(f, nodeId, "a");
     insertContainer(f, nodeId, "stopped", { state: "exited" });
@@ -157,6 +308,49 @@ describe("containers.events and containers.statsStream", () => {
   it("statsStream: an unknown container fails with a clear error", async () => {
     const sub = await callerFor(f.adminId).containers.statsStream({ refs: ["nope"] });
     await expect(sub[Symbol.asyncIterator]().next()).rejects.toThrow(/no container "nope"/);
+  });
+});
+
+describe("event retention", () => {
+  it("prunes events older than maxAge and keeps at most maxRows, the newest", async () => {
+    const f = await createFixture({ serverId: SERVER_ID });
+    try {
+      const nodeId = insertNode(f, "n1");
+      const id = insertContainer(f, nodeId, "web");
+      const row = f.db.select().from(containers).where(eq(containers.id, id)).get()!;
+      let now = 1_000_000_000_000;
+      const bus = new ContainerEventBus({
+        db: f.db,
+        now: () => now,
+        retention: {
+          maxAgeMs: 10_000,
+          maxRows: 5,
+          pruneEveryMs: 1_000,
+          pruneEveryInserts: 1_000_000,
+        },
+      });
+      const seen: number[] = [];
+      bus.subscribeEvents((e) => seen.push(e.id));
+      const pauseAt = (ms: number) => {
+        now = ms;
+        bus.publish({ type: "updated", containerId: id, row, event: "container.paused" });
+      };
+      for (let i = 0; i < 8; i++) pauseAt(1_000_000_000_000 + i); // no prune yet (< 1 s)
+      expect(f.db.select().from(containerEvents).all()).toHaveLength(8);
+      pauseAt(1_000_000_002_000); // a prune: the newest 5 stay
+      const left = f.db.select().from(containerEvents).orderBy(asc(containerEvents.id)).all();
+      expect(left.map((r) => r.id)).toEqual(seen.slice(-5));
+      pauseAt(1_000_000_020_000); // a prune: all but this one are older than 10 s
+      expect(
+        f.db
+          .select()
+          .from(containerEvents)
+          .all()
+          .map((r) => r.id),
+      ).toEqual(seen.slice(-1));
+    } finally {
+      await f.close();
+    }
   });
 });
 

@@ -1,47 +1,43 @@
 /**
- * The two long-lived container views: `containers.events` (docker-like events built from the
- * gateway's change bus) and `containers.statsStream` (one `container.stats` command per running
+ * The two long-lived container views: `containers.events` (docker-like events: the stored
+ * history, then the gateway's live ones) and `containers.statsStream` (one `container.stats` command per running
  * container per interval, never overlapping rounds, so the load on agents stays bounded).
  */
-import { DomainError, type ContainerEvent, type ContainerStats } from "@berth/core";
-import { and, containers, eq, inArray, nodes, type ContainerRow, type Db } from "@berth/db";
+import {
+  DomainError,
+  eventActionMatches,
+  rfc3339ToNanos,
+  type ContainerEvent,
+  type ContainerEventsInput,
+  type ContainerStats,
+} from "@berth/core";
+import {
+  and,
+  asc,
+  containerEvents as eventsTable,
+  containers,
+  eq,
+  gt,
+  gte,
+  inArray,
+  lte,
+  type ContainerEventRow,
+  type ContainerRow,
+  type Db,
+} from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
-import type { ContainerChange } from "../../agents/container-events";
 
 export interface StreamActor {
   isAdmin: boolean;
   teamId: string;
 }
 
-/** The docker action(s) for one change; changes that no agent event caused yield none. */
-export function dockerActions(change: ContainerChange): string[] {
-  if (change.type === "removed") return change.row ? ["destroy"] : [];
-  switch (change.event) {
-    case "container.created":
-      return ["create"];
-    case "container.started":
-      return ["start"];
-    case "container.exited":
-      return change.row.oomKilled ? ["oom", "die"] : ["die"];
-    case "container.paused":
-      return ["pause"];
-    case "container.unpaused":
-      return ["unpause"];
-    case "container.health_status":
-      return change.row.health ? [`health_status: ${change.row.health.status}`] : [];
-    default:
-      return [];
-  }
-}
+export { dockerActions } from "../../agents/container-events";
 
 /** True when `ref` (id, id prefix of 3+ hex characters, or name) names the container. */
 export function refMatches(ref: string, row: Pick<ContainerRow, "id" | "name">): boolean {
   if (ref === row.id || ref === row.name) return true;
   return ref.length >= 3 && /^[0-9a-f]+$/.test(ref) && row.id.startsWith(ref);
-}
-
-function nowNano(): string {
-  return `${Date.now()}000000`;
 }
 
 /** Waits `ms`, or less when `signal` aborts. */
@@ -58,65 +54,115 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Rows read per query while replaying history. */
+const REPLAY_PAGE = 500;
+
+function toContainerEvent(r: ContainerEventRow): ContainerEvent {
+  return {
+    timeNano: `${r.at.getTime()}000000`,
+    type: "container",
+    action: r.action,
+    id: r.containerId,
+    name: r.containerName,
+    image: r.image,
+    node: r.nodeName,
+    ...(r.action === "die" ? { exitCode: r.exitCode } : {}),
+  };
+}
+
 /**
- * Live container events the actor may see (its team's, or all for administrators), optionally
- * only of the containers `refs` names. Ends when `signal` aborts.
+ * Container events the actor may see (its team's, or all for administrators), optionally only
+ * of the containers `input.containers` names and the actions `input.events` names.
+ *
+ * Without `since`/`until` only live events come. With `since` (or `until` alone: from the oldest
+ * kept event) the stored history is replayed in order first, then live events follow: the live
+ * subscription starts before the replay, its events are buffered, and after the replay the
+ * buffer is drained skipping ids the replay already sent — no gap, no duplicate. With `until`
+ * the stream ends at that instant (at once after the replay when it has passed).
  */
 export async function* containerEvents(
   db: Db,
   gateway: AgentGateway,
   actor: StreamActor,
-  refs: string[] | undefined,
+  input: ContainerEventsInput,
   signal?: AbortSignal,
 ): AsyncGenerator<ContainerEvent, void, undefined> {
-  const queue: ContainerEvent[] = [];
+  const refs = input.containers;
+  // Event times are whole milliseconds: at*1e6 >= since ⇔ at >= ceil(since/1e6), and
+  // at*1e6 <= until ⇔ at <= floor(until/1e6).
+  const sinceNs = input.since !== undefined ? rfc3339ToNanos(input.since) : undefined;
+  const untilNs = input.until !== undefined ? rfc3339ToNanos(input.until) : undefined;
+  const sinceMs = sinceNs !== undefined ? Number((sinceNs + 999_999n) / 1_000_000n) : undefined;
+  const untilMs = untilNs !== undefined ? Number(untilNs / 1_000_000n) : undefined;
+  if (sinceMs !== undefined && untilMs !== undefined && untilMs < sinceMs)
+    throw new DomainError("invalid_input", "--until must not be before --since");
+  const wanted = (r: ContainerEventRow) =>
+    (actor.isAdmin || r.teamId === actor.teamId) &&
+    (!refs ||
+      refs.length === 0 ||
+      refs.some((ref) => refMatches(ref, { id: r.containerId, name: r.containerName }))) &&
+    eventActionMatches(r.action, input.events) &&
+    (sinceMs === undefined || r.at.getTime() >= sinceMs) &&
+    (untilMs === undefined || r.at.getTime() <= untilMs);
+
+  const live: ContainerEventRow[] = [];
   let wake: (() => void) | undefined;
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
-  const nodeNames = new Map<string, string>();
-  const nodeName = (id: string) => {
-    let name = nodeNames.get(id);
-    if (name === undefined) {
-      name = db.select({ name: nodes.name }).from(nodes).where(eq(nodes.id, id)).get()?.name ?? id;
-      nodeNames.set(id, name);
-    }
-    return name;
-  };
-  const unsubscribe = gateway.events.subscribeAll((change) => {
-    const row = change.row;
-    if (!row) return;
-    if (!actor.isAdmin && row.teamId !== actor.teamId) return;
-    if (refs && refs.length > 0 && !refs.some((r) => refMatches(r, row))) return;
-    const timeNano = nowNano();
-    for (const action of dockerActions(change)) {
-      queue.push({
-        timeNano,
-        type: "container",
-        action,
-        id: row.id,
-        name: row.name,
-        image: row.image,
-        node: nodeName(row.nodeId),
-        ...(action === "die" ? { exitCode: row.exitCode } : {}),
-      });
-    }
-    if (queue.length > 0) notify();
+  // Live first, so nothing recorded during the replay is missed.
+  const unsubscribe = gateway.events.subscribeEvents((r) => {
+    if (!wanted(r)) return;
+    live.push(r);
+    notify();
   });
   signal?.addEventListener("abort", notify, { once: true });
+  let untilTimer: NodeJS.Timeout | undefined;
   try {
+    let sent = 0; // the highest id sent
+    if (sinceMs !== undefined || untilMs !== undefined) {
+      const scope = and(
+        actor.isAdmin ? undefined : eq(eventsTable.teamId, actor.teamId),
+        sinceMs !== undefined ? gte(eventsTable.at, new Date(sinceMs)) : undefined,
+        untilMs !== undefined ? lte(eventsTable.at, new Date(untilMs)) : undefined,
+      );
+      for (;;) {
+        const page = db
+          .select()
+          .from(eventsTable)
+          .where(and(scope, gt(eventsTable.id, sent)))
+          .orderBy(asc(eventsTable.id))
+          .limit(REPLAY_PAGE)
+          .all();
+        for (const r of page) {
+          sent = r.id;
+          if (wanted(r)) yield toContainerEvent(r);
+          if (signal?.aborted) return;
+        }
+        if (page.length < REPLAY_PAGE) break;
+      }
+    }
+    if (untilMs !== undefined) {
+      const left = untilMs - Date.now();
+      if (left < 0) return;
+      untilTimer = setTimeout(notify, left + 1);
+    }
     for (;;) {
-      const next = queue.shift();
+      const next = live.shift();
       if (next !== undefined) {
-        yield next;
+        if (next.id <= sent) continue; // already replayed
+        sent = next.id;
+        yield toContainerEvent(next);
         continue;
       }
       if (signal?.aborted) return;
+      if (untilMs !== undefined && Date.now() > untilMs) return;
       await new Promise<void>((r) => (wake = r));
     }
   } finally {
+    clearTimeout(untilTimer);
     unsubscribe();
     signal?.removeEventListener("abort", notify);
   }

@@ -8,6 +8,7 @@ import {
   StartContainerInputSchema,
   ContainerLogsInputSchema,
   ContainerExecInputSchema,
+  ExecSessionInputSchema,
   ContainerRefSchema,
   ContainerStatsInputSchema,
   ContainerStatsStreamInputSchema,
@@ -119,7 +120,7 @@ export const containersRouter = router({
     input,
     signal,
   }) {
-    yield* ctx.services.containers.events(ctx.actor, input.containers, signal);
+    yield* ctx.services.containers.events(ctx.actor, input, signal);
   }),
 
   exec: write.input(ContainerExecInputSchema).subscription(async function* ({
@@ -129,6 +130,17 @@ export const containersRouter = router({
   }) {
     yield* ctx.services.containers.exec(ctx.actor, input, ctx.services.audit, ctx.address, signal);
   }),
+
+  /**
+   * Stdin data / EOF / terminal size for an interactive exec session (the first chunk of
+   * `exec` with -i/-t). Not audited when it succeeds: the exec start is audited with its argv,
+   * and a row per keystroke batch would flood the trail and store what the user typed
+   * (passwords included). Refusals (foreign or ended session, bad input) are still audited.
+   */
+  execInput: write
+    .meta({ audit: { quietWhenOk: true, omit: ["data"] } })
+    .input(ExecSessionInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.containers.execInput(ctx.actor, input)),
 
   logs: read.input(ContainerLogsInputSchema).subscription(async function* ({ ctx, input, signal }) {
     yield* ctx.services.containers.logs(ctx.actor, input, signal);

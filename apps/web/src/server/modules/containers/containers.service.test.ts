@@ -116,4 +116,17 @@ describe("security choices that weaken the host", () => {
     expect(() => assertSecurityAllowed(admin, privileged)).not.toThrow();
     expect(() => assertSecurityAllowed(admin, unconfined)).not.toThrow();
   });
+
+  it("refuses host devices (--device) to non-admins, allows them to admins", () => {
+    const device = ContainerSpecSchema.parse({
+      image: "busybox",
+      devices: [{ hostPath: "/dev/null", containerPath: "/dev/mynull" }],
+    });
+    const op = { ...base, isAdmin: false } as unknown as Actor;
+    const admin = { ...base, isAdmin: true } as unknown as Actor;
+    expect(() => assertSecurityAllowed(op, device)).toThrow(
+      /only administrators may give containers host devices/,
+    );
+    expect(() => assertSecurityAllowed(admin, device)).not.toThrow();
+  });
 });

@@ -13,8 +13,11 @@ import {
   type ContainerStatus,
   type Health,
   type RestartPolicy,
+  type LogConfig,
   type LogLine,
   type ContainerExecInput,
+  type ExecSessionInput,
+  type ContainerEventsInput,
 } from "@berth/core";
 import {
   and,
@@ -34,7 +37,13 @@ import type { ContainerChange } from "../../agents/container-events";
 import { containerCountsByNode, NodesService } from "../nodes/nodes.service";
 import { generateContainerName } from "./container-names";
 import { containerEvents, statsStream } from "./container-streams";
-import { containerExec, type ExecChunk, type ExecDeps } from "./container-exec";
+import {
+  containerExec,
+  execInput,
+  ExecSessions,
+  type ExecChunk,
+  type ExecDeps,
+} from "./container-exec";
 
 export interface Actor {
   id: string;
@@ -63,6 +72,8 @@ export interface ContainerView {
   autoRemove: boolean;
   limits: ContainerLimits;
   restartPolicy: RestartPolicy;
+  /** `--log-opt max-size/max-file`; null = the log is not rotated. */
+  logConfig: LogConfig | null;
   restartCount: number;
   health: Health | null;
 }
@@ -94,6 +105,8 @@ function isUniqueViolation(e: unknown): boolean {
 
 export class ContainersService {
   private readonly nodes: NodesService;
+  /** Interactive exec sessions (`exec -i/-t`) open on this server, for `execInput`. */
+  private readonly execSessions = new ExecSessions();
 
   constructor(
     private readonly db: Db,
@@ -152,6 +165,7 @@ export class ContainersService {
         autoRemove: r.autoRemove,
         limits: spec.limits ?? {},
         restartPolicy: spec.restartPolicy ?? { name: "no", maximumRetryCount: 0 },
+        logConfig: spec.logConfig ?? null,
         restartCount: r.restartCount,
         health: r.health,
       };
@@ -516,9 +530,12 @@ export class ContainersService {
     );
   }
 
-  /** `containers.events`: live docker-like events of the containers the actor may see. */
-  events(actor: Actor, refs: string[] | undefined, signal?: AbortSignal) {
-    return containerEvents(this.db, this.gateway, actor, refs, signal);
+  /**
+   * `containers.events`: docker-like events of the containers the actor may see: the stored
+   * history from `since` (or up to `until`), then live ones until `until` or `signal`.
+   */
+  events(actor: Actor, input: ContainerEventsInput, signal?: AbortSignal) {
+    return containerEvents(this.db, this.gateway, actor, input, signal);
   }
 
   async remove(actor: Actor, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
@@ -540,8 +557,10 @@ export class ContainersService {
       // The agent no longer has it: the row is all that is left to remove.
       if (!(e instanceof DomainError && e.kind === "not_found")) throw e;
     }
-    this.db.delete(containers).where(eq(containers.id, row.id)).run();
-    this.gateway.events.publish({ type: "removed", containerId: row.id, row });
+    // The agent's `container.removed` event may have deleted the row (and published its
+    // destroy) first: only the deleter publishes the row, so history holds one destroy.
+    const gone = this.db.delete(containers).where(eq(containers.id, row.id)).returning().get();
+    this.gateway.events.publish({ type: "removed", containerId: row.id, row: gone });
     return { id: row.id, removed: true };
   }
 
@@ -606,8 +625,14 @@ export class ContainersService {
       resolve: (a: Actor, ref: string) => this.resolve(a, ref),
       gateway: this.gateway,
       audit,
+      sessions: this.execSessions,
     };
     return containerExec(deps, actor, input, address, signal);
+  }
+
+  /** Stdin data, EOF or a resize for an interactive exec session of `actor` (container-exec.ts). */
+  execInput(actor: Actor, input: ExecSessionInput): { ok: true } {
+    return execInput({ gateway: this.gateway, sessions: this.execSessions }, actor, input);
   }
 
   /** Relays the agent's log stream; aborting `signal` cancels the agent's stream. */
@@ -647,5 +672,9 @@ export function assertSecurityAllowed(actor: Actor, spec: RunInput["spec"]): voi
   }
   if (spec.namespaces?.ipc === "host") {
     throw new DomainError("forbidden", "only administrators may share the host's ipc namespace");
+  }
+  // A host device is host access (a disk, /dev/mem, a GPU...), like privileged.
+  if (spec.devices && spec.devices.length > 0) {
+    throw new DomainError("forbidden", "only administrators may give containers host devices");
   }
 }

@@ -114,6 +114,16 @@ describe.skipIf(!ENABLED)("ContainerService on runc + conmon (root)", () => {
     await svc.remove({ containerId: p.containerId, force: true });
   });
 
+  it("lets a container open sockets (seccomp allows socket(2), as Docker's profile does)", async () => {
+    const p = runParams(["ip", "link", "show", "lo"]);
+    await svc.run(p);
+    const st = await waitExited(svc, p.containerId);
+    const text = (await allLogs(svc, p.containerId)).map((l) => l.line).join("\n");
+    expect(text).not.toContain("Operation not permitted");
+    expect(text).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+    expect(st.exitCode).toBe(0);
+  });
+
   it("applies memory and pids limits in cgroups nested under the agent's own cgroup", async () => {
     const p = runParams(["sleep", "1000"], {
       spec: {

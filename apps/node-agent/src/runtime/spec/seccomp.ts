@@ -314,6 +314,7 @@ export const ALLOWED_SYSCALLS: readonly string[] = [
   "signalfd4",
   "sigprocmask",
   "sigreturn",
+  "socket",
   "socketcall",
   "socketpair",
   "splice",

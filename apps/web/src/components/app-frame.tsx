@@ -16,6 +16,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import {
   IconBox,
+  IconDatabase,
   IconStack2,
   IconChevronDown,
   IconLayoutDashboard,
@@ -37,6 +38,7 @@ const NAV = [
   { href: "/nodes", label: "Nodes", icon: IconServer2 },
   { href: "/containers", label: "Containers", icon: IconBox },
   { href: "/images", label: "Images", icon: IconStack2 },
+  { href: "/volumes", label: "Volumes", icon: IconDatabase },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {

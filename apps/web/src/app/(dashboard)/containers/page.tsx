@@ -9,7 +9,6 @@ import {
   Text,
   TextInput,
   Title,
-  Tooltip,
   VisuallyHidden,
 } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
@@ -23,11 +22,11 @@ import { DataTable } from "@/components/data-table";
 import { EmptyState, QueryView } from "@/components/query-state";
 import { RunContainerModal } from "@/components/run-container-modal";
 import { ContainerStateBadge } from "@/components/status-badges";
-import { useNow } from "@/components/use-now";
-import { formatCommand, formatDateTime, formatRelative } from "@/lib/format";
+import { RelativeTime } from "@/components/relative-time";
+import { formatCommand } from "@/lib/format";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 
-function columns(now: number): ColumnDef<ContainerView, unknown>[] {
+function columns(): ColumnDef<ContainerView, unknown>[] {
   return [
     {
       id: "name",
@@ -88,13 +87,7 @@ function columns(now: number): ColumnDef<ContainerView, unknown>[] {
       id: "created",
       header: "Created",
       accessorKey: "createdAt",
-      cell: (c) => (
-        <Tooltip label={formatDateTime(c.row.original.createdAt)} withArrow>
-          <Text size="sm" span>
-            {formatRelative(c.row.original.createdAt, now)}
-          </Text>
-        </Tooltip>
-      ),
+      cell: (c) => <RelativeTime at={c.row.original.createdAt} />,
       enableGlobalFilter: false,
     },
     {
@@ -109,14 +102,13 @@ function columns(now: number): ColumnDef<ContainerView, unknown>[] {
 
 export default function ContainersPage() {
   const trpc = useTRPC();
-  const now = useNow();
   const [filter, setFilter] = useState("");
   const [runningOnly, setRunningOnly] = useState(false);
   const [runOpened, runModal] = useDisclosure(false);
   const containers = useQuery(
     trpc.containers.list.queryOptions({ all: !runningOnly }, { refetchInterval: 2000 }),
   );
-  const cols = useMemo(() => columns(now), [now]);
+  const cols = useMemo(() => columns(), []);
 
   return (
     <Stack>

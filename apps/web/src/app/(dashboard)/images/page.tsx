@@ -1,5 +1,5 @@
 "use client";
-import { Code, Group, Stack, Text, TextInput, Title, Tooltip } from "@mantine/core";
+import { Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
 import { IconSearch } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
@@ -9,11 +9,10 @@ import { useMe } from "@/components/app-frame";
 import { DataTable } from "@/components/data-table";
 import { ImageActions, PruneImagesButton, type ImageRow } from "@/components/image-actions";
 import { EmptyState, QueryView } from "@/components/query-state";
-import { useNow } from "@/components/use-now";
-import { formatDateTime, formatRelative } from "@/lib/format";
+import { RelativeTime } from "@/components/relative-time";
 import { useTRPC } from "@/lib/trpc";
 
-function columns(now: number, canWrite: boolean): ColumnDef<ImageRow, unknown>[] {
+function columns(canWrite: boolean): ColumnDef<ImageRow, unknown>[] {
   return [
     {
       id: "repository",
@@ -33,13 +32,7 @@ function columns(now: number, canWrite: boolean): ColumnDef<ImageRow, unknown>[]
       id: "created",
       header: "Created",
       accessorKey: "createdAt",
-      cell: (c) => (
-        <Tooltip label={formatDateTime(c.row.original.createdAt)} withArrow>
-          <Text size="sm" span>
-            {formatRelative(c.row.original.createdAt, now)}
-          </Text>
-        </Tooltip>
-      ),
+      cell: (c) => <RelativeTime at={c.row.original.createdAt} />,
       enableGlobalFilter: false,
     },
     {
@@ -62,12 +55,11 @@ function columns(now: number, canWrite: boolean): ColumnDef<ImageRow, unknown>[]
 export default function ImagesPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const now = useNow();
   const [filter, setFilter] = useState("");
   const images = useQuery(trpc.images.list.queryOptions(undefined, { refetchInterval: 5000 }));
   // Viewers read; owners, operators and admins change images (images.write on the server).
   const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
-  const cols = useMemo(() => columns(now, canWrite), [now, canWrite]);
+  const cols = useMemo(() => columns(canWrite), [canWrite]);
 
   return (
     <Stack>

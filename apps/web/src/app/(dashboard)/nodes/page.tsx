@@ -1,5 +1,5 @@
 "use client";
-import { Button, Group, Stack, Text, TextInput, Title, Tooltip } from "@mantine/core";
+import { Button, Group, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlus, IconSearch } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
@@ -11,11 +11,11 @@ import { useMe } from "@/components/app-frame";
 import { DataTable } from "@/components/data-table";
 import { EmptyState, QueryView } from "@/components/query-state";
 import { NodeStatusBadge } from "@/components/status-badges";
-import { useNow } from "@/components/use-now";
-import { formatDateTime, formatRatio, formatRelative } from "@/lib/format";
+import { RelativeTime } from "@/components/relative-time";
+import { formatRatio } from "@/lib/format";
 import { useTRPC, type NodeView } from "@/lib/trpc";
 
-function columns(now: number): ColumnDef<NodeView, unknown>[] {
+function columns(): ColumnDef<NodeView, unknown>[] {
   return [
     {
       id: "name",
@@ -80,11 +80,7 @@ function columns(now: number): ColumnDef<NodeView, unknown>[] {
             now
           </Text>
         ) : (
-          <Tooltip label={formatDateTime(c.row.original.lastSeenAt)} withArrow>
-            <Text size="sm" span>
-              {formatRelative(c.row.original.lastSeenAt, now)}
-            </Text>
-          </Tooltip>
+          <RelativeTime at={c.row.original.lastSeenAt} />
         ),
       enableGlobalFilter: false,
     },
@@ -94,11 +90,10 @@ function columns(now: number): ColumnDef<NodeView, unknown>[] {
 export default function NodesPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const now = useNow();
   const [filter, setFilter] = useState("");
   const [addOpened, addModal] = useDisclosure(false);
   const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { refetchInterval: 2000 }));
-  const cols = useMemo(() => columns(now), [now]);
+  const cols = useMemo(() => columns(), []);
 
   return (
     <Stack>

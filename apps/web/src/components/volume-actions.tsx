@@ -1,0 +1,168 @@
+"use client";
+import {
+  ActionIcon,
+  Button,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Tooltip,
+} from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { VolumeNameSchema } from "@berth/core";
+import { errorMessage } from "@/lib/errors";
+import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+
+export type VolumeRow = RouterOutputs["volumes"]["list"][number];
+
+function useRefreshVolumes() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  return () => void queryClient.invalidateQueries({ queryKey: trpc.volumes.pathKey() });
+}
+
+/** Remove one volume, after a confirmation (the agent refuses while a container uses it). */
+export function RemoveVolumeButton({ volume }: { volume: VolumeRow }) {
+  const trpc = useTRPC();
+  const refresh = useRefreshVolumes();
+  const [opened, setOpened] = useState(false);
+  const remove = useMutation(
+    trpc.volumes.remove.mutationOptions({
+      onSuccess: () => {
+        notifications.show({
+          color: "green",
+          title: "Volume removed",
+          message: `${volume.name} was removed from ${volume.nodeName}`,
+        });
+        setOpened(false);
+      },
+      onError: (err) =>
+        notifications.show({
+          color: "red",
+          title: `Could not remove ${volume.name}`,
+          message: errorMessage(err),
+        }),
+      onSettled: refresh,
+    }),
+  );
+  return (
+    <>
+      <Tooltip label="Remove" withArrow>
+        <ActionIcon
+          variant="subtle"
+          color="red"
+          aria-label={`Remove volume ${volume.name} on ${volume.nodeName}`}
+          onClick={() => setOpened(true)}
+        >
+          <IconTrash size={16} />
+        </ActionIcon>
+      </Tooltip>
+      <Modal opened={opened} onClose={() => setOpened(false)} title={`Remove ${volume.name}?`}>
+        <Stack>
+          <Text size="sm">
+            Deletes the volume and every file in it on {volume.nodeName}. A volume a container uses
+            cannot be removed.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setOpened(false)}>
+              Cancel
+            </Button>
+            <Button
+              color="red"
+              loading={remove.isPending}
+              onClick={() => remove.mutate({ name: volume.name, node: volume.nodeId })}
+            >
+              Remove
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
+/** "Create volume": a name and, when several nodes are online, the node to create it on. */
+export function CreateVolumeButton() {
+  const trpc = useTRPC();
+  const refresh = useRefreshVolumes();
+  const [opened, setOpened] = useState(false);
+  const [name, setName] = useState("");
+  const [node, setNode] = useState<string | null>(null);
+  const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { enabled: opened }));
+  const online = (nodes.data ?? []).filter((n) => n.status === "online");
+  const valid = VolumeNameSchema.safeParse(name.trim());
+  const create = useMutation(
+    trpc.volumes.create.mutationOptions({
+      onSuccess: (v) => {
+        notifications.show({
+          color: "green",
+          title: "Volume created",
+          message: `${v.name} on ${v.nodeName}`,
+        });
+        setName("");
+        setOpened(false);
+      },
+      onError: (err) =>
+        notifications.show({
+          color: "red",
+          title: "Could not create the volume",
+          message: errorMessage(err),
+        }),
+      onSettled: refresh,
+    }),
+  );
+  const needNode = online.length > 1 && node === null;
+  return (
+    <>
+      <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
+        Create volume
+      </Button>
+      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a volume">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (valid.success && !needNode)
+              create.mutate({ name: valid.data, ...(node ? { node } : {}) });
+          }}
+        >
+          <Stack>
+            <TextInput
+              label="Volume name"
+              description="At least 2 characters: letters, digits, '.', '_' and '-', starting with a letter or digit"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              error={name.trim() !== "" && !valid.success ? "not a valid volume name" : null}
+              data-autofocus
+            />
+            {online.length > 1 && (
+              <Select
+                label="Node"
+                placeholder="Pick the node that keeps it"
+                data={online.map((n) => ({ value: n.id, label: n.name }))}
+                value={node}
+                onChange={setNode}
+              />
+            )}
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setOpened(false)}>
+                Cancel
+              </Button>
+              <Button
+                type="submit"
+                disabled={!valid.success || needNode}
+                loading={create.isPending}
+              >
+                Create
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      </Modal>
+    </>
+  );
+}

@@ -33,6 +33,9 @@ export function timeCommand(argv: string[], env?: NodeJS.ProcessEnv): number {
   return ms;
 }
 
+/** Network prefix of the bench's agents (bridges bnbench0…, chains BNBENCH-…). */
+export const BENCH_NET_PREFIX = "bnbench";
+
 export interface Stack {
   base: string;
   agentDir: string;
@@ -49,6 +52,8 @@ export async function startStack(port: number): Promise<Stack> {
     BERTH_DATA_DIR: join(tmp, "server"),
     BERTH_AGENT_STATE_DIR: join(tmp, "agent"),
     BERTH_ADMIN_PASSWORD: "bench-password",
+    // A bench-only network prefix: never a real agent's berth0; removed in stop().
+    BERTH_NETWORK_PREFIX: BENCH_NET_PREFIX,
   };
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/launch.ts"], {
     cwd: root,
@@ -88,6 +93,14 @@ export async function startStack(port: number): Promise<Stack> {
         child.kill("SIGTERM");
         await new Promise((r) => child.once("exit", r));
       }
+      spawnSync(process.execPath, [
+        join(root, "apps/node-agent/bin/berth-agent.mjs"),
+        "--cleanup-network",
+        "--network-prefix",
+        BENCH_NET_PREFIX,
+        "--state-dir",
+        join(tmp, "agent"),
+      ]);
       rmSync(tmp, { recursive: true, force: true });
     },
   };

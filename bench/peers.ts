@@ -122,5 +122,6 @@ export function detectPodman(): Peer {
 
 /** One line for a bench's header: how each side's containers are networked. */
 export const NETWORK_NOTE =
-  "network: every side runs without a network, in a private netns with only lo: Berth (no " +
-  "networking yet), raw runc (runc spec's netns), docker/podman (--network none)";
+  "network: every side runs without a network, in a private netns with only lo: Berth " +
+  "(--network none), raw runc (runc spec's netns), docker/podman (--network none); the " +
+  "engine's bridge-vs-none rows are the one exception";

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
-import { adminPassword, adminUser, baseURL, port } from "./e2e/env";
+import { adminPassword, adminUser, baseURL, networkPrefix, port } from "./e2e/env";
 
 // The config is evaluated in the runner and again in every worker: create the fresh state
 // directories once, in the runner, and hand them down through the environment.
@@ -60,6 +60,7 @@ export default defineConfig({
       BERTH_AGENT_STATE_DIR: join(stateDir, "agent"),
       BERTH_ADMIN_USER: adminUser,
       BERTH_ADMIN_PASSWORD: adminPassword,
+      BERTH_NETWORK_PREFIX: networkPrefix,
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

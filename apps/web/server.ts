@@ -22,6 +22,7 @@ import {
 } from "./src/server/bootstrap";
 import { createHttpApp } from "./src/server/http-app";
 import { createServices } from "./src/server/services";
+import { loadOrCreateRegistryKey } from "./src/server/modules/registries/secret-box";
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const dev = process.argv.includes("--dev");
@@ -64,7 +65,13 @@ async function main(): Promise<void> {
   }
 
   const gateway = new AgentGateway({ db, serverId });
-  const services = createServices({ db, gateway, publicUrl: config.publicUrl, version });
+  const services = createServices({
+    db,
+    gateway,
+    publicUrl: config.publicUrl,
+    version,
+    registryKey: () => loadOrCreateRegistryKey(config.dataDir),
+  });
   const api = createHttpApp({
     db,
     gateway,

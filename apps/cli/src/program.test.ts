@@ -395,9 +395,9 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
       input: { all: true },
     });
     expect(r.stdout.split("\n")).toEqual([
-      "CONTAINER ID   NAMES           IMAGE     COMMAND                  CREATED          STATUS                     NODE",
-      'aaaaaaaaaaaa   quirky_turing   busybox   "sh -c echo hello; e…"   10 seconds ago   Up 3 seconds               node-1',
-      'bbbbbbbbbbbb   old             busybox   "sh -c echo hello; e…"   10 seconds ago   Exited (0) 5 seconds ago   node-1',
+      "CONTAINER ID   NAMES           IMAGE     COMMAND                  CREATED          STATUS                     PORTS     NODE",
+      'aaaaaaaaaaaa   quirky_turing   busybox   "sh -c echo hello; e…"   10 seconds ago   Up 3 seconds                         node-1',
+      'bbbbbbbbbbbb   old             busybox   "sh -c echo hello; e…"   10 seconds ago   Exited (0) 5 seconds ago             node-1',
       "",
     ]);
     const q = await berth(["ps", "-q"]);

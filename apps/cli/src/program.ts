@@ -3,6 +3,9 @@
  * answers the exit code; it never calls process.exit, so tests run the whole CLI in-process.
  */
 import { Command, CommanderError } from "commander";
+import { registerArchiveCommands } from "./commands/archive.command";
+import { registerBuildCommand } from "./commands/build.command";
+import { registerCommitCommand } from "./commands/commit.command";
 import { registerAuthCommands } from "./commands/auth.command";
 import { registerContainerCommands } from "./commands/containers.command";
 import { registerEventsCommand } from "./commands/events.command";
@@ -11,9 +14,11 @@ import { type GlobalFlags } from "./commands/global-flags";
 import { registerImageCommands } from "./commands/images.command";
 import { registerLifecycleCommands } from "./commands/lifecycle.command";
 import { registerNodeCommands } from "./commands/nodes.command";
+import { registerTransferCommands } from "./commands/transfer.command";
 import { registerUpdateStatsCommands } from "./commands/update-stats.command";
 import { registerVersionCommand } from "./commands/version.command";
 import { registerVolumeCommands } from "./commands/volumes.command";
+import { registerNetworkCommands } from "./commands/networks.command";
 import { type CliContext } from "./context";
 import { CliError, EXIT_USAGE, formatCliError } from "./errors";
 
@@ -53,13 +58,18 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
   registerContainerCommands(program, ctx, globals, setExitCode);
   registerLifecycleCommands(program, ctx, globals, setExitCode);
   registerImageCommands(program, ctx, globals);
+  registerArchiveCommands(program, ctx, globals);
+  registerBuildCommand(program, ctx, globals);
+  registerCommitCommand(program, ctx, globals);
   registerVolumeCommands(program, ctx, globals);
+  registerNetworkCommands(program, ctx, globals);
   registerNodeCommands(program, ctx, globals);
   registerAuthCommands(program, ctx, globals);
   registerVersionCommand(program, ctx, globals);
   registerUpdateStatsCommands(program, ctx, globals);
   registerEventsCommand(program, ctx, globals);
   registerExecCommand(program, ctx, globals, setExitCode);
+  registerTransferCommands(program, ctx, globals);
 
   forEachCommand(program, (c) => c.showHelpAfterError(`See '${commandPath(c)} --help'.`));
   return program;

@@ -35,6 +35,7 @@ describe("parseConfig", () => {
       joinToken: "tok_0123456789",
       stateDir: DEFAULT_STATE_DIR,
       logLevel: "info",
+      networkPrefix: "berth",
     });
     const env = {
       BERTH_SERVER: "https://berth.example.com",
@@ -47,6 +48,7 @@ describe("parseConfig", () => {
       joinToken: "env-token-123",
       stateDir: "/tmp/a",
       logLevel: "debug",
+      networkPrefix: "berth",
     });
     expect(
       cfg(
@@ -68,6 +70,56 @@ describe("parseConfig", () => {
       logLevel: "warn",
       runtimePath: "/usr/bin/crun",
     });
+  });
+
+  it("--insecure-registry is repeatable (or a comma list in env) and must be host[:port]", () => {
+    const server = ["--server", "http://127.0.0.1:3000"];
+    expect(cfg(server).insecureRegistries).toBeUndefined();
+    expect(
+      cfg([...server, "--insecure-registry", "reg.lan:5000", "--insecure-registry", "10.0.0.2"])
+        .insecureRegistries,
+    ).toEqual(["reg.lan:5000", "10.0.0.2"]);
+    expect(
+      cfg(server, { BERTH_INSECURE_REGISTRIES: " reg.lan:5000 , other.lan," }).insecureRegistries,
+    ).toEqual(["reg.lan:5000", "other.lan"]);
+    expect(fails([...server, "--insecure-registry", "http://reg.lan"])).toMatch(
+      /^invalid --insecure-registry .*host\[:port\]/,
+    );
+  });
+
+  it("--node-name (or BERTH_NODE_NAME) names the node at join; the flag wins", () => {
+    const server = ["--server", "http://127.0.0.1:3000"];
+    expect(cfg(server).nodeName).toBeUndefined();
+    expect(cfg([...server, "--node-name", "bfl-h1"]).nodeName).toBe("bfl-h1");
+    expect(cfg(server, { BERTH_NODE_NAME: "edge.2" }).nodeName).toBe("edge.2");
+    expect(cfg([...server, "--node-name", "a"], { BERTH_NODE_NAME: "b" }).nodeName).toBe("a");
+    expect(fails([...server, "--node-name=bad name"])).toMatch(/^invalid --node-name "bad name"/);
+    expect(fails(server, { BERTH_NODE_NAME: ".x" })).toMatch(/^invalid --node-name/);
+  });
+
+  it("--network-prefix (or BERTH_NETWORK_PREFIX) names the bridges; off turns networking off", () => {
+    const server = ["--server", "http://127.0.0.1:3000"];
+    expect(cfg([...server, "--network-prefix", "bfla"]).networkPrefix).toBe("bfla");
+    expect(cfg(server, { BERTH_NETWORK_PREFIX: "off" }).networkPrefix).toBe("off");
+    expect(fails([...server, "--network-prefix", "Berth1"])).toMatch(
+      /^invalid --network-prefix "Berth1": must be 2-8 lowercase letters/,
+    );
+  });
+
+  it("--cleanup-network needs no server: prefix and state dir from flags or env", () => {
+    expect(parseConfig(["--cleanup-network", "--network-prefix", "bnetoe"], {})).toEqual({
+      kind: "cleanup-network",
+      prefix: "bnetoe",
+      stateDir: DEFAULT_STATE_DIR,
+    });
+    expect(parseConfig(["--cleanup-network"], { BERTH_AGENT_STATE_DIR: "/tmp/x" })).toEqual({
+      kind: "cleanup-network",
+      prefix: "berth",
+      stateDir: "/tmp/x",
+    });
+    expect(() => parseConfig(["--cleanup-network", "--network-prefix", "off"], {})).toThrow(
+      ConfigError,
+    );
   });
 
   it("prints help", () => {

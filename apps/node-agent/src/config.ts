@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { RegistryHostSchema } from "@berth/core";
 
 export const LogLevelSchema = z.enum(["debug", "info", "warn", "error"]);
 export type LogLevel = z.infer<typeof LogLevelSchema>;
@@ -44,6 +45,21 @@ export const AgentConfigSchema = z.object({
   runtimeName: z.enum(["runc", "crun"]).optional(),
   /** conmon binary (default: the engine's choice). */
   conmonPath: AbsolutePathSchema.optional(),
+  /** Registries (`host[:port]`) spoken to over plain HTTP besides loopback ones, as Docker's. */
+  insecureRegistries: z.array(RegistryHostSchema).max(64).optional(),
+  /** Name asked for when joining (default: the machine's hostname); e.g. the dev fleet's hosts. */
+  nodeName: z
+    .string()
+    .regex(
+      /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/,
+      "must be 1-63 letters, digits, _ . - (starting with a letter or digit)",
+    )
+    .optional(),
+  /** Prefix of the agent's bridges, veths and iptables chains (`berth`); `off` = no networking. */
+  networkPrefix: z
+    .string()
+    .regex(/^([a-z]{2,8})$/, "must be 2-8 lowercase letters (or off)")
+    .default("berth"),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -62,6 +78,17 @@ Options:
   --runtime NAME|PATH   OCI runtime: runc or crun, or a binary path (default runc;
                         crun needs a pure cgroup v1 or v2 host)              (env BERTH_RUNTIME)
   --conmon PATH         conmon binary (default conmon)                      (env BERTH_CONMON)
+  --insecure-registry HOST[:PORT]
+                        pull/push over plain HTTP (repeatable; loopback registries
+                        always are)           (env BERTH_INSECURE_REGISTRIES, comma-separated)
+  --node-name NAME      the node's name asked for at join (default: this machine's hostname;
+                        the server appends -2, -3… when it is taken)        (env BERTH_NODE_NAME)
+  --network-prefix P    prefix of the agent's bridges (P0), veths and iptables chains
+                        (default berth; a dev fleet gives each agent its own; off = no
+                        container networking)                     (env BERTH_NETWORK_PREFIX)
+  --cleanup-network     remove every bridge, veth, iptables rule, netns and address of the
+                        prefix (and the state dir's networks.json), then exit; for
+                        after the agent and its containers are gone (no --server needed)
   -h, --help            print this help and exit
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 fatal error (e.g. join token refused), 2 bad usage.
@@ -77,7 +104,10 @@ export class ConfigError extends Error {
 }
 
 export type ConfigOutcome =
-  { kind: "help"; text: string } | { kind: "config"; config: AgentConfig };
+  | { kind: "help"; text: string }
+  | { kind: "config"; config: AgentConfig }
+  /** `--cleanup-network`: remove the prefix's bridges, veths, rules, netns and IPAM, then exit. */
+  | { kind: "cleanup-network"; prefix: string; stateDir: string };
 
 const FLAG_NAMES: Record<string, string> = {
   serverUrl: "--server",
@@ -87,6 +117,9 @@ const FLAG_NAMES: Record<string, string> = {
   runtimePath: "--runtime",
   runtimeName: "--runtime",
   conmonPath: "--conmon",
+  insecureRegistries: "--insecure-registry",
+  nodeName: "--node-name",
+  networkPrefix: "--network-prefix",
 };
 
 /** `--runtime` takes a runtime name (runc, crun) or an absolute binary path. */
@@ -100,7 +133,7 @@ export function parseConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ConfigOutcome {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -113,6 +146,10 @@ export function parseConfig(
         "log-level": { type: "string" },
         runtime: { type: "string" },
         conmon: { type: "string" },
+        "insecure-registry": { type: "string", multiple: true },
+        "node-name": { type: "string" },
+        "network-prefix": { type: "string" },
+        "cleanup-network": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -121,7 +158,24 @@ export function parseConfig(
   }
   if (values.help) return { kind: "help", text: USAGE };
 
-  const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+  const str = (v: string | boolean | string[] | undefined) =>
+    typeof v === "string" ? v : undefined;
+  if (values["cleanup-network"]) {
+    const prefix = str(values["network-prefix"]) ?? env.BERTH_NETWORK_PREFIX ?? "berth";
+    const stateDir = str(values["state-dir"]) ?? env.BERTH_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR;
+    const p = AgentConfigSchema.shape.networkPrefix.safeParse(prefix);
+    if (!p.success || p.data === "off")
+      throw new ConfigError(`invalid --network-prefix ${JSON.stringify(prefix)}`);
+    const d = AbsolutePathSchema.safeParse(stateDir);
+    if (!d.success) throw new ConfigError(`invalid --state-dir ${JSON.stringify(stateDir)}`);
+    return { kind: "cleanup-network", prefix: p.data, stateDir: d.data };
+  }
+  const insecure = Array.isArray(values["insecure-registry"])
+    ? values["insecure-registry"]
+    : (env.BERTH_INSECURE_REGISTRIES ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter((h) => h !== "");
   const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
   const raw = {
     serverUrl: str(values.server) ?? nonEmpty(env.BERTH_SERVER),
@@ -130,6 +184,9 @@ export function parseConfig(
     logLevel: str(values["log-level"]) ?? nonEmpty(env.BERTH_LOG_LEVEL) ?? "info",
     ...runtimeChoice(str(values.runtime) ?? nonEmpty(env.BERTH_RUNTIME)),
     conmonPath: str(values.conmon) ?? nonEmpty(env.BERTH_CONMON),
+    ...(insecure.length > 0 ? { insecureRegistries: insecure } : {}),
+    nodeName: str(values["node-name"]) ?? nonEmpty(env.BERTH_NODE_NAME),
+    networkPrefix: str(values["network-prefix"]) ?? nonEmpty(env.BERTH_NETWORK_PREFIX),
   };
   if (raw.serverUrl === undefined) {
     throw new ConfigError(

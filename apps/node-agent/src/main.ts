@@ -22,6 +22,14 @@ async function main(): Promise<number> {
       process.stdout.write(outcome.text);
       return 0;
     }
+    if (outcome.kind === "cleanup-network") {
+      const { cleanupAll } = await import("./network/cleanup");
+      const r = await cleanupAll(outcome.prefix, outcome.stateDir);
+      process.stdout.write(
+        `removed ${r.links.length} interface(s) and ${r.netns.length} netns of prefix ${outcome.prefix}\n`,
+      );
+      return 0;
+    }
     config = outcome.config;
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -56,8 +64,20 @@ async function main(): Promise<number> {
     ...(config.runtimePath === undefined ? {} : { runtimePath: config.runtimePath }),
     ...(config.runtimeName === undefined ? {} : { runtimeName: config.runtimeName }),
     ...(config.conmonPath === undefined ? {} : { conmonPath: config.conmonPath }),
+    ...(config.insecureRegistries === undefined
+      ? {}
+      : { insecureRegistries: config.insecureRegistries }),
     log: (msg, extra) => log.info(msg, { component: "engine", ...extra }),
+    ...(config.networkPrefix === "off" ? {} : { network: { prefix: config.networkPrefix } }),
   });
+  if (config.networkPrefix !== "off") {
+    const { readFile } = await import("node:fs/promises");
+    const fwd = await readFile("/proc/sys/net/ipv4/ip_forward", "utf8").catch(() => "");
+    if (fwd.trim() !== "1")
+      log.warn(
+        "net.ipv4.ip_forward is 0: containers reach the host and each other, but outbound NAT and ports published to other hosts need it on (sysctl -w net.ipv4.ip_forward=1)",
+      );
+  }
   log.info("engine ready", {
     stateDir: config.stateDir,
     ms: Date.now() - t0,
@@ -71,7 +91,7 @@ async function main(): Promise<number> {
       stateDir: config.stateDir,
       serverUrl: config.serverUrl,
       joinToken: config.joinToken,
-      hostname: hostname(),
+      hostname: config.nodeName ?? hostname(),
       log,
       signal: shutdown.signal,
     });

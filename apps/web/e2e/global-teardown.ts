@@ -4,8 +4,10 @@
  * removed when the runner exits, after Playwright has stopped launch.ts, and only if no mount
  * remains beneath it.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { adminPassword, adminUser, baseURL } from "./env";
+import { join } from "node:path";
+import { adminPassword, adminUser, baseURL, networkPrefix } from "./env";
 import { E2EApi } from "./api";
 
 function mountsUnder(dir: string): string[] {
@@ -32,6 +34,22 @@ export default async function globalTeardown(): Promise<void> {
   }
   if (stateDir) {
     process.once("exit", () => {
+      // The agent is stopped by now: remove its bridge, rules and any netns of its prefix.
+      const r = spawnSync(
+        process.execPath,
+        [
+          // Playwright runs from apps/web (as the webServer command assumes).
+          join(process.cwd(), "../node-agent/bin/berth-agent.mjs"),
+          "--cleanup-network",
+          "--network-prefix",
+          networkPrefix,
+          "--state-dir",
+          join(stateDir, "agent"),
+        ],
+        { encoding: "utf8", timeout: 30_000 },
+      );
+      if (r.status !== 0)
+        console.error(`e2e teardown: network clean-up failed: ${r.stderr || r.error?.message}`);
       const left = mountsUnder(stateDir);
       if (left.length > 0) {
         console.error(`e2e teardown: keeping ${stateDir}: still mounted: ${left.join(", ")}`);

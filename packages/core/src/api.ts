@@ -7,6 +7,7 @@ import {
   ContainerLimitsUpdateSchema,
   ContainerNameSchema,
   ContainerSpecSchema,
+  ImageRefSchema,
   SignalSchema,
   LogTimeSchema,
 } from "./container";
@@ -138,4 +139,16 @@ export const PauseContainerInputSchema = z.object({ ref: ContainerRefSchema });
 export const RenameContainerInputSchema = z.object({
   ref: ContainerRefSchema,
   name: ContainerNameSchema,
+});
+
+/** `commit [-c CHANGE]... [-m MSG] [-a AUTHOR] [--pause=false] CONTAINER [REPO[:TAG]]`. */
+export const CommitContainerInputSchema = z.object({
+  ref: ContainerRefSchema,
+  /** The new image's reference; absent: an untagged image (its digest is the answer). */
+  image: ImageRefSchema.optional(),
+  /** Dockerfile lines `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, as `docker commit --change` takes. */
+  changes: z.array(z.string().min(1).max(65_536)).max(64).default([]),
+  message: z.string().max(4096).optional(),
+  author: z.string().max(512).optional(),
+  pause: z.boolean().default(true),
 });

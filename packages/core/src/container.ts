@@ -269,6 +269,81 @@ export const LogConfigSchema = z
   );
 export type LogConfig = z.infer<typeof LogConfigSchema>;
 
+/**
+ * `--network`: `bridge` (the host's default network), `none` (loopback only), `host` (the
+ * host's network namespace; admin-only on the server), `container:<id|name>` (another
+ * container's namespace) or the name of a user-defined network. Absent = `bridge`.
+ */
+export const NetworkModeSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(140)
+  .regex(
+    /^(container:[a-zA-Z0-9][a-zA-Z0-9_.-]*|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})$/,
+    "--network is bridge, none, host, container:<id|name> or a network name",
+  );
+export type NetworkMode = z.infer<typeof NetworkModeSchema>;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** `-p [hostIP:][hostPort:]containerPort[/tcp|udp]` as typed (parsed by the agent). */
+export const PortPublishSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(
+    /^(\d{1,3}(\.\d{1,3}){3}:)?(\d{1,5}(-\d{1,5})?)?:?\d{1,5}(-\d{1,5})?(\/(tcp|udp|TCP|UDP))?$/,
+    "-p is [hostIP:][hostPort:]containerPort[/tcp|udp]",
+  );
+
+/** `--add-host name:ip`. */
+export const ExtraHostSchema = z.object({
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/, "--add-host names are host names"),
+  ip: z.string().regex(IPV4, "--add-host addresses are IPv4 (a.b.c.d)"),
+});
+export type ExtraHost = z.infer<typeof ExtraHostSchema>;
+
+/** One network interface of a container, as the agent wired it (inspect's NetworkSettings). */
+export const ContainerEndpointSchema = z.object({
+  network: z.string(),
+  networkId: z.string(),
+  ifName: z.string(),
+  ip: z.string(),
+  prefixLen: z.number().int(),
+  mac: z.string(),
+  gateway: z.string(),
+  aliases: z.array(z.string()).default([]),
+});
+export type ContainerEndpoint = z.infer<typeof ContainerEndpointSchema>;
+
+/** A published port (`0.0.0.0:8080->80/tcp`). */
+export const PublishedPortSchema = z.object({
+  hostIp: z.string(),
+  hostPort: z.number().int(),
+  containerPort: z.number().int(),
+  protocol: z.enum(["tcp", "udp"]),
+});
+export type PublishedPort = z.infer<typeof PublishedPortSchema>;
+
+/** A container's network facts (mode, interfaces, published ports). */
+export const ContainerNetworkSchema = z.object({
+  mode: z.string(),
+  endpoints: z.array(ContainerEndpointSchema).default([]),
+  ports: z.array(PublishedPortSchema).default([]),
+});
+export type ContainerNetwork = z.infer<typeof ContainerNetworkSchema>;
+
+/** Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp`. */
+export function formatPorts(ports: readonly PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(", ");
+}
+
 /** What a user asks for. The agent resolves it against the image's config. */
 export const ContainerSpecSchema = z.object({
   image: ImageRefSchema,
@@ -319,6 +394,26 @@ export const ContainerSpecSchema = z.object({
   devices: z.array(DeviceMappingSchema).max(64).optional(),
   /** `--log-opt max-size=… --log-opt max-file=…`; absent = the log is never rotated. */
   logConfig: LogConfigSchema.optional(),
+  /** `--network`; absent = `bridge`. */
+  network: NetworkModeSchema.optional(),
+  /** `-p/--publish`, Docker's syntax. */
+  ports: z.array(PortPublishSchema).max(64).optional(),
+  /** `-P`: publish every port the image EXPOSEs on a random host port. */
+  publishAll: z.boolean().optional(),
+  /** `--dns`: nameservers of the container's resolv.conf instead of the network's resolver. */
+  dns: z.array(z.string().regex(IPV4, "--dns takes IPv4 addresses")).max(3).optional(),
+  /** `--add-host name:ip` entries of the container's /etc/hosts. */
+  addHosts: z.array(ExtraHostSchema).max(64).optional(),
+  /** `--network-alias`: more DNS names of the container on its (user-defined) network. */
+  networkAliases: z
+    .array(
+      z
+        .string()
+        .max(253)
+        .regex(/^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/, "aliases are DNS names"),
+    )
+    .max(32)
+    .optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
 export type ContainerSpecInput = z.input<typeof ContainerSpecSchema>;
@@ -391,6 +486,8 @@ export const ContainerStatusSchema = z.object({
   restartCount: z.number().int().nonnegative().default(0),
   /** null when the container has no healthcheck (or is not running one). */
   health: HealthSchema.nullable().default(null),
+  /** Its network (mode, addresses, published ports); absent from agents without networking. */
+  network: ContainerNetworkSchema.optional(),
 });
 export type ContainerStatus = z.infer<typeof ContainerStatusSchema>;
 
@@ -456,5 +553,14 @@ export const ContainerStatsSchema = z.object({
     readBytes: z.number().nonnegative(),
     writeBytes: z.number().nonnegative(),
   }),
+  /** Summed over the container's interfaces (its own view: rx = received). */
+  net: z
+    .object({
+      rxBytes: z.number().nonnegative(),
+      txBytes: z.number().nonnegative(),
+      rxPackets: z.number().nonnegative(),
+      txPackets: z.number().nonnegative(),
+    })
+    .optional(),
 });
 export type ContainerStats = z.infer<typeof ContainerStatsSchema>;

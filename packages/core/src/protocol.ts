@@ -14,6 +14,7 @@ import {
   ContainerLimitsUpdateSchema,
   ContainerSpecSchema,
   ContainerStatsSchema,
+  ContainerNetworkSchema,
   ContainerStatusSchema,
   LogLineSchema,
   ContainerNameSchema,
@@ -24,8 +25,27 @@ import {
   VolumeSchema,
 } from "./container";
 import { ErrorBodySchema } from "./errors";
+import {
+  NetworkConnectParamsSchema,
+  NetworkCreateParamsSchema,
+  NetworkDisconnectParamsSchema,
+  NetworkRefParamsSchema,
+  NetworkSchema,
+} from "./network";
 import { ContainerIdSchema } from "./ids";
 import { ImageDetailsSchema, ImageRefOrIdSchema, ImageRemovalSchema } from "./image";
+import {
+  ImageBuildChunkSchema,
+  ImageBuildParamsSchema,
+  ImageChangesSchema,
+  ImageSaveChunkSchema,
+  ImageUploadChunkSchema,
+} from "./image-archive";
+import {
+  ImagePullAuthSchema,
+  ImageTransferChunkSchema,
+  RegistryCredentialSchema,
+} from "./registry";
 
 export const PROTOCOL_VERSION = 1 as const;
 /** Largest frame either side accepts, in bytes. */
@@ -107,6 +127,8 @@ export type StreamInputBody = z.infer<typeof StreamInputSchema>;
 /** One decoded input event of an interactive stream, as the engine consumes it. */
 export interface StreamInput {
   data?: Uint8Array;
+  /** Output bytes the server has consumed (`image.save` flow control). */
+  ack?: number;
   eof?: boolean;
   resize?: TerminalSize;
 }
@@ -128,6 +150,8 @@ export const CommandSchemas = {
       spec: ContainerSpecSchema,
       /** Remove the container (bundle, rw layer, cgroup) once it has exited. */
       autoRemove: z.boolean().default(false),
+      /** The image is pulled first when the node lacks it, with this credential (if any). */
+      pull: ImagePullAuthSchema.optional(),
     }),
     result: ContainerStatusSchema,
   },
@@ -212,6 +236,7 @@ export const CommandSchemas = {
       name: ContainerNameSchema,
       spec: ContainerSpecSchema,
       autoRemove: z.boolean().default(false),
+      pull: ImagePullAuthSchema.optional(),
     }),
     result: ContainerStatusSchema,
   },
@@ -246,6 +271,19 @@ export const CommandSchemas = {
     params: z.object({ containerId: ContainerIdSchema, name: ContainerNameSchema }),
     result: ContainerStatusSchema,
   },
+  /** `commit`: the container's read-write layer on its image becomes a new image. */
+  "container.commit": {
+    params: z.object({
+      containerId: ContainerIdSchema,
+      ref: ImageRefSchema.optional(),
+      changes: ImageChangesSchema.optional(),
+      comment: z.string().max(4096).optional(),
+      author: z.string().max(512).optional(),
+      /** Freeze a running container while its layer is read (docker's default). */
+      pause: z.boolean().default(true),
+    }),
+    result: z.object({ digest: z.string(), ref: z.string().nullable() }),
+  },
   "image.list": {
     params: z.object({}),
     result: z.object({
@@ -279,6 +317,51 @@ export const CommandSchemas = {
     params: z.object({ all: z.boolean().default(false) }),
     result: ImageRemovalSchema.extend({ reclaimedBytes: z.number().int().nonnegative() }),
   },
+  /**
+   * A stream command: pulls `ref` from its registry into the node's store and tags it. `stream`
+   * frames carry `{progress: [...]}` (per blob, throttled), the last one `{digest, ref}`.
+   * Plain HTTP only for loopback registries (the agent's client decides, not the command).
+   */
+  "image.pull": {
+    params: z.object({ ref: ImageRefSchema, credential: RegistryCredentialSchema.optional() }),
+    result: ImageTransferChunkSchema,
+  },
+  /** A stream command: pushes the local image `source` as `target`; chunks as `image.pull`. */
+  "image.push": {
+    params: z.object({
+      source: ImageRefOrIdSchema,
+      target: ImageRefSchema,
+      credential: RegistryCredentialSchema.optional(),
+    }),
+    result: ImageTransferChunkSchema,
+  },
+  /** A stream command: `save` — chunks `{data}` carry an OCI layout archive of `refs`. */
+  "image.save": {
+    params: z.object({ refs: z.array(ImageRefOrIdSchema).min(1).max(256) }),
+    result: ImageSaveChunkSchema,
+  },
+  /**
+   * A stream command: `load` — the server sends the archive in `stream_input` frames (data,
+   * then eof); the agent answers `{received}` chunks as it consumes them (the server keeps at
+   * most IMAGE_UPLOAD_WINDOW_BYTES unacknowledged), then `{loaded}`.
+   */
+  "image.load": {
+    params: z.object({}),
+    result: ImageUploadChunkSchema,
+  },
+  /**
+   * A stream command: `build` — the context tar arrives like `image.load`'s archive; chunks carry
+   * `{received}`, then `{progress}` lines, then `{built}`.
+   */
+  "image.build": {
+    params: ImageBuildParamsSchema,
+    result: ImageBuildChunkSchema,
+  },
+  /** A stream command: `image import` of a rootfs tar sent like `image.load`'s archive. */
+  "image.import": {
+    params: z.object({ ref: ImageRefSchema, changes: ImageChangesSchema.optional() }),
+    result: ImageUploadChunkSchema,
+  },
   /** Creates a named volume on the node (idempotent). */
   "volume.create": {
     params: z.object({ name: VolumeNameSchema }),
@@ -297,6 +380,42 @@ export const CommandSchemas = {
     params: z.object({ name: VolumeNameSchema }),
     result: z.object({ removed: z.boolean() }),
   },
+  /** Creates a bridge network owned by `teamId` (conflict when the name or subnet is taken). */
+  "network.create": {
+    params: NetworkCreateParamsSchema,
+    result: NetworkSchema,
+  },
+  "network.list": {
+    params: z.object({}),
+    result: z.object({ networks: z.array(NetworkSchema).max(4096) }),
+  },
+  "network.inspect": {
+    params: NetworkRefParamsSchema,
+    result: NetworkSchema,
+  },
+  /** Refused (conflict) while containers are connected; the default network never goes. */
+  "network.remove": {
+    params: NetworkRefParamsSchema,
+    result: z.object({ removed: z.boolean() }),
+  },
+  /** Connects a running container (with a network namespace of its own) to one more network. */
+  "network.connect": {
+    params: NetworkConnectParamsSchema,
+    result: ContainerStatusSchema,
+  },
+  "network.disconnect": {
+    params: NetworkDisconnectParamsSchema,
+    result: ContainerStatusSchema,
+  },
+  /** The live network facts (interfaces, published ports) of one or every container. */
+  "network.endpoints": {
+    params: z.object({ containerId: ContainerIdSchema.optional() }),
+    result: z.object({
+      containers: z
+        .array(z.object({ containerId: ContainerIdSchema, network: ContainerNetworkSchema }))
+        .max(100_000),
+    }),
+  },
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;
@@ -312,6 +431,12 @@ export type CommandResult<N extends CommandName> = z.infer<(typeof CommandSchema
 export const STREAM_COMMANDS: ReadonlySet<CommandName> = new Set([
   "container.logs",
   "container.exec",
+  "image.pull",
+  "image.push",
+  "image.save",
+  "image.load",
+  "image.import",
+  "image.build",
 ]);
 
 export const EventSchemas = {
@@ -412,12 +537,15 @@ export const CommandFrameSchema = z.object({
 });
 export const CancelFrameSchema = z.object({ type: z.literal("cancel"), id: CommandIdSchema });
 /**
- * Input for a running stream command (`container.exec` with tty or interactive), routed by the
- * command id; one for an id that is not streaming is ignored.
+ * Input for a running stream command (`container.exec` with tty or interactive; the archive of
+ * `image.load` / `image.import`), routed by the command id; one for an id that is not streaming
+ * is ignored.
  */
 export const StreamInputFrameSchema = StreamInputSchema.extend({
   type: z.literal("stream_input"),
   id: CommandIdSchema,
+  /** Bytes of the stream's output the server has passed on (`image.save` flow control). */
+  ack: z.number().int().nonnegative().optional(),
 });
 export type StreamInputFrame = z.infer<typeof StreamInputFrameSchema>;
 export const AckFrameSchema = z.object({

@@ -219,6 +219,29 @@ export const containerEvents = sqliteTable(
   ],
 );
 
+/**
+ * Registry credentials of a team (`berth login REGISTRY`), one per registry host. The secret is
+ * sealed by the server (AES-256-GCM under a key kept in its data dir, never in the database):
+ * `v1.<iv>.<tag>.<ciphertext>` in base64url. The team's pulls, pushes and runs use it.
+ */
+export const registryCredentials = sqliteTable(
+  "registry_credentials",
+  {
+    id: text("id").primaryKey(),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** `host[:port]`, lowercased; Docker Hub's aliases are `docker.io`. */
+    registry: text("registry").notNull(),
+    username: text("username").notNull(),
+    secret: text("secret").notNull(),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("registry_credentials_team_registry_uq").on(t.teamId, t.registry)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
@@ -228,3 +251,4 @@ export type JoinToken = typeof joinTokens.$inferSelect;
 export type ContainerRow = typeof containers.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type ContainerEventRow = typeof containerEvents.$inferSelect;
+export type RegistryCredentialRow = typeof registryCredentials.$inferSelect;

@@ -5,6 +5,14 @@
  * only when a command streams.
  */
 import {
+  ImageTransferViewChunkSchema,
+  type ImagePullInput,
+  type ImagePushInput,
+  type ImageTransferViewChunk,
+  type NetworkCreateOptionsSchema,
+  type RegistryLoginInput,
+} from "@berth/core";
+import {
   ContainerEventSchema,
   ContainerStatsStreamSampleSchema,
   type ContainerEvent,
@@ -24,10 +32,17 @@ import {
 } from "@berth/core";
 import { createTRPCClient, httpLink, httpSubscriptionLink, type TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@berth/web/router";
-import type { z } from "zod";
+import { z } from "zod";
 import { CliError } from "../errors";
 import { ExecChunkSchema, type ExecChunk } from "./exec-chunk";
 import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
+import {
+  ContainerNetworksSchema,
+  NetworkRemoveResultSchema,
+  NetworkViewSchema,
+  type ContainerNetworks,
+  type NetworkView,
+} from "./network-views";
 import {
   ImageDetailsViewSchema,
   ImagePruneViewSchema,
@@ -56,6 +71,12 @@ import {
   type NodeView,
   type WaitResult,
 } from "./views";
+
+const RegistryLoginViewSchema = z.object({
+  registry: z.string(),
+  username: z.string(),
+  updatedAt: z.number(),
+});
 
 export interface BerthApiOptions {
   server: string;
@@ -245,6 +266,21 @@ export class BerthApi {
     );
   }
 
+  async commitContainer(input: {
+    ref: string;
+    image?: string;
+    changes: string[];
+    message?: string;
+    author?: string;
+    pause: boolean;
+  }): Promise<{ digest: string; ref: string | null; nodeName: string }> {
+    return parseAnswer(
+      z.looseObject({ digest: z.string(), ref: z.string().nullable(), nodeName: z.string() }),
+      await this.client.containers.commit.mutate(input),
+      "containers.commit",
+    );
+  }
+
   async updateContainer(input: UpdateContainerInput): Promise<ContainerView> {
     return parseAnswer(
       ContainerViewSchema,
@@ -339,6 +375,68 @@ export class BerthApi {
     );
   }
 
+  async listNetworks(input: { node?: string } = {}): Promise<NetworkView[]> {
+    return parseAnswer(
+      NetworkViewSchema.array(),
+      await this.client.networks.list.query(input),
+      "networks.list",
+    );
+  }
+
+  async createNetwork(input: z.input<typeof NetworkCreateOptionsSchema> & { node?: string }) {
+    return parseAnswer(
+      NetworkViewSchema,
+      await this.client.networks.create.mutate(input),
+      "networks.create",
+    );
+  }
+
+  async inspectNetwork(input: { ref: string; node?: string }): Promise<NetworkView> {
+    return parseAnswer(
+      NetworkViewSchema,
+      await this.client.networks.inspect.query(input),
+      "networks.inspect",
+    );
+  }
+
+  async removeNetwork(input: { ref: string; node?: string }): Promise<{ removed: boolean }> {
+    return parseAnswer(
+      NetworkRemoveResultSchema,
+      await this.client.networks.remove.mutate(input),
+      "networks.remove",
+    );
+  }
+
+  async connectNetwork(input: {
+    ref: string;
+    container: string;
+    aliases?: string[];
+    ip?: string;
+  }): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.networks.connect.mutate(input),
+      "networks.connect",
+    );
+  }
+
+  async disconnectNetwork(input: { ref: string; container: string }): Promise<ContainerView> {
+    return parseAnswer(
+      ContainerViewSchema,
+      await this.client.networks.disconnect.mutate(input),
+      "networks.disconnect",
+    );
+  }
+
+  /** Live addresses and published ports of one container, or of all the caller's. */
+  async containerNetworks(ref?: string): Promise<ContainerNetworks> {
+    return parseAnswer(
+      ContainerNetworksSchema,
+      await this.client.networks.containers.query(ref === undefined ? {} : { ref }),
+      "networks.containers",
+    );
+  }
+
   private async subscriptions(): Promise<TRPCClient<AppRouter>> {
     if (this.subscriptionClient) return this.subscriptionClient;
     const { EventSource } = await import("eventsource");
@@ -390,6 +488,50 @@ export class BerthApi {
       (handlers) => client.containers.exec.subscribe(input, handlers),
       (data) => onChunk(parseAnswer(ExecChunkSchema, data, "containers.exec")),
       signal,
+    );
+  }
+
+  /** Streams `images.pull` / `images.push`: progress chunks, then `{digest, ref, nodeName}`. */
+  async streamImageTransfer(
+    t: { kind: "pull"; input: ImagePullInput } | { kind: "push"; input: ImagePushInput },
+    onChunk: (chunk: ImageTransferViewChunk) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const client = await this.subscriptions();
+    const path = t.kind === "pull" ? "images.pull" : "images.push";
+    await this.relay(
+      `the ${t.kind} stream`,
+      (handlers) =>
+        t.kind === "pull"
+          ? client.images.pull.subscribe(t.input, handlers)
+          : client.images.push.subscribe(t.input, handlers),
+      (data) => onChunk(parseAnswer(ImageTransferViewChunkSchema, data, path)),
+      signal,
+    );
+  }
+
+  /** Saves the team's credential for a registry (`berth login REGISTRY`). */
+  async registryLogin(input: RegistryLoginInput): Promise<{ registry: string; username: string }> {
+    return parseAnswer(
+      RegistryLoginViewSchema,
+      await this.client.registries.login.mutate(input),
+      "registries.login",
+    );
+  }
+
+  async registryLogout(registry: string): Promise<{ registry: string; removed: boolean }> {
+    return parseAnswer(
+      z.object({ registry: z.string(), removed: z.boolean() }),
+      await this.client.registries.logout.mutate({ registry }),
+      "registries.logout",
+    );
+  }
+
+  async listRegistries(): Promise<{ registry: string; username: string; updatedAt: number }[]> {
+    return parseAnswer(
+      RegistryLoginViewSchema.array(),
+      await this.client.registries.list.query(),
+      "registries.list",
     );
   }
 

@@ -1,4 +1,9 @@
-/** `berth login` and `berth logout`: trade a password for an API token and keep it in the config file. */
+/**
+ * `berth login` and `berth logout`. Without an argument (or with an http(s):// URL) they log in to
+ * a berth-server: trade a password for an API token kept in the config file. With a registry
+ * host (`berth login registry.example.com -u alice --password-stdin`) they save or remove your
+ * team's credential for that registry on the berth-server (which the nodes use to pull and push).
+ */
 import { hostname } from "node:os";
 import { type Command } from "commander";
 import { configFilePath, loadConfigFile, saveConfigFile } from "../config";
@@ -20,6 +25,11 @@ interface LoginFlags {
   passwordStdin?: boolean;
 }
 
+/** docker's rule, adapted: a bare `host[:port]` is a registry; a URL is a berth-server. */
+export function isRegistryArgument(arg: string | undefined): arg is string {
+  return arg !== undefined && !/^https?:\/\//i.test(arg);
+}
+
 export function registerAuthCommands(
   program: Command,
   ctx: CliContext,
@@ -27,7 +37,10 @@ export function registerAuthCommands(
 ): void {
   program
     .command("login")
-    .description("Log in to a berth-server and save an API token")
+    .description(
+      "Log in to a berth-server and save an API token, or (with REGISTRY) save your team's credential for an image registry",
+    )
+    .argument("[registry]", "a registry host[:port] (a http(s):// URL means a berth-server)")
     .option(
       "--server <url>",
       "berth-server URL (default: $BERTH_SERVER, the last login, or http://127.0.0.1:8080)",
@@ -35,7 +48,7 @@ export function registerAuthCommands(
     .option("-u, --username <user>", "username")
     .option("-p, --password <password>", "password (insecure: prefer --password-stdin)")
     .option("--password-stdin", "take the password from stdin")
-    .action(async (flags: LoginFlags) => {
+    .action(async (target: string | undefined, flags: LoginFlags) => {
       if (flags.password !== undefined && flags.passwordStdin) {
         throw new UsageError("--password and --password-stdin are mutually exclusive");
       }
@@ -61,7 +74,17 @@ export function registerAuthCommands(
       if (!username) throw new UsageError("a username is required (-u USER)");
       if (password === "") throw new UsageError("the password is empty");
 
-      const server = flags.server ?? globals().server;
+      if (isRegistryArgument(target)) {
+        await withApi(
+          ctx,
+          { ...globals(), ...(flags.server ? { server: flags.server } : {}) },
+          {},
+          (api) => api.registryLogin({ registry: target, username, password }),
+        );
+        ctx.stdout.write("Login Succeeded\n");
+        return;
+      }
+      const server = target ?? flags.server ?? globals().server;
       // Log in without sending any saved token: a stale one must not get in the way.
       await withApi(ctx, { server }, { anonymous: true }, async (api, conn) => {
         const result = await api.cliLogin({
@@ -84,10 +107,27 @@ export function registerAuthCommands(
 
   program
     .command("logout")
-    .description("Forget the API token saved for a berth-server")
+    .description(
+      "Forget the API token saved for a berth-server, or (with REGISTRY) your team's registry credential",
+    )
+    .argument("[registry]", "a registry host[:port] (a http(s):// URL means a berth-server)")
     .option("--server <url>", "berth-server URL (default: the current one)")
-    .action((flags: { server?: string }) => {
-      const conn = connection(ctx, { server: flags.server ?? globals().server });
+    .action(async (target: string | undefined, flags: { server?: string }) => {
+      if (isRegistryArgument(target)) {
+        const r = await withApi(
+          ctx,
+          { ...globals(), ...(flags.server ? { server: flags.server } : {}) },
+          {},
+          (api) => api.registryLogout(target),
+        );
+        ctx.stdout.write(
+          r.removed
+            ? `Removing login credentials for ${r.registry}\n`
+            : `Not logged in to ${r.registry}\n`,
+        );
+        return;
+      }
+      const conn = connection(ctx, { server: target ?? flags.server ?? globals().server });
       const path = configFilePath(ctx.env);
       const file = loadConfigFile(path);
       if (!file.auths[conn.server]) {

@@ -1,5 +1,6 @@
 /** Container verbs, as docker has them: run, ps, logs, stop, rm, inspect. */
 import { type Command } from "commander";
+import { formatPorts } from "@berth/core";
 import type { BerthApi } from "../api/berth-api";
 import type { ContainerView } from "../api/views";
 import { withApi, type CliContext } from "../context";
@@ -8,6 +9,7 @@ import { ago, commandColumn, containerStatus, formatTable } from "../format/dock
 import { inspectView, type InspectView } from "../format/inspect-view";
 import { LogPrinter } from "../format/log-printer";
 import { type GlobalFlags } from "./global-flags";
+import { eachRef } from "./each-ref";
 import { parseLogTime } from "./log-time";
 import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
 
@@ -18,10 +20,17 @@ export const PS_COLUMNS = [
   "COMMAND",
   "CREATED",
   "STATUS",
+  "PORTS",
   "NODE",
 ];
 
-export function psRows(list: ContainerView[], now: number, noTrunc = false): string[][] {
+/** `ports`: docker's PORTS text per container id (networks.containers; absent = none). */
+export function psRows(
+  list: ContainerView[],
+  now: number,
+  noTrunc = false,
+  ports: ReadonlyMap<string, string> = new Map(),
+): string[][] {
   return list.map((c) => [
     noTrunc ? c.id : c.shortId,
     c.name,
@@ -29,39 +38,13 @@ export function psRows(list: ContainerView[], now: number, noTrunc = false): str
     commandColumn(c.command, noTrunc),
     ago(c.createdAt, now),
     containerStatus(c, now),
+    ports.get(c.id) ?? "",
     c.nodeName,
   ]);
 }
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * Runs a per-container action for each ref like docker: prints each ref that succeeded, one
- * error line per failure, and fails (exit 1) if any did.
- */
-async function eachRef(
-  ctx: CliContext,
-  api: BerthApi,
-  refs: string[],
-  action: (ref: string) => Promise<unknown>,
-): Promise<void> {
-  let failed = 0;
-  for (const ref of refs) {
-    try {
-      await action(ref);
-      ctx.stdout.write(`${ref}\n`);
-    } catch (e) {
-      failed++;
-      const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-      // A lost server or login fails them all: stop at the first.
-      if (err.hint) throw err;
-      ctx.stderr.write(`berth: ${ref}: ${err.message}\n`);
-    }
-  }
-  if (failed > 0)
-    throw new CliError(`${failed} of ${refs.length} failed`, { exitCode: EXIT_FAILURE });
 }
 
 const EXIT_INTERRUPTED = 130;
@@ -200,13 +183,24 @@ export function registerContainerCommands(
     .option("--no-trunc", "don't truncate output")
     .option("--json", "print JSON")
     .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean; json?: boolean }) => {
-      const list = await withApi(ctx, globals(), {}, (api) =>
-        api.listContainers({ all: flags.all === true }),
-      );
+      const { list, ports } = await withApi(ctx, globals(), {}, async (api) => {
+        const list = await api.listContainers({ all: flags.all === true });
+        const ports = new Map<string, string>();
+        // Published ports exist only while a container runs; asked live from the nodes, and
+        // best effort: an offline node or an older server leaves the column empty.
+        if (!flags.quiet && !flags.json && list.some((c) => c.state === "running")) {
+          const nets = await api.containerNetworks().catch(() => []);
+          for (const n of nets) ports.set(n.containerId, formatPorts(n.network.ports));
+        }
+        return { list, ports };
+      });
       if (flags.json) ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else if (flags.quiet)
         ctx.stdout.write(list.map((c) => `${flags.trunc ? c.shortId : c.id}\n`).join(""));
-      else ctx.stdout.write(`${formatTable(PS_COLUMNS, psRows(list, ctx.now(), !flags.trunc))}\n`);
+      else
+        ctx.stdout.write(
+          `${formatTable(PS_COLUMNS, psRows(list, ctx.now(), !flags.trunc, ports))}\n`,
+        );
     });
 
   program
@@ -298,7 +292,10 @@ export function registerContainerCommands(
         const errors: string[] = [];
         for (const ref of refs) {
           try {
-            found.push(inspectView(await api.getContainer(ref)));
+            const view = await api.getContainer(ref);
+            // NetworkSettings, asked live from the container's node (best effort).
+            const net = (await api.containerNetworks(view.id).catch(() => []))[0]?.network;
+            found.push(inspectView(view, net));
           } catch (e) {
             const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
             if (err.hint) throw err;

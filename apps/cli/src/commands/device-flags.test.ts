@@ -1,24 +1,7 @@
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { CliError, UsageError } from "../errors";
 import { parseDeviceFlag } from "./device-flags";
-import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
-
-/** Parses a `berth run …` command line with the real option definitions, as the program does. */
-function parseRun(argv: string[]) {
-  let captured: { image: string; command: string[]; flags: RunFlags } | null = null;
-  const program = new Command("berth").enablePositionalOptions().exitOverride();
-  defineRunCommand(program.command("run"))
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
-    .action((image: string, command: string[], flags: RunFlags) => {
-      captured = { image, command, flags };
-    });
-  program.parse(["run", ...argv], { from: "user" });
-  const c = captured as { image: string; command: string[]; flags: RunFlags } | null;
-  if (!c) throw new Error("the run action was not called");
-  return toRunInput(c.image, c.command, c.flags);
-}
+import { parseRun } from "../testing/parse-run";
 
 describe("berth run --device", () => {
   it("parses docker's three forms", () => {

@@ -4,27 +4,20 @@
  * `containers.exec` subscription validates input with the real @berth/core schema (it tests the
  * CLI's request, output and exit codes; it stands in for berth-server nowhere else).
  */
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { EventEmitter } from "node:events";
 import { ContainerExecInputSchema, DomainError, ExecSessionInputSchema } from "@berth/core";
-import { initTRPC, TRPCError } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { TRPCError } from "@trpc/server";
 import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readEnv } from "../config";
+import { describe, expect, it } from "vitest";
 import { type CliContext } from "../context";
-import { runCli } from "../program";
 import {
   defineExecCommand,
   execFailureExitCode,
   toExecInput,
   type ExecFlags,
 } from "./exec.command";
+import { runBerth, testTrpc, trpcServer, useTestServer } from "../testing/cli-harness";
 
 function parse(argv: string[]) {
   let got: { ref: string; argv: string[]; flags: ExecFlags } | undefined;
@@ -117,15 +110,7 @@ interface FakeSession {
 function startServer() {
   const calls: unknown[] = [];
   const sessions = new Map<string, FakeSession>();
-  const t = initTRPC.create({
-    errorFormatter({ shape, error }) {
-      const cause = error.cause;
-      return {
-        ...shape,
-        data: { ...shape.data, kind: cause instanceof DomainError ? cause.kind : undefined },
-      };
-    },
-  });
+  const { t } = testTrpc();
   const fail = (code: "PRECONDITION_FAILED" | "BAD_REQUEST", kind: string, message: string) =>
     new TRPCError({ code, message, cause: new DomainError(kind as never, message) });
   const router = t.router({
@@ -163,47 +148,18 @@ function startServer() {
       }),
     }),
   });
-  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls, sessions };
+  return { server: trpcServer(router), calls, sessions };
 }
 
 describe("berth exec against a tRPC server on 127.0.0.1", () => {
-  let srv: ReturnType<typeof startServer>;
-  let base: string;
-  let dir: string;
-  beforeAll(async () => {
-    srv = startServer();
-    srv.server.listen(0, "127.0.0.1");
-    await once(srv.server, "listening");
-    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), "berth-cli-exec-"));
-  });
-  afterAll(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const srv = startServer();
+  const env = useTestServer(srv.server, "berth-cli-exec-");
 
-  async function berth(
-    argv: string[],
-    io: { stdin?: CliContext["stdin"]; stdout?: EventEmitter } = {},
-  ) {
-    let stdout = "";
-    let stderr = "";
-    const out = Object.assign(io.stdout ?? new EventEmitter(), {
-      write: (s: string) => (stdout += s),
+  const berth = (argv: string[], io: { stdin?: CliContext["stdin"]; stdout?: EventEmitter } = {}) =>
+    runBerth(argv, env, {
+      stdoutBase: io.stdout ?? new EventEmitter(),
+      ...(io.stdin ? { stdin: io.stdin } : {}),
     });
-    const ctx: CliContext = {
-      stdout: out as unknown as CliContext["stdout"],
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: io.stdin ?? Readable.from([]),
-      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
-      lookupEnv: () => undefined,
-      now: () => 0,
-      version: "0.0.0-test",
-    };
-    const code = await runCli(argv, ctx);
-    return { code, stdout, stderr };
-  }
 
   it("streams stdout and stderr and exits with the command's exit code", async () => {
     const r = await berth(["exec", "-u", "nobody", "web", "sh", "-c", "exit 3"]);

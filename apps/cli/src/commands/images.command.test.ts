@@ -3,39 +3,23 @@
  * that implements only images.* with the real @berth/core schemas (it tests the CLI's requests,
  * output and exit codes; the server's images.* are tested in apps/web, the agent's for real).
  */
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
 import { DomainError, ImageRefOrIdSchema, ImageRefSchema } from "@berth/core";
-import { initTRPC, TRPCError } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { readEnv } from "../config";
-import { type CliContext } from "../context";
-import { runCli } from "../program";
+import {
+  runBerth,
+  testTrpc,
+  trpcServer,
+  useTestServer,
+  type RunBerthOptions,
+} from "../testing/cli-harness";
 
 const DIGEST = `sha256:${"c".repeat(64)}`;
 const node = { nodeId: "n1", nodeName: "node-1" };
 
 function startServer() {
-  const calls: { path: string; input: unknown }[] = [];
-  const t = initTRPC.create({
-    errorFormatter({ shape, error }) {
-      const cause = error.cause;
-      return {
-        ...shape,
-        data: { ...shape.data, kind: cause instanceof DomainError ? cause.kind : undefined },
-      };
-    },
-  });
-  const p = t.procedure.use(async ({ path, getRawInput, next }) => {
-    calls.push({ path, input: await getRawInput() });
-    return next();
-  });
+  const { t, p, calls } = testTrpc();
   const OnNode = { node: z.string().optional() };
   const router = t.router({
     images: t.router({
@@ -82,46 +66,17 @@ function startServer() {
         ]),
     }),
   });
-  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls };
+  return { server: trpcServer(router), calls };
 }
 
 describe("berth image verbs against a tRPC server on 127.0.0.1", () => {
-  let srv: ReturnType<typeof startServer>;
-  let base: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    srv = startServer();
-    srv.server.listen(0, "127.0.0.1");
-    await once(srv.server, "listening");
-    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), "berth-cli-img-"));
-  });
-  afterAll(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const srv = startServer();
+  const env = useTestServer(srv.server, "berth-cli-img-");
   beforeEach(() => {
     srv.calls.length = 0;
   });
 
-  async function berth(argv: string[], extra: Partial<CliContext> = {}) {
-    let stdout = "";
-    let stderr = "";
-    const ctx: CliContext = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: Readable.from([]),
-      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
-      lookupEnv: () => undefined,
-      now: () => 0,
-      version: "0.0.0-test",
-      ...extra,
-    };
-    const code = await runCli(argv, ctx);
-    return { code, stdout, stderr };
-  }
+  const berth = (argv: string[], o: RunBerthOptions = {}) => runBerth(argv, env, o);
 
   it("tag sends source and target and prints nothing", async () => {
     expect(await berth(["tag", "busybox", "reg.local:5000/team/bb:v1"])).toEqual({

@@ -6,6 +6,7 @@ import type { ImageView } from "../api/views";
 import { withApi, type CliContext } from "../context";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors";
 import { ago, formatTable, humanSize } from "../format/docker-format";
+import { eachRef } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 export const IMAGE_COLUMNS = ["NODE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
@@ -98,22 +99,15 @@ export function registerImageCommands(
   };
 
   const remove = async (refs: string[], flags: { node?: string; force?: boolean }) => {
-    await withApi(ctx, globals(), {}, async (api) => {
-      let failed = 0;
-      for (const ref of refs) {
-        try {
-          const r = await api.removeImage({ ref, force: flags.force === true, node: flags.node });
-          for (const line of removalLines(r)) ctx.stdout.write(`${line}\n`);
-        } catch (e) {
-          failed++;
-          const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-          if (err.hint) throw err;
-          ctx.stderr.write(`berth: ${ref}: ${err.message}\n`);
-        }
-      }
-      if (failed > 0)
-        throw new CliError(`${failed} of ${refs.length} failed`, { exitCode: EXIT_FAILURE });
-    });
+    await withApi(ctx, globals(), {}, (api) =>
+      eachRef(
+        ctx,
+        api,
+        refs,
+        (ref) => api.removeImage({ ref, force: flags.force === true, node: flags.node }),
+        (_ref, r) => removalLines(r),
+      ),
+    );
   };
 
   const prune = async (flags: {
@@ -150,21 +144,25 @@ export function registerImageCommands(
     ctx.stdout.write(`Total reclaimed space: ${humanSize(total)}\n`);
   };
 
+  // `berth tag` / `berth image tag` and `berth rmi` / `berth image rm` are the same commands.
+  const tagCommand = (cmd: Command) =>
+    cmd
+      .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+      .argument("<source>", "SOURCE_IMAGE[:TAG] or image ID")
+      .argument("<target>", "TARGET_IMAGE[:TAG]")
+      .option("--node <node>", "the node that holds the image (id or name)")
+      .action(tag);
+  const removeCommand = (cmd: Command) =>
+    cmd
+      .description("Remove one or more images (refused while a container uses them, unless -f)")
+      .argument("<images...>", "references or image IDs")
+      .option("-f, --force", "untag even if a container uses it, and every tag of an image ID")
+      .option("--node <node>", "the node that holds the images (id or name)")
+      .action(remove);
+
   listCommand(program.command("images").description("List images on the online nodes"));
-  program
-    .command("tag")
-    .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
-    .argument("<source>", "SOURCE_IMAGE[:TAG] or image ID")
-    .argument("<target>", "TARGET_IMAGE[:TAG]")
-    .option("--node <node>", "the node that holds the image (id or name)")
-    .action(tag);
-  program
-    .command("rmi")
-    .description("Remove one or more images (refused while a container uses them, unless -f)")
-    .argument("<images...>", "references or image IDs")
-    .option("-f, --force", "untag even if a container uses it, and every tag of an image ID")
-    .option("--node <node>", "the node that holds the images (id or name)")
-    .action(remove);
+  tagCommand(program.command("tag"));
+  removeCommand(program.command("rmi"));
 
   const image = program.command("image").description("Manage images");
   listCommand(image.command("ls").alias("list").description("List images"));
@@ -174,21 +172,8 @@ export function registerImageCommands(
     .argument("<images...>", "references or image IDs")
     .option("--node <node>", "the node that holds them (id or name)")
     .action(inspect);
-  image
-    .command("tag")
-    .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
-    .argument("<source>", "SOURCE_IMAGE[:TAG] or image ID")
-    .argument("<target>", "TARGET_IMAGE[:TAG]")
-    .option("--node <node>", "the node that holds the image (id or name)")
-    .action(tag);
-  image
-    .command("rm")
-    .alias("remove")
-    .description("Remove one or more images (refused while a container uses them, unless -f)")
-    .argument("<images...>", "references or image IDs")
-    .option("-f, --force", "untag even if a container uses it, and every tag of an image ID")
-    .option("--node <node>", "the node that holds the images (id or name)")
-    .action(remove);
+  tagCommand(image.command("tag"));
+  removeCommand(image.command("rm").alias("remove"));
   image
     .command("prune")
     .description("Remove unused images (dangling ones; with -a every image no container uses)")

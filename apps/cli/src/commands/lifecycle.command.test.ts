@@ -3,12 +3,6 @@
  * procedures they call, validating input with the real @berth/core schemas (it tests the CLI's
  * requests, output and exit codes; it stands in for berth-server nowhere else).
  */
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
 import {
   CreateContainerInputSchema,
   DomainError,
@@ -20,32 +14,16 @@ import {
   WaitContainerInputSchema,
   type ContainerState,
 } from "@berth/core";
-import { initTRPC, TRPCError } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { readEnv } from "../config";
-import { type CliContext } from "../context";
-import { runCli } from "../program";
+import { runBerth, testTrpc, trpcServer, useTestServer } from "../testing/cli-harness";
 
 const ID = "b".repeat(64);
 
 function startServer() {
-  const calls: { path: string; input: unknown }[] = [];
   let state: ContainerState = "running";
-  const t = initTRPC.create({
-    errorFormatter({ shape, error }) {
-      const cause = error.cause;
-      return {
-        ...shape,
-        data: { ...shape.data, kind: cause instanceof DomainError ? cause.kind : undefined },
-      };
-    },
-  });
-  const p = t.procedure.use(async ({ path, getRawInput, next }) => {
-    calls.push({ path, input: await getRawInput() });
-    return next();
-  });
+  const { t, p, calls } = testTrpc();
   const view = () => ({
     id: ID,
     shortId: ID.slice(0, 12),
@@ -126,48 +104,21 @@ function startServer() {
     }),
   });
   return {
-    server: createHTTPServer({ basePath: "/api/trpc/", router }),
+    server: trpcServer(router),
     calls,
     setState: (s: ContainerState) => (state = s),
   };
 }
 
 describe("berth lifecycle verbs against a tRPC server on 127.0.0.1", () => {
-  let srv: ReturnType<typeof startServer>;
-  let base: string;
-  let dir: string;
-  beforeAll(async () => {
-    srv = startServer();
-    srv.server.listen(0, "127.0.0.1");
-    await once(srv.server, "listening");
-    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), "berth-cli-lc-"));
-  });
-  afterAll(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const srv = startServer();
+  const env = useTestServer(srv.server, "berth-cli-lc-");
   beforeEach(() => {
     srv.calls.length = 0;
     srv.setState("running");
   });
 
-  async function berth(argv: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const ctx: CliContext = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: Readable.from([]),
-      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
-      lookupEnv: () => undefined,
-      now: () => 0,
-      version: "0.0.0-test",
-    };
-    const code = await runCli(argv, ctx);
-    return { code, stdout, stderr };
-  }
+  const berth = (argv: string[]) => runBerth(argv, env);
 
   it("create sends the run input and prints the id", async () => {
     const r = await berth(["create", "--name", "web", "-m", "64m", "busybox", "sleep", "9"]);

@@ -4,10 +4,10 @@
  */
 import { KillContainerInputSchema } from "@berth/core";
 import { type Command } from "commander";
-import type { BerthApi } from "../api/berth-api";
 import { withApi, type CliContext } from "../context";
 import { CliError, EXIT_FAILURE, EXIT_RUN_FAILED, UsageError, toCliError } from "../errors";
 import { attach } from "./containers.command";
+import { eachRef } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
 
@@ -17,30 +17,6 @@ function seconds(value: string, flag: string): number {
       `invalid argument ${JSON.stringify(value)} for "${flag}" flag: expected seconds`,
     );
   return Number(value);
-}
-
-/** Per ref, like docker: print the ref on success, one error line per failure, exit 1 if any. */
-async function eachRef(
-  ctx: CliContext,
-  api: BerthApi,
-  refs: string[],
-  action: (ref: string) => Promise<unknown>,
-  print: (ref: string) => string = (ref) => ref,
-): Promise<void> {
-  let failed = 0;
-  for (const ref of refs) {
-    try {
-      await action(ref);
-      ctx.stdout.write(`${print(ref)}\n`);
-    } catch (e) {
-      failed++;
-      const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-      if (err.hint) throw err;
-      ctx.stderr.write(`berth: ${ref}: ${err.message}\n`);
-    }
-  }
-  if (failed > 0)
-    throw new CliError(`${failed} of ${refs.length} failed`, { exitCode: EXIT_FAILURE });
 }
 
 export function registerLifecycleCommands(
@@ -141,7 +117,7 @@ export function registerLifecycleCommands(
           api,
           refs,
           async (ref) => codes.set(ref, (await api.waitContainer(ref)).exitCode),
-          (ref) => String(codes.get(ref) ?? -1),
+          (ref) => [String(codes.get(ref) ?? -1)],
         );
       });
     });

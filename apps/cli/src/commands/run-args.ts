@@ -37,9 +37,22 @@ import {
   parseLogOptFlags,
   type LogOptFlags,
 } from "./log-opt-flags";
+import {
+  defineNetworkOptions,
+  NETWORK_FLAG_OF,
+  parseNetworkFlags,
+  type NetworkFlags,
+} from "./network-flags";
 
 export interface RunFlags
-  extends LimitFlags, SecurityFlags, RestartHealthFlags, VolumeNsFlags, LogOptFlags, DeviceFlags {
+  extends
+    LimitFlags,
+    SecurityFlags,
+    RestartHealthFlags,
+    VolumeNsFlags,
+    LogOptFlags,
+    DeviceFlags,
+    NetworkFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -56,9 +69,11 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 /** Declares run's options and arguments on a command (shared by the program and the tests). */
 export function defineRunCommand(cmd: Command): Command {
-  return defineDeviceOptions(
-    defineLogOptOptions(
-      defineVolumeNsOptions(defineRestartHealthOptions(defineSecurityOptions(cmd))),
+  return defineNetworkOptions(
+    defineDeviceOptions(
+      defineLogOptOptions(
+        defineVolumeNsOptions(defineRestartHealthOptions(defineSecurityOptions(cmd))),
+      ),
     ),
   )
     .description("Create and run a new container from an image")
@@ -111,6 +126,7 @@ const FLAG_OF_PATH: Record<string, string> = {
   ...VOLUME_NS_FLAG_OF,
   ...LOG_OPT_FLAG_OF,
   ...DEVICE_FLAG_OF,
+  ...NETWORK_FLAG_OF,
   ...Object.fromEntries(Object.entries(LIMIT_FLAG_OF).map(([k, v]) => [`spec.limits.${k}`, v])),
 };
 
@@ -194,6 +210,7 @@ export function toRunInput(
       ...parseVolumeNsFlags(flags),
       ...parseLogOptFlags(flags),
       ...parseDeviceFlags(flags),
+      ...parseNetworkFlags(flags),
     },
   };
   const parsed = RunContainerInputSchema.safeParse(candidate);

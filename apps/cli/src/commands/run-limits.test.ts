@@ -1,26 +1,10 @@
 /** `berth run`'s resource flags (parsed with the real option definitions) and limit-flags. */
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { CliError, UsageError } from "../errors";
 import { parseLimitFlags } from "./limit-flags";
-import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
+import { parseRun } from "../testing/parse-run";
 
 const MiB = 2 ** 20;
-
-function parseRun(argv: string[]) {
-  let captured: { image: string; command: string[]; flags: RunFlags } | null = null;
-  const program = new Command("berth").enablePositionalOptions().exitOverride();
-  defineRunCommand(program.command("run"))
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
-    .action((image: string, command: string[], flags: RunFlags) => {
-      captured = { image, command, flags };
-    });
-  program.parse(["run", ...argv], { from: "user" });
-  const c = captured as { image: string; command: string[]; flags: RunFlags } | null;
-  if (!c) throw new Error("run did not parse");
-  return toRunInput(c.image, c.command, c.flags);
-}
 
 describe("berth run resource flags", () => {
   it("maps every docker resource flag to the spec's limits", () => {

@@ -3,12 +3,6 @@
  * against a tiny tRPC server on 127.0.0.1 implementing only the subscriptions these commands use
  * (it checks the CLI's requests and output; berth-server's own tests cover the real procedures).
  */
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
 import {
   ContainerEventsInputSchema,
   ContainerStatsStreamInputSchema,
@@ -16,13 +10,9 @@ import {
   type ContainerEvent,
   type ContainerStats,
 } from "@berth/core";
-import { initTRPC } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readEnv } from "../config";
-import { type CliContext } from "../context";
-import { runCli } from "../program";
+import { describe, expect, it } from "vitest";
 import { CLEAR_SCREEN } from "./stats-stream";
+import { runBerth, testTrpc, trpcServer, useTestServer } from "../testing/cli-harness";
 
 const ID = "c".repeat(64);
 const MiB = 2 ** 20;
@@ -40,12 +30,7 @@ function sample(n: number): ContainerStats {
 }
 
 function startServer() {
-  const inputs: { path: string; input: unknown }[] = [];
-  const t = initTRPC.create();
-  const p = t.procedure.use(async ({ path, getRawInput, next }) => {
-    inputs.push({ path, input: await getRawInput() });
-    return next();
-  });
+  const { t, p, calls: inputs } = testTrpc();
   const event: ContainerEvent = {
     timeNano: "1795811001123456789",
     type: "container",
@@ -76,56 +61,27 @@ function startServer() {
       }),
     }),
   });
-  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), inputs };
+  return { server: trpcServer(router), inputs };
 }
 
 describe("berth events / stats streaming over SSE on 127.0.0.1", () => {
-  let srv: ReturnType<typeof startServer>;
-  let base: string;
-  let dir: string;
-  beforeAll(async () => {
-    srv = startServer();
-    srv.server.listen(0, "127.0.0.1");
-    await once(srv.server, "listening");
-    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), "berth-cli-streams-"));
-  });
-  afterAll(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const srv = startServer();
+  const env = useTestServer(srv.server, "berth-cli-streams-");
 
   /** Runs the CLI and "presses Ctrl-C" once `done(stdout)` holds (or after 10 s). */
   async function berthUntil(argv: string[], done: (stdout: string) => boolean) {
-    let stdout = "";
-    let stderr = "";
     let interrupt: (() => void) | undefined;
-    const check = () => {
-      if (done(stdout)) interrupt?.();
-    };
-    const ctx: CliContext = {
-      stdout: {
-        write: (s: string) => {
-          stdout += s;
-          check();
-        },
-      },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: Readable.from([]),
-      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
-      lookupEnv: () => undefined,
-      now: () => 0,
-      version: "0.0.0-test",
-      onInterrupt: (handler) => {
-        interrupt = handler;
-        return () => (interrupt = undefined);
-      },
-    };
     const deadline = setTimeout(() => interrupt?.(), 10_000);
     try {
-      const code = await runCli(argv, ctx);
-      return { code, stdout, stderr };
+      return await runBerth(argv, env, {
+        onStdout: (stdout) => {
+          if (done(stdout)) interrupt?.();
+        },
+        onInterrupt: (handler) => {
+          interrupt = handler;
+          return () => (interrupt = undefined);
+        },
+      });
     } finally {
       clearTimeout(deadline);
     }

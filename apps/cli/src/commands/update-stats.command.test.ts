@@ -3,12 +3,6 @@
  * against a tiny tRPC server on 127.0.0.1 implementing only the procedures these commands call
  * (it tests the CLI's requests and output; it stands in for berth-server nowhere else).
  */
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
 import {
   ContainerStatsInputSchema,
   DomainError,
@@ -16,14 +10,11 @@ import {
   UpdateContainerInputSchema,
   type ContainerStats,
 } from "@berth/core";
-import { initTRPC, TRPCError } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { readEnv } from "../config";
-import { type CliContext } from "../context";
-import { runCli } from "../program";
 import { binarySize, cpuPercent, statsRow, STATS_COLUMNS } from "./update-stats.command";
+import { runBerth, testTrpc, trpcServer, useTestServer } from "../testing/cli-harness";
 
 const MiB = 2 ** 20;
 const ID = "a".repeat(64);
@@ -72,24 +63,18 @@ describe("stats formulas (docker's)", () => {
     expect(statsRow(b, b, 1024 * MiB)[3]).toBe("16MiB / 1GiB");
     expect(statsRow(b, b, null).slice(3, 5)).toEqual(["16MiB / --", "--"]);
   });
+  it("NET I/O is the interfaces' received / sent bytes when the agent reports them", () => {
+    const b = {
+      ...sample({ totalNs: 0, systemNs: 0 }),
+      net: { rxBytes: 1_500_000, txBytes: 2000, rxPackets: 10, txPackets: 5 },
+    };
+    expect(statsRow(b, b, null)[5]).toBe("1.5MB / 2kB");
+  });
 });
 
 function startServer() {
-  const calls: { path: string; input: unknown }[] = [];
   let cpu = 0;
-  const t = initTRPC.create({
-    errorFormatter({ shape, error }) {
-      const cause = error.cause;
-      return {
-        ...shape,
-        data: { ...shape.data, kind: cause instanceof DomainError ? cause.kind : undefined },
-      };
-    },
-  });
-  const p = t.procedure.use(async ({ path, getRawInput, next }) => {
-    calls.push({ path, input: await getRawInput() });
-    return next();
-  });
+  const { t, p, calls } = testTrpc();
   const view = {
     id: ID,
     shortId: ID.slice(0, 12),
@@ -151,41 +136,14 @@ function startServer() {
       }),
     }),
   });
-  return { server: createHTTPServer({ basePath: "/api/trpc/", router }), calls };
+  return { server: trpcServer(router), calls };
 }
 
 describe("berth update / stats against a tRPC server on 127.0.0.1", () => {
-  let srv: ReturnType<typeof startServer>;
-  let base: string;
-  let dir: string;
-  beforeAll(async () => {
-    srv = startServer();
-    srv.server.listen(0, "127.0.0.1");
-    await once(srv.server, "listening");
-    base = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), "berth-cli-us-"));
-  });
-  afterAll(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const srv = startServer();
+  const env = useTestServer(srv.server, "berth-cli-us-");
 
-  async function berth(argv: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const ctx: CliContext = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: Readable.from([]),
-      env: readEnv({ BERTH_CONFIG_DIR: dir, BERTH_SERVER: base, BERTH_TOKEN: "berth_x" }),
-      lookupEnv: () => undefined,
-      now: () => 0,
-      version: "0.0.0-test",
-    };
-    const code = await runCli(argv, ctx);
-    return { code, stdout, stderr };
-  }
+  const berth = (argv: string[]) => runBerth(argv, env);
 
   it("update sends the parsed limits for each container and reports failures per ref", async () => {
     srv.calls.length = 0;

@@ -49,8 +49,8 @@ export function cpuPercent(a: ContainerStats, b: ContainerStats): number {
 
 /**
  * One row in docker's columns. Memory usage excludes the page cache (as docker did on v1);
- * an unlimited container's limit is its node's memory. NET I/O is "--": containers have no
- * network beyond loopback yet, and the agent does not sample interfaces.
+ * an unlimited container's limit is its node's memory. NET I/O is received / sent bytes over the
+ * container's interfaces; "--" when the agent has none to report (no networking, host mode).
  */
 export function statsRow(
   a: ContainerStats,
@@ -66,7 +66,7 @@ export function statsRow(
     `${cpuPercent(a, b).toFixed(2)}%`,
     `${binarySize(used)} / ${limit === null ? "--" : binarySize(limit)}`,
     limit ? `${((used / limit) * 100).toFixed(2)}%` : "--",
-    "--",
+    b.net ? `${humanSize(b.net.rxBytes)} / ${humanSize(b.net.txBytes)}` : "--",
     `${humanSize(b.blkio.readBytes)} / ${humanSize(b.blkio.writeBytes)}`,
     String(b.pids.current),
   ];

@@ -1,28 +1,10 @@
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { CliError, UsageError } from "../errors";
-import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
+import { parseRun as parseRunWith } from "../testing/parse-run";
 import { parseVolumeFlag } from "./volume-ns-flags";
 import { volumeInspectView, volumeRows } from "./volumes.command";
 
-function parseRun(argv: string[]) {
-  let captured: { image: string; command: string[]; flags: RunFlags } | null = null;
-  // like the real program: `-v` at the top level is --version, after `run` it is --volume
-  const program = new Command("berth")
-    .enablePositionalOptions()
-    .exitOverride()
-    .version("test", "-v, --version");
-  defineRunCommand(program.command("run"))
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
-    .action((image: string, command: string[], flags: RunFlags) => {
-      captured = { image, command, flags };
-    });
-  program.parse(["run", ...argv], { from: "user" });
-  const c = captured as { image: string; command: string[]; flags: RunFlags } | null;
-  if (!c) throw new Error("the run action was not called");
-  return toRunInput(c.image, c.command, c.flags);
-}
+const parseRun = (argv: string[]) => parseRunWith(argv, { topLevelVersion: true });
 
 describe("berth run -v / --pid / --ipc / --uts / --userns", () => {
   it("turns -v into bind mounts and named volumes, :ro read-only", () => {

@@ -1,4 +1,5 @@
 /** `inspect` output: the server's container view plus docker's `State` block. */
+import type { ContainerNetwork } from "@berth/core";
 import type { ContainerView } from "../api/views";
 
 /** A container as `inspect` prints it: the server's view plus docker's `State` block. */
@@ -15,13 +16,68 @@ export type InspectView = ContainerView & {
     StartedAt: string | null;
     FinishedAt: string | null;
   };
+  /** docker's NetworkSettings, when the node answered. */
+  NetworkSettings?: {
+    NetworkMode: string;
+    IPAddress: string;
+    IPPrefixLen: number;
+    Gateway: string;
+    MacAddress: string;
+    Ports: Record<string, { HostIp: string; HostPort: string }[]>;
+    Networks: Record<
+      string,
+      {
+        NetworkID: string;
+        IPAddress: string;
+        IPPrefixLen: number;
+        Gateway: string;
+        MacAddress: string;
+        Aliases: string[];
+        Interface: string;
+      }
+    >;
+  };
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function inspectView(v: ContainerView): InspectView {
+/** docker's NetworkSettings block from the agent's network facts. */
+export function networkSettings(n: ContainerNetwork): NonNullable<InspectView["NetworkSettings"]> {
+  const first = n.endpoints[0];
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of n.ports)
+    (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({
+      HostIp: p.hostIp,
+      HostPort: String(p.hostPort),
+    });
+  return {
+    NetworkMode: n.mode,
+    IPAddress: first?.ip ?? "",
+    IPPrefixLen: first?.prefixLen ?? 0,
+    Gateway: first?.gateway ?? "",
+    MacAddress: first?.mac ?? "",
+    Ports: ports,
+    Networks: Object.fromEntries(
+      n.endpoints.map((e) => [
+        e.network,
+        {
+          NetworkID: e.networkId,
+          IPAddress: e.ip,
+          IPPrefixLen: e.prefixLen,
+          Gateway: e.gateway,
+          MacAddress: e.mac,
+          Aliases: e.aliases,
+          Interface: e.ifName,
+        },
+      ]),
+    ),
+  };
+}
+
+export function inspectView(v: ContainerView, network?: ContainerNetwork): InspectView {
   return {
     ...v,
+    ...(network ? { NetworkSettings: networkSettings(network) } : {}),
     State: {
       Status: v.state,
       // docker: a paused container is also running (its processes exist, frozen)

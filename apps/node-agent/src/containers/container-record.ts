@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import {
   ContainerIdSchema,
+  ContainerNetworkSchema,
   ContainerSpecSchema,
   ContainerStateSchema,
   HealthSchema,
@@ -45,6 +46,8 @@ export const ContainerRecordSchema = z.object({
    * for none (or NONE). Absent in records written before image healthchecks: the spec's applies.
    */
   healthcheck: HealthcheckSchema.nullable().optional(),
+  /** Its network as last wired (mode, interfaces, published ports); absent without networking. */
+  network: ContainerNetworkSchema.optional(),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;
 
@@ -99,5 +102,6 @@ export function toStatus(r: ContainerRecord): ContainerStatus {
     finishedAt: r.finishedAt,
     restartCount: r.restartCount,
     health: r.health,
+    ...(r.network ? { network: r.network } : {}),
   };
 }

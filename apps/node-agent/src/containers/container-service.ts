@@ -1,7 +1,7 @@
 /**
  * ContainerService: the agent's container engine. It turns a `container.run` into an overlay
- * rootfs + OCI bundle, has conmon run `runc create`, brings up loopback in the container's new
- * network namespace, runs `runc start`, and follows each container to its exit through
+ * rootfs + OCI bundle and its network (networking.ts: netns, veth, address, ports, names), has
+ * conmon run `runc create`, runs `runc start`, and follows each container to its exit through
  * conmon's exit file (fs.watch on the exits dir, with a poll as a safety net). State lives on
  * disk per container, so a restarted agent adopts what is still running and records what
  * exited while it was down.
@@ -9,19 +9,25 @@
 import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import {
   ContainerLimitsSchema,
   ContainerSpecSchema,
   DomainError,
   conflict,
+  isDomainError,
   notFound,
   type CommandParams,
   type CommandResult,
+  type ContainerSpec,
   type ContainerState,
   type ContainerStats,
   type ContainerStatus,
   type EventData,
   type EventName,
+  type ImageBuildResult,
+  type ImageTransferChunk,
+  type LoadedImage,
   type LogLine,
   type NodeFacts,
   type RuntimeInfo,
@@ -31,7 +37,9 @@ import { detectCgroups } from "../cgroups/detect";
 import { driverFor, type AppliedLimits, type CgroupDriver } from "../cgroups/cgroup-driver";
 import { readSystemCpu, validateLimits } from "../cgroups/limits";
 import { collectFacts } from "../facts/facts";
+import { importRootfs, loadArchive, saveImages } from "../images/archive";
 import { ImageStore } from "../images/image-store";
+import { ImageTransfers } from "../images/transfer";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
 import { readLog } from "../monitor/k8s-log";
 import { RotatingLog } from "../monitor/log-rotation";
@@ -93,7 +101,21 @@ import { runtimeExec } from "../runtime/runtime-exec";
 import { runtimeExecStream, type ExecChunk } from "../runtime/runtime-exec-stream";
 import { runtimeExecTty } from "../runtime/runtime-exec-tty";
 import { execProcess } from "./exec";
+import { commitContainer } from "../images/commit";
+import {
+  Builder,
+  type BuildIo,
+  type BuildOptionsInput,
+  type BuildProgress,
+  type BuildResult,
+} from "../images/build/builder";
 import { assertAction, transition } from "./state-machine";
+import {
+  ContainerNetworking,
+  networkModeOf,
+  withNetwork,
+  type PreparedNetwork,
+} from "./networking";
 import { isKill, signalName, stopSignalOf } from "./signals";
 
 export interface ContainerServiceDeps {
@@ -103,6 +125,14 @@ export interface ContainerServiceDeps {
   runtimeName?: RuntimeName;
   conmonPath?: string;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Registries pulled from / pushed to over plain HTTP besides loopback ones (operator's list). */
+  insecureRegistries?: readonly string[];
+  /**
+   * Bridge networking (containers/networking.ts): the interface/chain prefix (`berth` for a
+   * real agent; tests use their own). Absent: no networking, every container gets a private
+   * network namespace with loopback only (what `--network none` gives).
+   */
+  network?: { prefix: string; defaultSubnet?: string; dns?: boolean };
 }
 
 type EventCallback = <N extends EventName>(name: N, data: EventData<N>) => void;
@@ -142,6 +172,21 @@ async function grantableCapabilities(): Promise<string[]> {
   return capabilitiesFromMask(mask);
 }
 
+/** Counters of every interface of a container, summed (stats' NET I/O). */
+function sumCounters(
+  c: { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }[],
+) {
+  return c.reduce(
+    (a, x) => ({
+      rxBytes: a.rxBytes + x.rxBytes,
+      txBytes: a.txBytes + x.txBytes,
+      rxPackets: a.rxPackets + x.rxPackets,
+      txPackets: a.txPackets + x.txPackets,
+    }),
+    { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 },
+  );
+}
+
 function pidAlive(pid: number | null): boolean {
   if (!pid) return false;
   try {
@@ -171,6 +216,12 @@ export class ContainerService {
   private runtimes: RuntimeInfo[] = [];
   /** Each container's log files and their rotation (monitor/log-rotation.ts), by id. */
   private readonly logFiles = new Map<string, Promise<RotatingLog>>();
+  /** Registry pulls and pushes (images/transfer.ts). */
+  private readonly transfers: ImageTransfers;
+  /** Dockerfile builds (images/build/builder.ts); its cache is a GC root of the image store. */
+  private builder!: Builder;
+  /** Bridges, addresses, ports and names (containers/networking.ts); absent when disabled. */
+  private net: ContainerNetworking | undefined;
 
   private constructor(
     private readonly stateDir: string,
@@ -179,11 +230,13 @@ export class ContainerService {
     private readonly monitor: ConmonMonitor,
     private readonly cgroups: CgroupDriver,
     log: ContainerServiceDeps["log"],
+    insecureRegistries: readonly string[] = [],
   ) {
     this.exitsDir = join(stateDir, "exits");
     this.socketsDir = join(stateDir, "sockets");
     this.volumes = new VolumeStore(stateDir);
     this.log = log ?? (() => undefined);
+    this.transfers = new ImageTransfers(images, { log: this.log, insecureRegistries });
   }
 
   /** Detects cgroups, seeds busybox, adopts the containers already on disk. */
@@ -206,9 +259,29 @@ export class ContainerService {
     const monitor = new ConmonMonitor(deps.conmonPath ?? "/usr/bin/conmon", runtime);
     const images = await ImageStore.open(stateDir);
     await images.ensureBusybox();
-    const svc = new ContainerService(stateDir, images, runtime, monitor, cgroups, deps.log);
+    const svc = new ContainerService(
+      stateDir,
+      images,
+      runtime,
+      monitor,
+      cgroups,
+      deps.log,
+      deps.insecureRegistries,
+    );
     svc.userns = await UsernsAllocator.open(stateDir);
     svc.runtimes = runtimes;
+    svc.builder = await Builder.open({
+      stateDir,
+      images,
+      cgroups,
+      ...(runtime.name === "runc" ? { runcPath: runtime.path } : {}),
+    });
+    if (deps.network)
+      svc.net = await ContainerNetworking.open({
+        stateDir,
+        ...deps.network,
+        log: (msg, extra) => svc.log(msg, { component: "network", ...extra }),
+      });
     await svc.adopt();
     svc.startWatching();
     return svc;
@@ -256,6 +329,77 @@ export class ContainerService {
     return [...this.entries.values()].map((e) => toStatus(e.rec));
   }
 
+  /** `image.pull` (a stream command): progress chunks, then the result. */
+  imagePull(
+    p: CommandParams<"image.pull">,
+    signal: AbortSignal,
+    onChunk: (c: ImageTransferChunk) => void | Promise<void>,
+  ): Promise<{ digest: string; ref: string }> {
+    return this.transfers.pull(p, signal, onChunk);
+  }
+
+  /** `image.push` (a stream command): progress chunks, then the result. */
+  imagePush(
+    p: CommandParams<"image.push">,
+    signal: AbortSignal,
+    onChunk: (c: ImageTransferChunk) => void | Promise<void>,
+  ): Promise<{ digest: string; ref: string }> {
+    return this.transfers.push(p, signal, onChunk);
+  }
+
+  /** `image.save` (a stream command): the OCI archive's bytes, with back-pressure. */
+  async imageSave(
+    p: CommandParams<"image.save">,
+    signal: AbortSignal,
+    onChunk: (data: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const archive = await saveImages(this.images, p.refs);
+    try {
+      for await (const chunk of archive) {
+        if (signal.aborted) return;
+        await onChunk(chunk as Buffer);
+      }
+    } finally {
+      archive.destroy();
+    }
+  }
+
+  /** `image.load`: an OCI layout archive or docker-archive, verified before anything is tagged. */
+  /** `image.build`: the context tar comes from the server (imageLoad's upload path). */
+  async imageBuild(
+    p: CommandParams<"image.build">,
+    input: Readable,
+    onProgress: (line: string) => void,
+    // The builder has no cancellation yet: an abort ends the upload, which fails the build.
+    _signal: AbortSignal,
+  ): Promise<ImageBuildResult> {
+    const r = await this.build(
+      {
+        dockerfile: p.dockerfile,
+        tags: p.tags,
+        buildArgs: p.buildArgs,
+        allowHostNetwork: p.allowHostNetwork,
+        ...(p.target === undefined ? {} : { target: p.target }),
+      },
+      (ev) => onProgress(ev.message),
+      { contextTar: input },
+    );
+    return { digest: r.digest, tags: r.tags, steps: r.steps, warnings: r.warnings };
+  }
+
+  imageLoad(_p: CommandParams<"image.load">, input: Readable): Promise<{ loaded: LoadedImage[] }> {
+    return loadArchive(this.images, input);
+  }
+
+  /** `image import`: a rootfs tar becomes a one-layer image. */
+  async imageImport(
+    p: CommandParams<"image.import">,
+    input: Readable,
+  ): Promise<{ loaded: LoadedImage[] }> {
+    const r = await importRootfs(this.images, input, p.ref, { changes: p.changes ?? {} });
+    return { loaded: [r] };
+  }
+
   async listImages(): Promise<CommandResult<"image.list">["images"]> {
     return this.images.list();
   }
@@ -266,6 +410,23 @@ export class ContainerService {
     for (const e of this.entries.values())
       out.set(e.rec.imageDigest, [...(out.get(e.rec.imageDigest) ?? []), e.rec.id.slice(0, 12)]);
     return out;
+  }
+
+  /**
+   * Builds an image from a Dockerfile (images/build/builder.ts). `io.contextTar` carries an
+   * uploaded context; FROM/COPY --from images the node lacks are pulled (anonymously unless
+   * `io.pull` is given).
+   */
+  build(
+    opts: BuildOptionsInput,
+    onProgress?: (p: BuildProgress) => void,
+    io: BuildIo = {},
+  ): Promise<BuildResult> {
+    return this.builder.build(opts, onProgress, {
+      pull: async (ref) =>
+        void (await this.transfers.pull({ ref }, new AbortController().signal, () => undefined)),
+      ...io,
+    });
   }
 
   imageInspect(p: CommandParams<"image.inspect">): Promise<CommandResult<"image.inspect">> {
@@ -366,6 +527,7 @@ export class ContainerService {
       },
       pids: { current: cg.pidsCurrent, limit: cg.pidsLimit },
       blkio: { readBytes: cg.blkioReadBytes, writeBytes: cg.blkioWriteBytes },
+      ...(this.net ? { net: sumCounters(await this.net.counters(id)) } : {}),
     };
   }
 
@@ -383,6 +545,128 @@ export class ContainerService {
   /** The on-disk layout of a container (for tools and tests). */
   pathsOf(id: string): ContainerPaths {
     return containerPaths(this.stateDir, id);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  /** The container's network (networking.ts); undefined when the agent has networking off. */
+  private async prepareNetwork(
+    id: string,
+    name: string,
+    hostname: string,
+    spec: ContainerSpec,
+    dir: string,
+  ): Promise<PreparedNetwork | undefined> {
+    if (!this.net) {
+      const mode = networkModeOf(spec);
+      if (mode !== "bridge" && mode !== "none")
+        throw new DomainError("unavailable", `--network ${mode}: networking is off on this agent`);
+      if (spec.ports?.length || spec.publishAll)
+        throw new DomainError("unavailable", "-p: networking is off on this agent");
+      return undefined;
+    }
+    return this.net.prepare({
+      id,
+      name,
+      hostname,
+      spec,
+      dir,
+      resolveContainer: (ref) => {
+        const e =
+          this.entries.get(ref) ??
+          [...this.entries.values()].find((x) => x.rec.name === ref) ??
+          (ref.length >= 4
+            ? [...this.entries.values()].find((x) => x.rec.id.startsWith(ref))
+            : undefined);
+        if (!e) throw notFound(`container ${ref} not found on this node`);
+        if (e.rec.state !== "running" && e.rec.state !== "paused")
+          throw new DomainError("invalid_state", `container ${ref} is not running`);
+        return e.rec.id;
+      },
+    });
+  }
+
+  async networkCreate(
+    p: CommandParams<"network.create">,
+  ): Promise<CommandResult<"network.create">> {
+    const net = this.networking();
+    return net.describe(await net.createNetwork(p));
+  }
+
+  async networkList(): Promise<CommandResult<"network.list">> {
+    if (!this.net) return { networks: [] };
+    const net = this.net;
+    return { networks: net.list().map((n) => net.describe(n)) };
+  }
+
+  async networkInspect(
+    p: CommandParams<"network.inspect">,
+  ): Promise<CommandResult<"network.inspect">> {
+    const net = this.networking();
+    return net.describe(net.get(p.network));
+  }
+
+  async networkRemove(
+    p: CommandParams<"network.remove">,
+  ): Promise<CommandResult<"network.remove">> {
+    await this.networking().removeNetwork(p.network);
+    return { removed: true };
+  }
+
+  /** `network connect`: one more interface in a live container's own netns. */
+  async networkConnect(p: CommandParams<"network.connect">): Promise<ContainerStatus> {
+    const net = this.networking();
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      if (!LIVE.has(e.rec.state))
+        throw new DomainError(
+          "invalid_state",
+          `container ${e.rec.id.slice(0, 12)} is ${e.rec.state}: start it to connect it`,
+        );
+      await net.connect({
+        id: e.rec.id,
+        name: e.rec.name,
+        network: p.network,
+        aliases: p.aliases,
+        ...(p.ip !== undefined ? { ip: p.ip } : {}),
+      });
+      e.rec.network = net.status(e.rec.id, e.rec.spec);
+      await this.save(e.rec);
+      return toStatus(e.rec);
+    });
+  }
+
+  async networkDisconnect(p: CommandParams<"network.disconnect">): Promise<ContainerStatus> {
+    const net = this.networking();
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      await net.disconnect(e.rec.id, p.network);
+      e.rec.network = net.status(e.rec.id, e.rec.spec);
+      await this.save(e.rec);
+      return toStatus(e.rec);
+    });
+  }
+
+  /** Live network facts of one container (not_found) or of every container on this node. */
+  async networkEndpoints(
+    p: CommandParams<"network.endpoints">,
+  ): Promise<CommandResult<"network.endpoints">> {
+    const net = this.net;
+    if (!net) return { containers: [] };
+    const entries =
+      p.containerId !== undefined ? [this.entryOf(p.containerId)] : [...this.entries.values()];
+    return {
+      containers: entries.map((e) => ({
+        containerId: e.rec.id,
+        network: net.status(e.rec.id, e.rec.spec),
+      })),
+    };
+  }
+
+  /** The engine's networking, for the network commands; a clear error when it is off. */
+  networking(): ContainerNetworking {
+    if (!this.net) throw new DomainError("unavailable", "networking is off on this agent");
+    return this.net;
   }
 
   // ---------------------------------------------------------------- run
@@ -419,6 +703,23 @@ export class ContainerService {
     return created;
   }
 
+  /**
+   * The image of a run/create; pulled first when the node lacks it and the command carries
+   * `pull` (the server always sends it; without it a missing image stays not_found).
+   */
+  private async resolveOrPull(
+    ref: string,
+    pull: CommandParams<"container.run">["pull"],
+  ): Promise<Awaited<ReturnType<ImageStore["resolve"]>>> {
+    try {
+      return await this.images.resolve(ref);
+    } catch (e) {
+      if (pull === undefined || !isDomainError(e) || e.kind !== "not_found") throw e;
+    }
+    await this.transfers.pullMissing(ref, pull.credential);
+    return this.images.resolve(ref);
+  }
+
   /** `leases`: what to release once the run is over (the image's lease against the GC). */
   private async doRun(
     p: CommandParams<"container.run">,
@@ -444,7 +745,7 @@ export class ContainerService {
           `the container name "${p.name}" is already in use by ${e.rec.id.slice(0, 12)}`,
         );
     }
-    const image = await this.images.resolve(spec.image);
+    const image = await this.resolveOrPull(spec.image, p.pull);
     leases.push(this.images.lease(image.digest));
     const lowerDirs = await this.images.prepareLayers(image);
     const id = p.containerId;
@@ -477,12 +778,19 @@ export class ContainerService {
         userns = await this.userns.allocate(id);
         await prepareUsernsDirs(this.stateDir, paths, userns);
       }
-      await mountOverlay({
-        lowerDirs,
-        upperDir: paths.upper,
-        workDir: paths.work,
-        target: paths.rootfs,
-      });
+      // The network (netns, veth, address, files) is built while the overlay mounts.
+      const [mounted, wired] = await Promise.allSettled([
+        mountOverlay({
+          lowerDirs,
+          upperDir: paths.upper,
+          workDir: paths.work,
+          target: paths.rootfs,
+        }),
+        this.prepareNetwork(id, p.name, hostname, spec, paths.dir),
+      ]);
+      if (mounted.status === "rejected") throw mounted.reason;
+      if (wired.status === "rejected") throw wired.reason;
+      const network = wired.value;
       await findExecutable(paths.rootfs, proc.args[0]!, proc.env, proc.cwd);
       const user = await resolveUser(paths.rootfs, proc.user);
       const mounts = await resolveMounts(spec.mounts ?? [], {
@@ -501,7 +809,9 @@ export class ContainerService {
         }),
         withRootfs(paths.rootfs),
         ...(namespaces.includes("uts") ? [withHostname(hostname)] : []),
-        withNamespaces(...namespaces),
+        withNamespaces(
+          ...(network?.netnsPath === null ? namespaces.filter((n) => n !== "network") : namespaces),
+        ),
         withRlimits(),
         withDefaultMounts(),
         withLimits(spec.limits, {
@@ -512,6 +822,7 @@ export class ContainerService {
         withDevices(devices),
         withTmpfs(tmpfs),
         withMounts(mounts),
+        ...(network ? [withNetwork(network)] : []),
         ...(userns ? [withUserns(userns)] : []),
         withCgroupsPath(this.cgroups.cgroupsPath(id)),
         withAnnotations({ "io.berth.container.name": p.name, "io.berth.image": image.ref }),
@@ -561,6 +872,10 @@ export class ContainerService {
       rec.pid = mon.pid;
       rec.conmonPid = mon.conmonPid;
       this.entries.set(id, entry);
+      if (network && this.net) {
+        await this.net.publish(id, spec, image.config.config?.ExposedPorts);
+        rec.network = this.net.status(id, spec);
+      }
       if (start) {
         const startedAt = new Date().toISOString();
         await this.runtime.start(id);
@@ -638,6 +953,14 @@ export class ContainerService {
       return false;
     });
     const next = transition(rec.state, "exited", { id: rec.id, action: "record the exit of" });
+    // Published ports go with the process (Docker does the same); the address stays.
+    if (this.net && rec.network) {
+      await this.net
+        .unpublish(rec.id)
+        .catch((x: unknown) =>
+          this.log("unpublishing ports failed", { id: rec.id, error: String(x) }),
+        );
+    }
     // Persist first, then make it visible in memory and emit with no await in between, so
     // whoever sees "exited" (inspect, list) also sees the event and the saved record.
     const exited: ContainerRecord = {
@@ -648,6 +971,7 @@ export class ContainerService {
       error,
       finishedAt: (exitStat?.mtime ?? new Date()).toISOString(),
       pid: null,
+      ...(this.net && rec.network ? { network: this.net.status(rec.id, rec.spec) } : {}),
     };
     await this.save(exited);
     Object.assign(rec, exited);
@@ -669,6 +993,9 @@ export class ContainerService {
 
   private async releaseExited(e: Entry): Promise<void> {
     const id = e.rec.id;
+    await this.net
+      ?.unpublish(id)
+      .catch((x: unknown) => this.log("unpublishing ports failed", { id, error: String(x) }));
     // `delete` of a container the runtime no longer knows is a no-op.
     await this.runtime
       .delete(id, true)
@@ -779,6 +1106,7 @@ export class ContainerService {
   /** Deletes everything a container has on this node: runtime state, mount, cgroups, files. */
   private async discard(id: string, paths: ContainerPaths): Promise<void> {
     await this.runtime.delete(id, true);
+    await this.net?.release(id);
     await unmount(paths.rootfs);
     await this.cgroups.removeContainer(id);
     await rm(paths.dir, { recursive: true, force: true });
@@ -924,6 +1252,43 @@ export class ContainerService {
       e.rec.name = p.name;
       await this.save(e.rec);
       return toStatus(e.rec);
+    });
+  }
+
+  /**
+   * `commit`: the container's read-write layer on the image it was created from becomes a new
+   * image (images/commit.ts). A running container is frozen while its layer is read, unless
+   * `pause` is false (docker's `--pause`).
+   */
+  async commit(p: CommandParams<"container.commit">): Promise<CommandResult<"container.commit">> {
+    const e = this.entryOf(p.containerId);
+    return this.locked(e, async () => {
+      if (effectiveUserns(e.rec.spec) === "auto")
+        throw new DomainError(
+          "invalid_state",
+          `cannot commit ${e.rec.id.slice(0, 12)}: with --userns=auto its files are owned by its mapped ids (not supported yet)`,
+        );
+      if (e.rec.state === "removing" || e.rec.state === "creating")
+        throw new DomainError(
+          "invalid_state",
+          `cannot commit ${e.rec.id.slice(0, 12)}: it is ${e.rec.state}`,
+        );
+      const freeze = p.pause && e.rec.state === "running";
+      if (freeze) await this.cgroups.freeze(e.rec.id);
+      try {
+        return await commitContainer(this.images, {
+          upper: e.paths.upper,
+          tmpDir: join(this.stateDir, "images"),
+          base: await this.images.resolveAny(e.rec.imageDigest),
+          ref: p.ref,
+          changes: p.changes,
+          comment: p.comment,
+          author: p.author,
+          createdBy: `berth commit ${e.rec.name}`,
+        });
+      } finally {
+        if (freeze) await this.cgroups.thaw(e.rec.id);
+      }
     });
   }
 
@@ -1080,10 +1445,16 @@ export class ContainerService {
       });
       rec.pid = mon.pid;
       rec.conmonPid = mon.conmonPid;
+      if (this.net && rec.network) {
+        const image = await this.images.resolveAny(rec.imageDigest);
+        await this.net.publish(rec.id, rec.spec, image.config.config?.ExposedPorts);
+        rec.network = this.net.status(rec.id, rec.spec);
+      }
       startedAt = new Date().toISOString();
       await this.runtime.start(rec.id);
     } catch (err) {
       await this.runtime.delete(rec.id, true).catch(() => undefined);
+      await this.net?.unpublish(rec.id).catch(() => undefined);
       await unmount(paths.rootfs).catch(() => undefined);
       rec.pid = null;
       rec.error = `restart failed: ${(err as Error).message}`;
@@ -1230,6 +1601,11 @@ export class ContainerService {
       e.finalizing = true;
       await this.recordExit(e, null, "the container's monitor is gone; its exit code is unknown");
     }
+    // Addresses, ports and netns of containers that are gone (removed while half done).
+    if (this.net) {
+      const gone = await this.net.releaseUnknown(new Set(this.entries.keys()));
+      if (gone.length > 0) this.log("released the network of vanished containers", { ids: gone });
+    }
     // Rotation resumes (and catches up on what was written while the agent was down).
     for (const e of this.entries.values()) void this.logFilesOf(e).catch(() => undefined);
   }
@@ -1283,6 +1659,7 @@ export class ContainerService {
     await Promise.all([...this.logFiles.keys()].map((id) => this.closeLogFiles(id)));
     this.watcher?.close();
     if (this.poller) clearInterval(this.poller);
+    await this.net?.close();
     await Promise.allSettled([...this.creating.values()]);
     await Promise.allSettled([...this.entries.values()].map((e) => e.lock));
   }

@@ -6,13 +6,13 @@
  * codes come back, and cancelling kills the exec'd process. Input goes through the same
  * StreamInputBuffer the protocol client uses. afterAll removes every container, mount and dir.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { CommandSchemas, type CommandParams, type CommandParamsInput } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamInputBuffer } from "../control/stream-input";
 import { ContainerService } from "./container-service";
 import {
+  cgroupPids,
+  cmdline,
   removeAllAndClose,
   removeStateDir,
   rootOrCi,
@@ -80,27 +80,6 @@ function startExec(p: Omit<CommandParamsInput<"container.exec">, "containerId">)
         return m ?? undefined;
       }),
   };
-}
-
-/** The host pids in the pids-controller cgroup of `pid` (a container's init). */
-function cgroupPids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
-    .split("\n")
-    .find((l) => /^\d+:[^:]*\bpids\b[^:]*:/.test(l));
-  if (!line) throw new Error(`no pids cgroup for pid ${pid}`);
-  const path = line.split(":").slice(2).join(":");
-  return readFileSync(join("/sys/fs/cgroup/pids", path, "cgroup.procs"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-  } catch {
-    return "";
-  }
 }
 
 describe.skipIf(!ENABLED)("interactive container.exec on runc (root)", () => {

@@ -15,6 +15,7 @@ import {
 } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerService } from "./container-service";
+import { cgroupPids, cmdline } from "./testing/integration-fixture";
 
 const IS_ROOT = process.getuid?.() === 0;
 const IN_CI = process.env.CI === "true";
@@ -63,27 +64,6 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** The host pids in the pids-controller cgroup of `pid` (a container's init). */
-function cgroupPids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
-    .split("\n")
-    .find((l) => /^\d+:[^:]*\bpids\b[^:]*:/.test(l));
-  if (!line) throw new Error(`no pids cgroup for pid ${pid}`);
-  const path = line.split(":").slice(2).join(":");
-  return readFileSync(join("/sys/fs/cgroup/pids", path, "cgroup.procs"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-  } catch {
-    return "";
   }
 }
 

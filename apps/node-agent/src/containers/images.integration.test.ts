@@ -33,6 +33,50 @@ describe.skipIf(!ENABLED)("images used by containers (root)", () => {
     removeStateDir(stateDir);
   });
 
+  it("commit: the rw layer (a new file, a deleted one) and --change make an image that runs", async () => {
+    const p = runParams("commit", {
+      command: [
+        "sh",
+        "-c",
+        "echo committed > /hello.txt; rm /bin/true; mkdir -p /data; echo x > /data/y",
+      ],
+    });
+    await svc.run(p);
+    await waitExited(svc, p.containerId);
+    const r = await svc.commit({
+      containerId: p.containerId,
+      ref: "committed:1",
+      changes: { cmd: ["cat", "/hello.txt"], env: ["GREETING=hi"] },
+      comment: "from the test",
+      pause: true,
+    });
+    expect(r.ref).toBe("committed:1");
+    const d = await svc.imageInspect({ ref: "committed:1" });
+    expect(d.digest).toBe(r.digest);
+    expect(d.layers).toHaveLength(2);
+    expect(d.config).toMatchObject({ Cmd: ["cat", "/hello.txt"] });
+    expect((d.config as { Env: string[] }).Env).toContain("GREETING=hi");
+    expect(d.history.at(-1)).toMatchObject({ comment: "from the test" });
+
+    const q = runParams("commit2", { image: "committed:1" });
+    await svc.run(q);
+    await waitExited(svc, q.containerId);
+    expect(await logText(svc, q.containerId)).toBe("committed");
+    // The deletion is in the layer as a whiteout: /bin/true is gone, /bin/sh is still there.
+    const t = runParams("commit3", {
+      image: "committed:1",
+      command: ["sh", "-c", "test -e /bin/true && echo present || echo gone; cat /data/y"],
+    });
+    await svc.run(t);
+    await waitExited(svc, t.containerId);
+    expect((await logText(svc, t.containerId)).split("\n")).toEqual(["gone", "x"]);
+    for (const c of [p, q, t]) await svc.remove({ containerId: c.containerId, force: true });
+    expect(await svc.imageRemove({ ref: "committed:1", force: false })).toEqual({
+      untagged: ["committed:1"],
+      deleted: [r.digest],
+    });
+  });
+
   it("rmi refuses an image a container uses; -f untags; restart still runs it; GC after rm", async () => {
     const { digest } = await svc.imageTag({ source: "busybox", target: "mine:1" });
     await expect(svc.imageRemove({ ref: "mine:1", force: false })).resolves.toEqual({

@@ -12,6 +12,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommandSchemas } from "@berth/core";
+import { cleanupAll } from "../network/cleanup";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ContainerRecordSchema, containerPaths } from "./container-record";
@@ -32,6 +33,7 @@ const COUNTER = `trap 'exit ${TERM_EXIT_CODE}' TERM; i=0; while true; do echo "t
 const tmp = tempStateDir("berth-live-restore-e2e-", ENABLED);
 const dataDir = join(tmp, "server");
 const agentDir = join(tmp, "agent");
+const NET_PREFIX = "bnlra";
 const cliEnv = { ...process.env, BERTH_CONFIG_DIR: join(tmp, "cli") };
 let server: ChildProcess | undefined;
 let agent: ChildProcess | undefined;
@@ -123,7 +125,8 @@ function startAgent(joinToken?: string) {
       ...(joinToken ? ["--join-token", joinToken] : []),
     ],
     AGENT_DIR,
-    { ...process.env },
+    // A test-only network prefix: never a real agent's berth0 (removed in afterAll).
+    { ...process.env, BERTH_NETWORK_PREFIX: NET_PREFIX },
   );
   return waitFor(
     "the agent to connect",
@@ -163,7 +166,10 @@ afterAll(async () => {
     await stopProcess(server, "SIGTERM");
     // Whatever the agent could not remove (e.g. it never came back): remove it on the host.
     if (existsSync(join(agentDir, "containers"))) {
-      const svc = await ContainerService.create({ stateDir: agentDir });
+      const svc = await ContainerService.create({
+        stateDir: agentDir,
+        network: { prefix: NET_PREFIX },
+      });
       for (const c of svc.list())
         await svc
           .remove(
@@ -172,6 +178,7 @@ afterAll(async () => {
           .catch((e: unknown) => console.error(`cleanup of ${c.id}: ${(e as Error).message}`));
       await svc.close();
     }
+    await cleanupAll(NET_PREFIX, agentDir);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

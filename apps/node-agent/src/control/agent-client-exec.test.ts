@@ -4,63 +4,12 @@
  * containers/exec.integration.test.ts). Chunks in order, then `{exitCode}`, then `stream_end`;
  * errors, invalid params and cancel.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DomainError, newContainerId, type AgentFrame } from "@berth/core";
-import { AgentClient } from "./agent-client";
-import { memoryLogger } from "./logger";
-import { Outbox } from "./outbox";
-import { ProtocolTestServer, withTimeout } from "./test-helpers/protocol-server";
+import { describe, expect, it } from "vitest";
+import { DomainError, newContainerId } from "@berth/core";
+import { streamData, useConnectedClient } from "./test-helpers/connected-client";
 import { RecordingHandler } from "./test-helpers/recording-handler";
 
-let server: ProtocolTestServer;
-let dir: string;
-let client: AgentClient | undefined;
-let outbox: Outbox | undefined;
-
-beforeEach(async () => {
-  server = new ProtocolTestServer();
-  await server.listen();
-  dir = mkdtempSync(join(tmpdir(), "berth-agent-exec-"));
-});
-
-afterEach(async () => {
-  await client?.close();
-  outbox?.close();
-  client = undefined;
-  outbox = undefined;
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function connected(handler: RecordingHandler) {
-  const log = memoryLogger();
-  outbox = Outbox.open(dir, log);
-  client = new AgentClient({
-    serverUrl: server.url,
-    credential: {
-      serverUrl: server.url,
-      nodeId: server.nodeId,
-      nodeName: "node-one",
-      credential: server.credential,
-      serverId: server.serverId,
-    },
-    handler,
-    outbox,
-    log,
-    backoff: { initialMs: 40, maxMs: 400, resetAfterMs: 30_000, random: () => 1 },
-  });
-  client.start();
-  const conn = await server.connection(1);
-  await conn.waitFor((f) => f.type === "hello");
-  await withTimeout(client.whenConnected(), 3000, "welcome");
-  return conn;
-}
-
-const streamData = (frames: AgentFrame[], id: string) =>
-  frames.flatMap((f) => (f.type === "stream" && f.id === id ? [f.data] : []));
+const { connected } = useConnectedClient("berth-agent-exec-");
 
 describe("container.exec over the protocol", () => {
   it("sends each chunk in order, then {exitCode}, then stream_end", async () => {

@@ -5,60 +5,12 @@
  * (decoded from base64, also when sent before the engine attaches), input for unknown or
  * non-interactive streams is ignored, and invalid frames are answered with an `error` frame.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { newContainerId, type StreamInput, type StreamInputSource } from "@berth/core";
-import { AgentClient } from "./agent-client";
-import { memoryLogger } from "./logger";
-import { Outbox } from "./outbox";
-import { ProtocolTestServer, withTimeout } from "./test-helpers/protocol-server";
+import { useConnectedClient } from "./test-helpers/connected-client";
 import { RecordingHandler } from "./test-helpers/recording-handler";
 
-let server: ProtocolTestServer;
-let dir: string;
-let client: AgentClient | undefined;
-let outbox: Outbox | undefined;
-
-beforeEach(async () => {
-  server = new ProtocolTestServer();
-  await server.listen();
-  dir = mkdtempSync(join(tmpdir(), "berth-agent-input-"));
-});
-
-afterEach(async () => {
-  await client?.close();
-  outbox?.close();
-  client = undefined;
-  outbox = undefined;
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function connected(handler: RecordingHandler) {
-  const log = memoryLogger();
-  outbox = Outbox.open(dir, log);
-  client = new AgentClient({
-    serverUrl: server.url,
-    credential: {
-      serverUrl: server.url,
-      nodeId: server.nodeId,
-      nodeName: "node-one",
-      credential: server.credential,
-      serverId: server.serverId,
-    },
-    handler,
-    outbox,
-    log,
-    backoff: { initialMs: 40, maxMs: 400, resetAfterMs: 30_000, random: () => 1 },
-  });
-  client.start();
-  const conn = await server.connection(1);
-  await conn.waitFor((f) => f.type === "hello");
-  await withTimeout(client.whenConnected(), 3000, "welcome");
-  return conn;
-}
+const { connected } = useConnectedClient("berth-agent-input-");
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const show = (i: StreamInput) => ({

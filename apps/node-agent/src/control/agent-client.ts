@@ -14,12 +14,19 @@
  *   - events are on disk (Outbox) before they are sent and are resent until acked;
  *   - stream output respects the socket's back-pressure;
  *   - `stream_input` frames (stdin / eof / resize of an interactive exec) go to the running
- *     stream with that id, through a StreamInputBuffer; for any other id they are ignored.
+ *     stream with that id, through a StreamInputBuffer (uploads of `image.load` / `image.import`
+ *     through an UploadStream, acknowledged by `{received}`); for any other id they are ignored.
  */
 import WebSocket, { type RawData } from "ws";
 import {
   CommandSchemas,
+  DomainError,
+  IMAGE_SAVE_CHUNK_BYTES,
+  IMAGE_SAVE_WINDOW_BYTES,
+  IMAGE_UPLOAD_ACK_BYTES,
+  IMAGE_UPLOAD_WINDOW_BYTES,
   MAX_FRAME_BYTES,
+  MAX_STREAM_INPUT_BYTES,
   PROTOCOL_VERSION,
   STREAM_COMMANDS,
   HelloFrameSchema,
@@ -46,6 +53,7 @@ import type { Logger } from "./logger";
 import { LruMap } from "./lru";
 import type { Outbox } from "./outbox";
 import { StreamInputBuffer } from "./stream-input";
+import { UploadStream } from "./upload-stream";
 
 export interface AgentClientOptions {
   /** http(s) base URL of berth-server; the socket goes to ws(s)://…/api/agent. */
@@ -73,14 +81,24 @@ export interface AgentClientOptions {
 }
 
 type ResultFrame = Extract<AgentFrame, { type: "result" }>;
-type UnaryName = Exclude<CommandName, "container.logs" | "container.exec">;
+type UnaryName = Exclude<
+  CommandName,
+  | "container.logs"
+  | "container.exec"
+  | "image.pull"
+  | "image.push"
+  | "image.save"
+  | "image.load"
+  | "image.import"
+  | "image.build"
+>;
 
 interface StreamState {
   id: string;
   abort: AbortController;
   cancelled: boolean;
-  /** Where `stream_input` frames go (interactive / tty exec only). */
-  input?: StreamInputBuffer;
+  /** Where `stream_input` frames go (interactive / tty exec, and uploads). */
+  input?: Pick<StreamInputBuffer, "push" | "overflowed">;
 }
 
 interface Connection {
@@ -114,6 +132,7 @@ const UNARY: {
   "container.pause": (h, p) => h.pause(p),
   "container.unpause": (h, p) => h.unpause(p),
   "container.rename": (h, p) => h.rename(p),
+  "container.commit": (h, p) => h.commit(p),
   "container.remove": (h, p) => h.remove(p),
   "container.inspect": async (h, p) => h.inspect(p.containerId),
   "container.update": (h, p) => h.update(p),
@@ -127,6 +146,13 @@ const UNARY: {
   "volume.inspect": (h, p) => h.volumeInspect(p),
   "volume.list": async (h) => ({ volumes: await h.volumeList() }),
   "volume.remove": (h, p) => h.volumeRemove(p),
+  "network.create": (h, p) => h.networkCreate(p),
+  "network.list": (h) => h.networkList(),
+  "network.inspect": (h, p) => h.networkInspect(p),
+  "network.remove": (h, p) => h.networkRemove(p),
+  "network.connect": (h, p) => h.networkConnect(p),
+  "network.disconnect": (h, p) => h.networkDisconnect(p),
+  "network.endpoints": (h, p) => h.networkEndpoints(p),
 };
 
 export const CAPABILITIES: readonly CommandName[] = Object.keys(CommandSchemas) as CommandName[];
@@ -619,17 +645,85 @@ export class AgentClient {
     }
     this.streamIds.set(f.id, true);
     if (f.name === "container.exec") return this.onExecCommand(conn, f);
-    const params = parseCommandParams("container.logs", f.params);
+    if (f.name === "image.pull" || f.name === "image.push") return this.onTransferCommand(conn, f);
+    if (f.name === "image.save") return this.onSaveCommand(conn, f);
+    if (f.name === "image.load" || f.name === "image.import" || f.name === "image.build")
+      return this.onUploadCommand(conn, f);
+    const s = this.openStream(conn, f, "container.logs");
+    if (!s) return;
+    this.finishStream(
+      conn,
+      f.id,
+      s.state,
+      s.out,
+      this.o.handler.logs(s.params, s.state.abort.signal, (lines) => s.out.push(lines)),
+    );
+  }
+
+  /** `container.exec`: output chunks as `stream` frames, then `{exitCode}`, then `stream_end`. */
+  private onExecCommand(conn: Connection, f: CommandFrame): void {
+    const s = this.openStream(conn, f, "container.exec");
+    if (!s) return;
+    const { params, state, out } = s;
+    const input = params.tty || params.interactive ? new StreamInputBuffer() : undefined;
+    if (input) state.input = input;
+    const done = this.o.handler
+      .exec(params, state.abort.signal, (chunk) => out.pushData(chunk), input)
+      .then(async (r) => {
+        if (r.exitCode !== null) await out.pushData({ exitCode: r.exitCode });
+      });
+    this.finishStream(conn, f.id, state, out, done, () => input?.close());
+  }
+
+  /**
+   * `image.pull` / `image.push`: `{progress}` chunks, then `{digest, ref}`, then `stream_end`.
+   * The params carry a registry credential: never logged (only the name and error are).
+   */
+  private onTransferCommand(conn: Connection, f: CommandFrame): void {
+    const name = f.name as "image.pull" | "image.push";
+    const s = this.openStream(conn, f, name);
+    if (!s) return;
+    const { params, state, out } = s;
+    const onChunk = (c: Record<string, unknown>) => out.pushData(c);
+    const run =
+      name === "image.pull"
+        ? this.o.handler.imagePull(
+            params as CommandParams<"image.pull">,
+            state.abort.signal,
+            onChunk,
+          )
+        : this.o.handler.imagePush(
+            params as CommandParams<"image.push">,
+            state.abort.signal,
+            onChunk,
+          );
+    const done = run.then(async (r) => {
+      await out.pushData({ digest: r.digest, ref: r.ref });
+    });
+    this.finishStream(conn, f.id, state, out, done);
+  }
+
+  /**
+   * The shared opening of every stream command: parses its params (or ends the stream with
+   * invalid_input and returns undefined), registers its StreamState on the connection (so
+   * `cancel` and `stream_input` find it) and makes the StreamSender its output goes through.
+   */
+  private openStream<N extends CommandName>(
+    conn: Connection,
+    f: CommandFrame,
+    name: N,
+  ): { params: CommandParams<N>; state: StreamState; out: StreamSender } | undefined {
+    const params = parseCommandParams(name, f.params);
     if (!params.success) {
       this.send(conn, {
         type: "stream_end",
         id: f.id,
         error: {
           kind: "invalid_input",
-          message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`),
+          message: clampMessage(`invalid params for ${name}: ${z.prettifyError(params.error)}`),
         },
       });
-      return;
+      return undefined;
     }
     const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
     conn.streams.set(f.id, state);
@@ -641,59 +735,116 @@ export class AgentClient {
       (fr) => this.send(conn, fr),
       () => this.drained(conn),
     );
-    this.o.handler
-      .logs(params.data, state.abort.signal, (lines) => out.push(lines))
+    return { params: params.data, state, out };
+  }
+
+  /**
+   * `image.save`: `{data}` chunks (base64, ≤ IMAGE_SAVE_CHUNK_BYTES each), then `stream_end`;
+   * the server acknowledges what it passed on with `stream_input {ack}`.
+   */
+  private onSaveCommand(conn: Connection, f: CommandFrame): void {
+    const s = this.openStream(conn, f, "image.save");
+    if (!s) return;
+    const { params, state, out } = s;
+    // Flow control: at most IMAGE_SAVE_WINDOW_BYTES ahead of the server's last `ack`, so a
+    // slow HTTP client slows the agent instead of filling the server's memory.
+    let sent = 0;
+    let acked = 0;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    state.input = {
+      push: (ev) => {
+        if (ev.ack !== undefined && ev.ack > acked) acked = ev.ack;
+        notify();
+      },
+      overflowed: false,
+    };
+    state.abort.signal.addEventListener("abort", notify);
+    const onChunk = async (data: Buffer) => {
+      for (let i = 0; i < data.length; i += IMAGE_SAVE_CHUNK_BYTES) {
+        const part = data.subarray(i, i + IMAGE_SAVE_CHUNK_BYTES);
+        while (!state.abort.signal.aborted && sent - acked > IMAGE_SAVE_WINDOW_BYTES - part.length)
+          await new Promise<void>((r) => (wake = r));
+        if (state.abort.signal.aborted) return;
+        sent += part.length;
+        await out.pushData({ data: part.toString("base64") });
+      }
+    };
+    this.finishStream(
+      conn,
+      f.id,
+      state,
+      out,
+      this.o.handler.imageSave(params, state.abort.signal, onChunk),
+    );
+  }
+
+  /**
+   * `image.load` / `image.import`: the archive arrives in `stream_input` frames; `{received}`
+   * chunks acknowledge what the engine consumed (the server's window), `{loaded}` ends it.
+   */
+  private onUploadCommand(conn: Connection, f: CommandFrame): void {
+    const name = f.name as "image.load" | "image.import" | "image.build";
+    const s = this.openStream(conn, f, name);
+    if (!s) return;
+    const { params, state, out } = s;
+    const upload = new UploadStream((received) => void out.pushData({ received }), {
+      ackEvery: IMAGE_UPLOAD_ACK_BYTES,
+      maxQueuedBytes: IMAGE_UPLOAD_WINDOW_BYTES + 4 * MAX_STREAM_INPUT_BYTES,
+    });
+    state.input = { push: (ev) => upload.accept(ev), overflowed: false };
+    state.abort.signal.addEventListener("abort", () =>
+      upload.destroy(new DomainError("unavailable", "upload cancelled")),
+    );
+    const run: Promise<Record<string, unknown>> =
+      name === "image.load"
+        ? this.o.handler.imageLoad(params as CommandParams<"image.load">, upload)
+        : name === "image.import"
+          ? this.o.handler.imageImport(params as CommandParams<"image.import">, upload)
+          : // A build's progress lines go out as they come (back-pressure: the sender's queue).
+            this.o.handler
+              .imageBuild(
+                params as CommandParams<"image.build">,
+                upload,
+                (line) => void out.pushData({ progress: line }),
+                state.abort.signal,
+              )
+              .then((built) => ({ built }));
+    const done = run.then(async (r) => {
+      // Whatever the engine left unread is drained, so the server's eof is seen.
+      upload.resume();
+      await out.pushData(r);
+    });
+    done.finally(() => upload.destroy()).catch(() => undefined);
+    this.finishStream(conn, f.id, state, out, done);
+  }
+
+  /**
+   * Ends a stream with `stream_end` once `work` settles (its error, unless cancelled), then runs
+   * `cleanup` and unregisters the stream.
+   */
+  private finishStream(
+    conn: Connection,
+    id: string,
+    state: StreamState,
+    out: StreamSender,
+    work: Promise<void>,
+    cleanup?: () => void,
+  ): void {
+    work
       .then(
         () => undefined,
         (e: unknown) => (state.abort.signal.aborted ? undefined : safeErrorBody(e)),
       )
       .then((error) => out.end(out.error ?? error))
-      .catch((e: unknown) => this.o.log.error("stream failed", { id: f.id, error: errorText(e) }))
+      .catch((e: unknown) => this.o.log.error("stream failed", { id, error: errorText(e) }))
       .finally(() => {
-        if (conn.streams.get(f.id) === state) conn.streams.delete(f.id);
-      });
-  }
-
-  /** `container.exec`: output chunks as `stream` frames, then `{exitCode}`, then `stream_end`. */
-  private onExecCommand(conn: Connection, f: CommandFrame): void {
-    const params = parseCommandParams("container.exec", f.params);
-    if (!params.success) {
-      this.send(conn, {
-        type: "stream_end",
-        id: f.id,
-        error: {
-          kind: "invalid_input",
-          message: clampMessage(`invalid params for ${f.name}: ${z.prettifyError(params.error)}`),
-        },
-      });
-      return;
-    }
-    const input = params.data.tty || params.data.interactive ? new StreamInputBuffer() : undefined;
-    const state: StreamState = { id: f.id, abort: new AbortController(), cancelled: false };
-    if (input) state.input = input;
-    conn.streams.set(f.id, state);
-    const out = new StreamSender(
-      conn.ws,
-      f.id,
-      state.abort,
-      this.o,
-      (fr) => this.send(conn, fr),
-      () => this.drained(conn),
-    );
-    this.o.handler
-      .exec(params.data, state.abort.signal, (chunk) => out.pushData(chunk), input)
-      .then(
-        async (r) => {
-          if (r.exitCode !== null) await out.pushData({ exitCode: r.exitCode });
-          return undefined;
-        },
-        (e: unknown) => (state.abort.signal.aborted ? undefined : safeErrorBody(e)),
-      )
-      .then((error) => out.end(out.error ?? error))
-      .catch((e: unknown) => this.o.log.error("stream failed", { id: f.id, error: errorText(e) }))
-      .finally(() => {
-        input?.close();
-        if (conn.streams.get(f.id) === state) conn.streams.delete(f.id);
+        cleanup?.();
+        if (conn.streams.get(id) === state) conn.streams.delete(id);
       });
   }
 
@@ -710,6 +861,7 @@ export class AgentClient {
     if (f.resize) ev.resize = f.resize;
     if (f.data !== undefined) ev.data = Buffer.from(f.data, "base64");
     if (f.eof) ev.eof = true;
+    if (f.ack !== undefined) ev.ack = f.ack;
     const wasOverflowed = input.overflowed;
     input.push(ev);
     if (input.overflowed && !wasOverflowed)

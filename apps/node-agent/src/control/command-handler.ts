@@ -3,13 +3,17 @@
  * structurally; main.ts passes the real service. Unit tests of control/ implement it with an
  * in-memory recorder to test the protocol client only.
  */
+import type { Readable } from "node:stream";
 import type {
   CommandParams,
+  ImageBuildResult,
+  LoadedImage,
   CommandResult,
   ContainerStats,
   ContainerStatus,
   EventData,
   EventName,
+  ImageTransferChunk,
   LogLine,
   NodeFacts,
   StreamInputSource,
@@ -28,6 +32,8 @@ export interface CommandHandler {
   pause(p: CommandParams<"container.pause">): Promise<ContainerStatus>;
   unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus>;
   rename(p: CommandParams<"container.rename">): Promise<ContainerStatus>;
+  /** `commit`: the container's read-write layer on its image becomes a new image. */
+  commit(p: CommandParams<"container.commit">): Promise<CommandResult<"container.commit">>;
   remove(p: CommandParams<"container.remove">): Promise<{ removed: boolean }>;
   inspect(id: string): ContainerStatus;
   /** Changes a running container's limits; answers with its status. */
@@ -57,6 +63,46 @@ export interface CommandHandler {
     onChunk: (c: { stdout?: string; stderr?: string }) => void | Promise<void>,
     input?: StreamInputSource,
   ): Promise<{ exitCode: number | null }>;
+  /**
+   * `image.pull` / `image.push`: progress chunks to `onChunk` (batched), resolves with the
+   * image's manifest digest and normalized reference; `signal` aborts the transfer.
+   */
+  imagePull(
+    p: CommandParams<"image.pull">,
+    signal: AbortSignal,
+    onChunk: (c: ImageTransferChunk) => void | Promise<void>,
+  ): Promise<{ digest: string; ref: string }>;
+  imagePush(
+    p: CommandParams<"image.push">,
+    signal: AbortSignal,
+    onChunk: (c: ImageTransferChunk) => void | Promise<void>,
+  ): Promise<{ digest: string; ref: string }>;
+  /**
+   * `image.save`: the archive's bytes to `onChunk`, in order; awaiting it gives back-pressure.
+   * Stops when `signal` aborts.
+   */
+  imageSave(
+    p: CommandParams<"image.save">,
+    signal: AbortSignal,
+    onChunk: (data: Buffer) => Promise<void>,
+  ): Promise<void>;
+  /** `image.load`: reads an image archive from `input` (fed by the server's stream_input). */
+  imageLoad(p: CommandParams<"image.load">, input: Readable): Promise<{ loaded: LoadedImage[] }>;
+  /**
+   * `build`: a Dockerfile build of the context tar read from `input`; `onProgress` gets the
+   * lines docker's build output shows; `signal` aborts it.
+   */
+  imageBuild(
+    p: CommandParams<"image.build">,
+    input: Readable,
+    onProgress: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<ImageBuildResult>;
+  /** `image.import`: reads a rootfs tar from `input` and makes a one-layer image of it. */
+  imageImport(
+    p: CommandParams<"image.import">,
+    input: Readable,
+  ): Promise<{ loaded: LoadedImage[] }>;
   listImages(): Promise<CommandResult<"image.list">["images"]>;
   imageInspect(p: CommandParams<"image.inspect">): Promise<CommandResult<"image.inspect">>;
   imageTag(p: CommandParams<"image.tag">): Promise<CommandResult<"image.tag">>;
@@ -66,6 +112,17 @@ export interface CommandHandler {
   volumeInspect(p: CommandParams<"volume.inspect">): Promise<CommandResult<"volume.inspect">>;
   volumeList(): Promise<CommandResult<"volume.list">["volumes"]>;
   volumeRemove(p: CommandParams<"volume.remove">): Promise<CommandResult<"volume.remove">>;
+  networkCreate(p: CommandParams<"network.create">): Promise<CommandResult<"network.create">>;
+  networkList(): Promise<CommandResult<"network.list">>;
+  networkInspect(p: CommandParams<"network.inspect">): Promise<CommandResult<"network.inspect">>;
+  networkRemove(p: CommandParams<"network.remove">): Promise<CommandResult<"network.remove">>;
+  networkConnect(p: CommandParams<"network.connect">): Promise<CommandResult<"network.connect">>;
+  networkDisconnect(
+    p: CommandParams<"network.disconnect">,
+  ): Promise<CommandResult<"network.disconnect">>;
+  networkEndpoints(
+    p: CommandParams<"network.endpoints">,
+  ): Promise<CommandResult<"network.endpoints">>;
   onEvent(cb: EventListener): () => void;
   facts(): Promise<NodeFacts>;
 }

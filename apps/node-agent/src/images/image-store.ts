@@ -81,6 +81,15 @@ export function chainIds(diffIds: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * Blobs (by digest) and snapshots (chain id hex) that something other than an image needs —
+ * the build cache's layers, a running build's lower dirs — which the GC must not free.
+ */
+export type GcRootsProvider = () => Promise<{
+  blobs: Iterable<string>;
+  snapshots: Iterable<string>;
+}>;
+
 export class ImageStore {
   readonly content: ContentStore;
   private readonly indexPath: string;
@@ -89,6 +98,8 @@ export class ImageStore {
   private readonly unpacking = new Map<string, Promise<string>>();
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly leases = new Map<string, number>();
+  /** Extra GC roots (the build cache's layers, running builds): see addGcRoots. */
+  private readonly gcRoots = new Set<GcRootsProvider>();
 
   constructor(readonly dir: string) {
     this.content = new ContentStore(dir);
@@ -402,6 +413,11 @@ export class ImageStore {
         for (const l of manifest.layers) blobs.add(l.digest);
         for (const c of chainIds(config.rootfs.diff_ids)) snapshots.add(c.slice("sha256:".length));
       }
+      for (const provider of this.gcRoots) {
+        const extra = await provider();
+        for (const b of extra.blobs) blobs.add(b);
+        for (const c of extra.snapshots) snapshots.add(c);
+      }
       const blobDir = join(this.dir, "blobs", "sha256");
       for (const name of await readdir(blobDir).catch(() => [] as string[])) {
         if (!/^[0-9a-f]{64}$/.test(name) || blobs.has(`sha256:${name}`)) continue;
@@ -427,6 +443,12 @@ export class ImageStore {
     return result;
   }
 
+  /** Registers extra GC roots (see GcRootsProvider); returns the unregister function. */
+  addGcRoots(provider: GcRootsProvider): () => void {
+    this.gcRoots.add(provider);
+    return () => void this.gcRoots.delete(provider);
+  }
+
   /**
    * Keeps an image's blobs and snapshots from the GC while a container is being created from
    * it (between `resolve` and the container's record existing). Returns the release function.
@@ -441,6 +463,39 @@ export class ImageStore {
       if (n <= 0) this.leases.delete(digest);
       else this.leases.set(digest, n);
     };
+  }
+
+  /**
+   * Adopts `dir` as the snapshot of `chainId`, moving it (same filesystem): a directory holding
+   * a layer's files exactly as unpacking the layer would leave them, in overlay form (a build
+   * step's upper dir: whiteouts as 0:0 devices, opaque xattrs). Returns false (and leaves `dir`)
+   * when the snapshot already exists or `dir` is on another filesystem; prepareLayers then
+   * finds or unpacks it as usual.
+   */
+  async adoptSnapshot(chainId: string, dir: string): Promise<boolean> {
+    const hex = chainId.slice("sha256:".length);
+    const dest = join(this.snapshotsDir, hex);
+    if (await stat(join(dest, "fs")).catch(() => undefined)) return false;
+    const tmp = join(
+      this.snapshotsDir,
+      `.tmp-${hex.slice(0, 16)}-${randomBytes(6).toString("hex")}`,
+    );
+    await mkdir(tmp);
+    try {
+      await rename(dir, join(tmp, "fs"));
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      if (isErrno(e, "EXDEV")) return false;
+      throw e;
+    }
+    try {
+      await rename(tmp, dest);
+      return true;
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      if (isErrno(e, "ENOTEMPTY") || isErrno(e, "EEXIST")) return false;
+      throw e;
+    }
   }
 
   /** Unpacks the image's layers (once) and returns the overlay lower dirs, topmost first. */

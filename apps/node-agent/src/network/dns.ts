@@ -21,8 +21,11 @@ export interface Upstream {
 }
 
 export interface DnsResponderOptions {
-  /** IPv4 addresses of a name (already lower-cased, no trailing dot); [] when unknown. */
-  lookup: (name: string) => string[];
+  /**
+   * IPv4 addresses of a name (already lower-cased, no trailing dot) for the asker at `from`;
+   * [] when unknown.
+   */
+  lookup: (name: string, from?: string) => string[];
   upstreams?: readonly Upstream[];
   /** Only queries from this CIDR are answered (the network's subnet). */
   allowFrom?: string;
@@ -137,7 +140,7 @@ export class DnsResponder {
     const ttl = this.opts.ttl ?? 30;
     const reply = (b: Buffer) => this.sock.send(b, rinfo.port, rinfo.address);
     if (q.qclass === CLASS_IN) {
-      const ips = this.opts.lookup(q.name.replace(/\.$/, ""));
+      const ips = this.opts.lookup(q.name.replace(/\.$/, ""), rinfo.address);
       if (ips.length > 0) {
         reply(buildResponse(msg, q, RCODE.noError, q.qtype === TYPE_A ? ips : [], ttl));
         return;

@@ -18,8 +18,16 @@ export async function isNetnsMount(path: string): Promise<boolean> {
   return m !== undefined && m.fsType === "nsfs" && m.root.startsWith("net:[");
 }
 
-/** Creates a new, empty network namespace (loopback down) pinned at `path`. */
-export async function createNetns(path: string, opts: { loUp?: boolean } = {}): Promise<void> {
+/**
+ * Creates a new, empty network namespace (loopback down) pinned at `path`. `loUp` brings
+ * loopback up in the same exec; `exec` runs another command inside instead (its argv after
+ * `unshare --net=<path> --`, with `input` on stdin), so creating and configuring the namespace
+ * cost one subprocess. A failing command removes the namespace again.
+ */
+export async function createNetns(
+  path: string,
+  opts: { loUp?: boolean; exec?: { argv: readonly string[]; input?: string } } = {},
+): Promise<void> {
   if (!path.startsWith("/")) throw new Error(`netns path must be absolute: ${path}`);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   try {
@@ -30,11 +38,16 @@ export async function createNetns(path: string, opts: { loUp?: boolean } = {}): 
   }
   try {
     // Bring loopback up inside the same process when asked: one exec for both.
-    await run(
-      opts.loUp
-        ? ["unshare", `--net=${path}`, "--", "ip", "link", "set", "lo", "up"]
-        : ["unshare", `--net=${path}`, "--", "true"],
-    );
+    if (opts.exec)
+      await run(["unshare", `--net=${path}`, "--", ...opts.exec.argv], {
+        ...(opts.exec.input !== undefined ? { input: opts.exec.input } : {}),
+      });
+    else
+      await run(
+        opts.loUp
+          ? ["unshare", `--net=${path}`, "--", "ip", "link", "set", "lo", "up"]
+          : ["unshare", `--net=${path}`, "--", "true"],
+      );
   } catch (e) {
     await unmount(path).catch(() => undefined);
     await rm(path, { force: true });

@@ -15,6 +15,8 @@ export interface OverlayOptions {
   upperDir: string;
   workDir: string;
   target: string;
+  /** Extra mount options (e.g. `redirect_dir=off`), appended after the dirs. */
+  options?: readonly string[];
 }
 
 export function overlayMountArgs(o: OverlayOptions): string[] {
@@ -24,7 +26,12 @@ export function overlayMountArgs(o: OverlayOptions): string[] {
     if (UNSAFE_OVERLAY_PATH.test(p))
       throw new Error(`overlay: path contains , : \\ or whitespace: ${p}`);
   }
-  const opts = `lowerdir=${o.lowerDirs.join(":")},upperdir=${o.upperDir},workdir=${o.workDir}`;
+  for (const x of o.options ?? [])
+    if (!/^[a-z_]+(=[a-z0-9_]+)?$/.test(x)) throw new Error(`overlay: bad option ${x}`);
+  const opts = [
+    `lowerdir=${o.lowerDirs.join(":")},upperdir=${o.upperDir},workdir=${o.workDir}`,
+    ...(o.options ?? []),
+  ].join(",");
   return ["mount", "-t", "overlay", "overlay", "-o", opts, o.target];
 }
 

@@ -17,6 +17,7 @@ import { notifications } from "@mantine/notifications";
 import {
   IconBox,
   IconDatabase,
+  IconNetwork,
   IconStack2,
   IconChevronDown,
   IconLayoutDashboard,
@@ -39,6 +40,7 @@ const NAV = [
   { href: "/containers", label: "Containers", icon: IconBox },
   { href: "/images", label: "Images", icon: IconStack2 },
   { href: "/volumes", label: "Volumes", icon: IconDatabase },
+  { href: "/networks", label: "Networks", icon: IconNetwork },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {

@@ -14,14 +14,14 @@ import {
   TextInput,
   Tooltip,
 } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
-import { IconInfoCircle, IconTag, IconTrash } from "@tabler/icons-react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { IconCloudUpload, IconInfoCircle, IconTag, IconTrash } from "@tabler/icons-react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { formatBytes, ImageRefSchema, shortImageId } from "@berth/core";
-import { errorMessage } from "@/lib/errors";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
 import { ErrorState, LoadingState } from "./query-state";
+import { PushImageModal } from "./image-transfer";
+import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type ImageRow = RouterOutputs["images"]["list"][number];
 
@@ -33,7 +33,7 @@ function useRefreshImages() {
 
 /** Inspect, tag and remove buttons for one image row, with their dialogs. */
 export function ImageActions({ image, canWrite }: { image: ImageRow; canWrite: boolean }) {
-  const [open, setOpen] = useState<"inspect" | "tag" | "remove" | null>(null);
+  const [open, setOpen] = useState<"inspect" | "tag" | "push" | "remove" | null>(null);
   return (
     <>
       <Group gap={4} wrap="nowrap">
@@ -57,6 +57,15 @@ export function ImageActions({ image, canWrite }: { image: ImageRow; canWrite: b
                 <IconTag size={16} />
               </ActionIcon>
             </Tooltip>
+            <Tooltip label="Push" withArrow>
+              <ActionIcon
+                variant="subtle"
+                aria-label={`Push ${image.ref} on ${image.nodeName}`}
+                onClick={() => setOpen("push")}
+              >
+                <IconCloudUpload size={16} />
+              </ActionIcon>
+            </Tooltip>
             <Tooltip label="Remove" withArrow>
               <ActionIcon
                 variant="subtle"
@@ -74,6 +83,14 @@ export function ImageActions({ image, canWrite }: { image: ImageRow; canWrite: b
       {canWrite && (
         <>
           <TagModal image={image} opened={open === "tag"} onClose={() => setOpen(null)} />
+          {open === "push" && (
+            <PushImageModal
+              source={image.ref}
+              nodeId={image.nodeId}
+              opened
+              onClose={() => setOpen(null)}
+            />
+          )}
           <RemoveModal image={image} opened={open === "remove"} onClose={() => setOpen(null)} />
         </>
       )}
@@ -193,22 +210,18 @@ function TagModal({
   const refresh = useRefreshImages();
   const [target, setTarget] = useState("");
   const valid = ImageRefSchema.safeParse(target.trim());
-  const tag = useMutation(
-    trpc.images.tag.mutationOptions({
-      onSuccess: (_r, input) => {
-        notifications.show({
-          color: "green",
-          title: "Image tagged",
-          message: `${input.target} now names ${image.ref}`,
-        });
-        setTarget("");
-        onClose();
-      },
-      onError: (err) =>
-        notifications.show({ color: "red", title: "Could not tag", message: errorMessage(err) }),
-      onSettled: refresh,
+  const tag = useNotifyingMutation(trpc.images.tag.mutationOptions(), {
+    success: (_r, input) => ({
+      title: "Image tagged",
+      message: `${input.target} now names ${image.ref}`,
     }),
-  );
+    then: () => {
+      setTarget("");
+      onClose();
+    },
+    errorTitle: "Could not tag",
+    refresh,
+  });
   return (
     <Modal opened={opened} onClose={onClose} title={`Tag ${image.ref}`}>
       <form
@@ -253,29 +266,19 @@ function RemoveModal({
   const trpc = useTRPC();
   const refresh = useRefreshImages();
   const [force, setForce] = useState(false);
-  const remove = useMutation(
-    trpc.images.remove.mutationOptions({
-      onSuccess: (r) => {
-        notifications.show({
-          color: "green",
-          title: "Image removed",
-          message:
-            [
-              ...r.untagged.map((u) => `untagged ${u}`),
-              ...r.deleted.map((d) => `deleted ${shortImageId(d)}`),
-            ].join(", ") || "nothing to remove",
-        });
-        onClose();
-      },
-      onError: (err) =>
-        notifications.show({
-          color: "red",
-          title: `Could not remove ${image.ref}`,
-          message: errorMessage(err),
-        }),
-      onSettled: refresh,
+  const remove = useNotifyingMutation(trpc.images.remove.mutationOptions(), {
+    success: (r) => ({
+      title: "Image removed",
+      message:
+        [
+          ...r.untagged.map((u) => `untagged ${u}`),
+          ...r.deleted.map((d) => `deleted ${shortImageId(d)}`),
+        ].join(", ") || "nothing to remove",
     }),
-  );
+    then: onClose,
+    errorTitle: `Could not remove ${image.ref}`,
+    refresh,
+  });
   return (
     <Modal opened={opened} onClose={onClose} title={`Remove ${image.ref}?`}>
       <Stack>
@@ -311,23 +314,19 @@ export function PruneImagesButton() {
   const refresh = useRefreshImages();
   const [opened, setOpened] = useState(false);
   const [all, setAll] = useState(false);
-  const prune = useMutation(
-    trpc.images.prune.mutationOptions({
-      onSuccess: (results) => {
-        const deleted = results.reduce((n, r) => n + r.deleted.length, 0);
-        const bytes = results.reduce((n, r) => n + r.reclaimedBytes, 0);
-        notifications.show({
-          color: "green",
-          title: "Images pruned",
-          message: `${deleted} image${deleted === 1 ? "" : "s"} deleted, ${formatBytes(bytes)} reclaimed`,
-        });
-        setOpened(false);
-      },
-      onError: (err) =>
-        notifications.show({ color: "red", title: "Could not prune", message: errorMessage(err) }),
-      onSettled: refresh,
-    }),
-  );
+  const prune = useNotifyingMutation(trpc.images.prune.mutationOptions(), {
+    success: (results) => {
+      const deleted = results.reduce((n, r) => n + r.deleted.length, 0);
+      const bytes = results.reduce((n, r) => n + r.reclaimedBytes, 0);
+      return {
+        title: "Images pruned",
+        message: `${deleted} image${deleted === 1 ? "" : "s"} deleted, ${formatBytes(bytes)} reclaimed`,
+      };
+    },
+    then: () => setOpened(false),
+    errorTitle: "Could not prune",
+    refresh,
+  });
   return (
     <>
       <Button variant="light" color="red" onClick={() => setOpened(true)}>

@@ -48,6 +48,13 @@ export function LogViewer({
         onStarted: () => setStatus({ phase: "streaming" }),
         onData: (chunk) => setBuf((b) => appendLogLines(b, chunk.lines, MAX_LINES)),
         onError: (err) => setStatus({ phase: "error", message: errorMessage(err) }),
+        // An error before the stream starts comes as a connection error, and tRPC's SSE link
+        // would reconnect forever: show it and stop.
+        onConnectionStateChange: (state) => {
+          if (state.state !== "connecting" || !state.error) return;
+          setStatus({ phase: "error", message: errorMessage(state.error) });
+          sub.unsubscribe();
+        },
         onComplete: () => {
           setStatus((s) => (s.phase === "error" ? s : { phase: "ended" }));
           onEndedRef.current?.();

@@ -60,7 +60,7 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 }
 
 /** The subset of a TanStack query result that QueryView reads. */
-interface ListQuery<T> {
+export interface ListQuery<T> {
   isPending: boolean;
   isError: boolean;
   error: unknown;

@@ -10,13 +10,12 @@ import {
   TextInput,
   Tooltip,
 } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { IconPlus, IconTrash } from "@tabler/icons-react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { VolumeNameSchema } from "@berth/core";
-import { errorMessage } from "@/lib/errors";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type VolumeRow = RouterOutputs["volumes"]["list"][number];
 
@@ -31,25 +30,15 @@ export function RemoveVolumeButton({ volume }: { volume: VolumeRow }) {
   const trpc = useTRPC();
   const refresh = useRefreshVolumes();
   const [opened, setOpened] = useState(false);
-  const remove = useMutation(
-    trpc.volumes.remove.mutationOptions({
-      onSuccess: () => {
-        notifications.show({
-          color: "green",
-          title: "Volume removed",
-          message: `${volume.name} was removed from ${volume.nodeName}`,
-        });
-        setOpened(false);
-      },
-      onError: (err) =>
-        notifications.show({
-          color: "red",
-          title: `Could not remove ${volume.name}`,
-          message: errorMessage(err),
-        }),
-      onSettled: refresh,
+  const remove = useNotifyingMutation(trpc.volumes.remove.mutationOptions(), {
+    success: () => ({
+      title: "Volume removed",
+      message: `${volume.name} was removed from ${volume.nodeName}`,
     }),
-  );
+    then: () => setOpened(false),
+    errorTitle: `Could not remove ${volume.name}`,
+    refresh,
+  });
   return (
     <>
       <Tooltip label="Remove" withArrow>
@@ -96,26 +85,15 @@ export function CreateVolumeButton() {
   const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { enabled: opened }));
   const online = (nodes.data ?? []).filter((n) => n.status === "online");
   const valid = VolumeNameSchema.safeParse(name.trim());
-  const create = useMutation(
-    trpc.volumes.create.mutationOptions({
-      onSuccess: (v) => {
-        notifications.show({
-          color: "green",
-          title: "Volume created",
-          message: `${v.name} on ${v.nodeName}`,
-        });
-        setName("");
-        setOpened(false);
-      },
-      onError: (err) =>
-        notifications.show({
-          color: "red",
-          title: "Could not create the volume",
-          message: errorMessage(err),
-        }),
-      onSettled: refresh,
-    }),
-  );
+  const create = useNotifyingMutation(trpc.volumes.create.mutationOptions(), {
+    success: (v) => ({ title: "Volume created", message: `${v.name} on ${v.nodeName}` }),
+    then: () => {
+      setName("");
+      setOpened(false);
+    },
+    errorTitle: "Could not create the volume",
+    refresh,
+  });
   const needNode = online.length > 1 && node === null;
   return (
     <>

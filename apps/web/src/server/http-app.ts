@@ -1,6 +1,7 @@
 /**
  * berth-server's own HTTP surface, mounted by server.ts in front of Next.js:
- * `/api/health`, `/api/agent/join`, `/api/trpc/*` and the `/api/agent` WebSocket upgrade.
+ * `/api/health`, `/api/agent/join`, `/api/trpc/*`, `/api/images/{save,load,import}` (image
+ * archives, raw bytes) and the `/api/agent` WebSocket upgrade.
  * Returns false for anything else so the caller can hand it to Next.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,6 +13,8 @@ import type { AgentGateway } from "./agents/gateway";
 import { joinNode } from "./agents/node-auth";
 import { createContextFactory } from "./context";
 import { HTTP_STATUS_BY_KIND } from "./errors";
+import { sendJson } from "./http-json";
+import { createImageArchiveRoutes, isImageArchivePath } from "./modules/images/image-archives.http";
 import { appRouter } from "./root";
 import type { Services } from "./services";
 
@@ -29,16 +32,6 @@ export interface HttpAppDeps {
   defaultTeamId: string;
   secureCookies: boolean;
   onError?: (message: string) => void;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  res.end(text);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -78,6 +71,13 @@ export function createHttpApp(deps: HttpAppDeps) {
     },
   });
 
+  const imageArchives = createImageArchiveRoutes({
+    services: deps.services,
+    defaultTeamId: deps.defaultTeamId,
+    secureCookies: deps.secureCookies,
+    onError: deps.onError,
+  });
+
   async function join(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "POST") {
       res.setHeader("allow", "POST");
@@ -111,6 +111,10 @@ export function createHttpApp(deps: HttpAppDeps) {
     }
     if (path === AGENT_JOIN_PATH) {
       void join(req, res);
+      return true;
+    }
+    if (isImageArchivePath(path)) {
+      void imageArchives.handle(req, res, path);
       return true;
     }
     if (path.startsWith(TRPC_BASE_PATH)) {

@@ -3,7 +3,9 @@ import { authRouter } from "./modules/auth/auth.router";
 import { containersRouter } from "./modules/containers/containers.router";
 import { imagesRouter } from "./modules/images/images.router";
 import { joinTokensRouter } from "./modules/join-tokens/join-tokens.router";
+import { networksRouter } from "./modules/networks/networks.router";
 import { nodesRouter } from "./modules/nodes/nodes.router";
+import { registriesRouter } from "./modules/registries/registries.router";
 import { volumesRouter } from "./modules/volumes/volumes.router";
 import { createCallerFactory, router } from "./trpc";
 
@@ -13,7 +15,9 @@ export const appRouter = router({
   joinTokens: joinTokensRouter,
   containers: containersRouter,
   images: imagesRouter,
+  registries: registriesRouter,
   volumes: volumesRouter,
+  networks: networksRouter,
 });
 
 export type AppRouter = typeof appRouter;

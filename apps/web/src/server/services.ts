@@ -1,13 +1,17 @@
 /** Builds the server's services once; routers reach them through the tRPC context. */
+import { randomBytes } from "node:crypto";
 import type { Db } from "@berth/db";
 import type { AgentGateway } from "./agents/gateway";
 import { AuditService } from "./modules/audit/audit.service";
 import { AuthService } from "./modules/auth/auth.service";
 import { ContainersService } from "./modules/containers/containers.service";
 import { HealthService } from "./modules/health/health.service";
+import { ImageArchivesService } from "./modules/images/image-archives.service";
 import { ImagesService } from "./modules/images/images.service";
 import { JoinTokensService } from "./modules/join-tokens/join-tokens.service";
+import { NetworksService } from "./modules/networks/networks.service";
 import { NodesService } from "./modules/nodes/nodes.service";
+import { RegistriesService } from "./modules/registries/registries.service";
 import { VolumesService } from "./modules/volumes/volumes.service";
 
 export interface Services {
@@ -17,7 +21,10 @@ export interface Services {
   nodes: NodesService;
   containers: ContainersService;
   images: ImagesService;
+  imageArchives: ImageArchivesService;
+  registries: RegistriesService;
   volumes: VolumesService;
+  networks: NetworksService;
   health: HealthService;
 }
 
@@ -26,17 +33,35 @@ export interface ServicesDeps {
   gateway: AgentGateway;
   publicUrl: string;
   version: string;
+  /**
+   * The key that seals registry secrets (32 bytes), asked at first use; server.ts reads it from
+   * the data dir. Default: a random key per process (tests).
+   */
+  registryKey?: () => Buffer;
 }
 
-export function createServices({ db, gateway, publicUrl, version }: ServicesDeps): Services {
+export function createServices({
+  db,
+  gateway,
+  publicUrl,
+  version,
+  registryKey,
+}: ServicesDeps): Services {
+  const registries = new RegistriesService(db, registryKey ?? (() => randomBytes(32)));
+  const containers = new ContainersService(db, gateway, registries);
+  const networks = new NetworksService(db, gateway, containers);
+  containers.setNetworkCheck((actor, nodeId, spec) => networks.checkRun(actor, nodeId, spec));
   return {
     auth: new AuthService(db),
     audit: new AuditService(db),
     joinTokens: new JoinTokensService(db, publicUrl),
     nodes: new NodesService(db),
-    containers: new ContainersService(db, gateway),
-    images: new ImagesService(db, gateway),
+    containers,
+    images: new ImagesService(db, gateway, registries),
+    imageArchives: new ImageArchivesService(db, gateway),
+    registries,
     volumes: new VolumesService(db, gateway),
+    networks,
     health: new HealthService(db, () => gateway.connectedCount, version),
   };
 }

@@ -150,10 +150,19 @@ const ROLE_PERMISSIONS: Record<"owner" | "operator" | "viewer", ReadonlySet<Perm
   viewer: new Set(["containers.read", "nodes.read", "images.read"]),
 };
 
+/** Whether a signed-in caller may do `permission` (administrators may do everything). */
+export function hasPermission(
+  user: { isAdmin: boolean },
+  actor: { role: "owner" | "operator" | "viewer" },
+  permission: Permission,
+): boolean {
+  return user.isAdmin || ROLE_PERMISSIONS[actor.role].has(permission);
+}
+
 /** The one permission factory: a signed-in procedure that requires `permission` in the caller's team. */
 export function procedureWith(permission: Permission) {
   return authedProcedure.use(({ ctx, next }) => {
-    if (!ctx.user.isAdmin && !ROLE_PERMISSIONS[ctx.actor.role].has(permission)) {
+    if (!hasPermission(ctx.user, ctx.actor, permission)) {
       throw new DomainError(
         "forbidden",
         `your role (${ctx.actor.role}) does not allow ${permission}`,

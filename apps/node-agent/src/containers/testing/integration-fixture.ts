@@ -107,6 +107,28 @@ export function mounted(path: string): boolean {
     .some((l) => l.split(" ")[4] === path);
 }
 
+/** The host pids in the pids-controller cgroup of `pid` (a container's init). */
+export function cgroupPids(pid: number): number[] {
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => /^\d+:[^:]*\bpids\b[^:]*:/.test(l));
+  if (!line) throw new Error(`no pids cgroup for pid ${pid}`);
+  const path = line.split(":").slice(2).join(":");
+  return readFileSync(join("/sys/fs/cgroup/pids", path, "cgroup.procs"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
+}
+
+/** A process's command line, spaces for NULs ("" once it is gone). */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
 /** Force-removes every container the service lists (ignoring failures), then closes it. */
 export async function removeAllAndClose(svc: ContainerService | undefined): Promise<void> {
   if (!svc) return;

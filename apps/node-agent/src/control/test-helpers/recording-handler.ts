@@ -2,9 +2,11 @@
  * Test-only: an in-memory CommandHandler that records calls. It exists to test the protocol
  * client (dispatch, idempotency, streams, events); it does not run or pretend to run containers.
  */
+import type { Readable } from "node:stream";
 import {
   DomainError,
   type CommandParams,
+  type LoadedImage,
   type ContainerStats,
   type ContainerStatus,
   type EventData,
@@ -107,6 +109,12 @@ export class RecordingHandler implements CommandHandler {
   unpause(p: CommandParams<"container.unpause">): Promise<ContainerStatus> {
     return this.lifecycle("unpause", p, "running");
   }
+  commit(p: CommandParams<"container.commit">) {
+    this.calls.push({ method: "commit", args: p });
+    if (!this.containers.has(p.containerId))
+      return Promise.reject(new DomainError("not_found", `no container ${p.containerId}`));
+    return Promise.resolve({ digest: "sha256:" + "c".repeat(64), ref: p.ref ?? null });
+  }
   rename(p: CommandParams<"container.rename">): Promise<ContainerStatus> {
     this.calls.push({ method: "rename", args: p });
     const st = this.containers.get(p.containerId);
@@ -163,6 +171,64 @@ export class RecordingHandler implements CommandHandler {
     this.calls.push({ method: "exec", args: p });
     return this.execImpl(p, signal, onChunk, input);
   }
+  /** The image.pull / image.push streams' behaviour. */
+  transferImpl: CommandHandler["imagePull"] = async () => ({
+    digest: `sha256:${"a".repeat(64)}`,
+    ref: "docker.io/library/busybox:latest",
+  });
+  imagePull(
+    p: CommandParams<"image.pull">,
+    signal: AbortSignal,
+    onChunk: Parameters<CommandHandler["imagePull"]>[2],
+  ) {
+    this.calls.push({ method: "imagePull", args: p });
+    return this.transferImpl(p, signal, onChunk);
+  }
+  imagePush(
+    p: CommandParams<"image.push">,
+    signal: AbortSignal,
+    onChunk: Parameters<CommandHandler["imagePush"]>[2],
+  ) {
+    this.calls.push({ method: "imagePush", args: p });
+    return this.transferImpl({ ref: p.target }, signal, onChunk);
+  }
+  /** The image.save stream's behaviour. */
+  saveImpl: CommandHandler["imageSave"] = async () => {};
+  imageSave(
+    p: CommandParams<"image.save">,
+    signal: AbortSignal,
+    onChunk: (data: Buffer) => Promise<void>,
+  ) {
+    this.calls.push({ method: "imageSave", args: p });
+    return this.saveImpl(p, signal, onChunk);
+  }
+  /** The image.load / image.import streams' behaviour (default: read all, load nothing). */
+  uploadImpl = async (input: Readable): Promise<{ loaded: LoadedImage[] }> => {
+    for await (const _ of input) {
+      // consumed
+    }
+    return { loaded: [] };
+  };
+  imageLoad(p: CommandParams<"image.load">, input: Readable) {
+    this.calls.push({ method: "imageLoad", args: p });
+    return this.uploadImpl(input);
+  }
+  imageImport(p: CommandParams<"image.import">, input: Readable) {
+    this.calls.push({ method: "imageImport", args: p });
+    return this.uploadImpl(input);
+  }
+  /** What `imageBuild` does with the context: consumes it, reports its size, builds nothing. */
+  async imageBuild(
+    p: CommandParams<"image.build">,
+    input: Readable,
+    onProgress: (line: string) => void,
+  ) {
+    this.calls.push({ method: "imageBuild", args: p });
+    let bytes = 0;
+    for await (const c of input) bytes += (c as Buffer).length;
+    onProgress(`#1 context ${bytes} bytes`);
+    return { digest: "sha256:" + "b".repeat(64), tags: p.tags, steps: [], warnings: [] };
+  }
   async listImages() {
     this.calls.push({ method: "listImages", args: undefined });
     return [
@@ -189,6 +255,34 @@ export class RecordingHandler implements CommandHandler {
   async volumeRemove(p: CommandParams<"volume.remove">) {
     this.calls.push({ method: "volumeRemove", args: p });
     return { removed: true };
+  }
+  /** Networks: this fake has none (the engine's are tested in networking.integration.test.ts). */
+  private noNetworks(method: string, args: unknown): never {
+    this.calls.push({ method, args });
+    throw new DomainError("unavailable", "networking is off on this agent");
+  }
+  async networkCreate(p: CommandParams<"network.create">): Promise<never> {
+    return this.noNetworks("networkCreate", p);
+  }
+  async networkList() {
+    this.calls.push({ method: "networkList", args: undefined });
+    return { networks: [] };
+  }
+  async networkInspect(p: CommandParams<"network.inspect">): Promise<never> {
+    return this.noNetworks("networkInspect", p);
+  }
+  async networkRemove(p: CommandParams<"network.remove">): Promise<never> {
+    return this.noNetworks("networkRemove", p);
+  }
+  async networkConnect(p: CommandParams<"network.connect">): Promise<never> {
+    return this.noNetworks("networkConnect", p);
+  }
+  async networkDisconnect(p: CommandParams<"network.disconnect">): Promise<never> {
+    return this.noNetworks("networkDisconnect", p);
+  }
+  async networkEndpoints(p: CommandParams<"network.endpoints">) {
+    this.calls.push({ method: "networkEndpoints", args: p });
+    return { containers: [] };
   }
   async imageInspect(p: CommandParams<"image.inspect">) {
     this.calls.push({ method: "imageInspect", args: p });

@@ -40,8 +40,13 @@ import { isErrno } from "../../sys/fs";
 import { resolveInRoot } from "../../sys/path";
 import { cleanEntryName, unpackLayer } from "../unpack";
 import { DockerfileError } from "./dockerfile";
-import { DockerignoreError, DockerignoreMatcher } from "./dockerignore";
-import { compileGlob, GlobError, hasGlobMeta } from "./glob";
+import {
+  compileGlob,
+  DockerignoreError,
+  DockerignoreMatcher,
+  GlobError,
+  hasGlobMeta,
+} from "@berth/core";
 
 export type EntryType = "file" | "dir" | "symlink";
 

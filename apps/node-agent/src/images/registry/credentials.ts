@@ -6,21 +6,11 @@
 import { chmod, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { DomainError, invalidInput } from "@berth/core";
+import { DomainError, invalidInput, RegistryHostSchema } from "@berth/core";
 import { isErrno, writeFileAtomic } from "../../sys/fs";
 import type { RegistryCredential } from "./auth";
 
 export const REGISTRY_AUTH_FILE = "registry-auth.json";
-
-/** A registry host as references spell it: `host`, `host:port`, `[v6]:port`. */
-export const RegistryHostSchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(
-    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]{1,5})?$/,
-    "a registry is host[:port]",
-  );
 
 export const StoredCredentialSchema = z.union([
   z.object({

@@ -593,11 +593,12 @@ export class AgentGateway {
   }
 
   /**
-   * Sends input (stdin data as base64, eof, a terminal resize) to a running stream command of
+   * Sends input (stdin data as base64, eof, a terminal resize; `ack` of consumed `image.save`
+   * bytes) to a running stream command of
    * the node, in order with everything else sent on its socket. `not_found` when the stream has
    * ended (or never existed on that node's current connection).
    */
-  streamInput(nodeId: string, streamId: string, input: StreamInputBody): void {
+  streamInput(nodeId: string, streamId: string, input: StreamInputBody & { ack?: number }): void {
     const session = this.readySession(nodeId);
     if (!session.streams.has(streamId))
       throw new DomainError("not_found", "the exec session has ended");

@@ -1,25 +1,14 @@
 "use client";
-import {
-  Anchor,
-  Button,
-  Code,
-  Group,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-  Title,
-  VisuallyHidden,
-} from "@mantine/core";
+import { Anchor, Button, Code, Stack, Switch, Text, VisuallyHidden } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlayerPlay, IconSearch } from "@tabler/icons-react";
+import { IconPlayerPlay } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { ContainerActions } from "@/components/container-actions";
-import { DataTable } from "@/components/data-table";
-import { EmptyState, QueryView } from "@/components/query-state";
+import { ListPage } from "@/components/list-page";
+import { EmptyState } from "@/components/query-state";
 import { RunContainerModal } from "@/components/run-container-modal";
 import { ContainerStateBadge } from "@/components/status-badges";
 import { RelativeTime } from "@/components/relative-time";
@@ -102,7 +91,6 @@ function columns(): ColumnDef<ContainerView, unknown>[] {
 
 export default function ContainersPage() {
   const trpc = useTRPC();
-  const [filter, setFilter] = useState("");
   const [runningOnly, setRunningOnly] = useState(false);
   const [runOpened, runModal] = useDisclosure(false);
   const containers = useQuery(
@@ -111,53 +99,37 @@ export default function ContainersPage() {
   const cols = useMemo(() => columns(), []);
 
   return (
-    <Stack>
-      <Group justify="space-between">
-        <Title order={1}>Containers</Title>
+    <ListPage
+      title="Containers"
+      actions={
         <Button leftSection={<IconPlayerPlay size={16} aria-hidden />} onClick={runModal.open}>
           Run container
         </Button>
-      </Group>
-      <Group align="flex-end">
-        <TextInput
-          label="Filter containers"
-          placeholder="name, image, command, node…"
-          leftSection={<IconSearch size={14} aria-hidden />}
-          value={filter}
-          onChange={(e) => setFilter(e.currentTarget.value)}
-          w={360}
-        />
+      }
+      query={containers}
+      what="containers"
+      empty={
+        <EmptyState title={runningOnly ? "No running containers" : "No containers yet"}>
+          {runningOnly
+            ? "Turn off “Running only” to see stopped ones."
+            : "Use “Run container” to start one."}
+        </EmptyState>
+      }
+      filterPlaceholder="name, image, command, node…"
+      filterControls={
         <Switch
           label="Running only"
           checked={runningOnly}
           onChange={(e) => setRunningOnly(e.currentTarget.checked)}
           mb={8}
         />
-      </Group>
-      <QueryView
-        query={containers}
-        what="containers"
-        empty={
-          <EmptyState title={runningOnly ? "No running containers" : "No containers yet"}>
-            {runningOnly
-              ? "Turn off “Running only” to see stopped ones."
-              : "Use “Run container” to start one."}
-          </EmptyState>
-        }
-      >
-        {(data) => (
-          <DataTable
-            label="Containers"
-            data={data}
-            columns={cols}
-            getRowId={(c) => c.id}
-            globalFilter={filter}
-            initialSorting={[{ id: "created", desc: true }]}
-            rowTestId="container-row"
-          />
-        )}
-      </QueryView>
+      }
+      columns={cols}
+      getRowId={(c) => c.id}
+      initialSorting={[{ id: "created", desc: true }]}
+      rowTestId="container-row"
+    >
       <RunContainerModal opened={runOpened} onClose={runModal.close} />
-    </Stack>
+    </ListPage>
   );
 }

@@ -1,14 +1,15 @@
 "use client";
-import { Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
-import { IconSearch } from "@tabler/icons-react";
+import { Code, Group, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
 import { formatBytes, shortImageId, splitImageRef } from "@berth/core";
 import { useMe } from "@/components/app-frame";
-import { DataTable } from "@/components/data-table";
+import { BuildImageButton } from "@/components/build-image-button";
+import { PullImageButton } from "@/components/image-transfer";
 import { ImageActions, PruneImagesButton, type ImageRow } from "@/components/image-actions";
-import { EmptyState, QueryView } from "@/components/query-state";
+import { ListPage } from "@/components/list-page";
+import { EmptyState } from "@/components/query-state";
 import { RelativeTime } from "@/components/relative-time";
 import { useTRPC } from "@/lib/trpc";
 
@@ -55,50 +56,36 @@ function columns(canWrite: boolean): ColumnDef<ImageRow, unknown>[] {
 export default function ImagesPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const [filter, setFilter] = useState("");
   const images = useQuery(trpc.images.list.queryOptions(undefined, { refetchInterval: 5000 }));
   // Viewers read; owners, operators and admins change images (images.write on the server).
   const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
   const cols = useMemo(() => columns(canWrite), [canWrite]);
 
   return (
-    <Stack>
-      <Group justify="space-between">
-        <Title order={1}>Images</Title>
-        {canWrite && <PruneImagesButton />}
-      </Group>
-      <QueryView
-        query={images}
-        what="images"
-        empty={
-          <EmptyState title="No images on the online nodes">
-            Every node seeds a built-in busybox image when its agent starts; pulled and built images
-            show here too.
-          </EmptyState>
-        }
-      >
-        {(data) => (
-          <>
-            <TextInput
-              label="Filter images"
-              placeholder="repository, tag, id, node…"
-              leftSection={<IconSearch size={14} aria-hidden />}
-              value={filter}
-              onChange={(e) => setFilter(e.currentTarget.value)}
-              maw={360}
-            />
-            <DataTable
-              label="Images"
-              data={data}
-              columns={cols}
-              getRowId={(i) => `${i.nodeId}/${i.ref}`}
-              globalFilter={filter}
-              initialSorting={[{ id: "repository", desc: false }]}
-              rowTestId="image-row"
-            />
-          </>
-        )}
-      </QueryView>
-    </Stack>
+    <ListPage
+      title="Images"
+      actions={
+        canWrite && (
+          <Group gap="xs">
+            <PullImageButton />
+            <BuildImageButton />
+            <PruneImagesButton />
+          </Group>
+        )
+      }
+      query={images}
+      what="images"
+      empty={
+        <EmptyState title="No images on the online nodes">
+          Every node seeds a built-in busybox image when its agent starts; pulled and built images
+          show here too.
+        </EmptyState>
+      }
+      filterPlaceholder="repository, tag, id, node…"
+      columns={cols}
+      getRowId={(i) => `${i.nodeId}/${i.ref}`}
+      initialSorting={[{ id: "repository", desc: false }]}
+      rowTestId="image-row"
+    />
   );
 }

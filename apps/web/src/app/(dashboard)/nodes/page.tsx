@@ -1,15 +1,15 @@
 "use client";
-import { Button, Group, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlus, IconSearch } from "@tabler/icons-react";
+import { IconPlus } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
 import { formatBytes } from "@berth/core";
 import { AddNodeModal } from "@/components/add-node-modal";
 import { useMe } from "@/components/app-frame";
-import { DataTable } from "@/components/data-table";
-import { EmptyState, QueryView } from "@/components/query-state";
+import { ListPage } from "@/components/list-page";
+import { EmptyState } from "@/components/query-state";
 import { NodeStatusBadge } from "@/components/status-badges";
 import { RelativeTime } from "@/components/relative-time";
 import { formatRatio } from "@/lib/format";
@@ -90,55 +90,36 @@ function columns(): ColumnDef<NodeView, unknown>[] {
 export default function NodesPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const [filter, setFilter] = useState("");
   const [addOpened, addModal] = useDisclosure(false);
   const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { refetchInterval: 2000 }));
   const cols = useMemo(() => columns(), []);
 
   return (
-    <Stack>
-      <Group justify="space-between">
-        <Title order={1}>Nodes</Title>
-        {me?.isAdmin && (
+    <ListPage
+      title="Nodes"
+      actions={
+        me?.isAdmin && (
           <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={addModal.open}>
             Add node
           </Button>
-        )}
-      </Group>
-      <QueryView
-        query={nodes}
-        what="nodes"
-        empty={
-          <EmptyState title="No nodes yet">
-            {me?.isAdmin
-              ? "Use “Add node” to create a join token and run berth-agent on a host."
-              : "Ask an admin to add a node."}
-          </EmptyState>
-        }
-      >
-        {(data) => (
-          <>
-            <TextInput
-              label="Filter nodes"
-              placeholder="name, hostname, kernel…"
-              leftSection={<IconSearch size={14} aria-hidden />}
-              value={filter}
-              onChange={(e) => setFilter(e.currentTarget.value)}
-              maw={360}
-            />
-            <DataTable
-              label="Nodes"
-              data={data}
-              columns={cols}
-              getRowId={(n) => n.id}
-              globalFilter={filter}
-              initialSorting={[{ id: "name", desc: false }]}
-              rowTestId="node-row"
-            />
-          </>
-        )}
-      </QueryView>
+        )
+      }
+      query={nodes}
+      what="nodes"
+      empty={
+        <EmptyState title="No nodes yet">
+          {me?.isAdmin
+            ? "Use “Add node” to create a join token and run berth-agent on a host."
+            : "Ask an admin to add a node."}
+        </EmptyState>
+      }
+      filterPlaceholder="name, hostname, kernel…"
+      columns={cols}
+      getRowId={(n) => n.id}
+      initialSorting={[{ id: "name", desc: false }]}
+      rowTestId="node-row"
+    >
       <AddNodeModal opened={addOpened} onClose={addModal.close} />
-    </Stack>
+    </ListPage>
   );
 }

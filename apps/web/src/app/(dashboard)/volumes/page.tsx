@@ -1,12 +1,11 @@
 "use client";
-import { Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
-import { IconSearch } from "@tabler/icons-react";
+import { Code, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
 import { useMe } from "@/components/app-frame";
-import { DataTable } from "@/components/data-table";
-import { EmptyState, QueryView } from "@/components/query-state";
+import { ListPage } from "@/components/list-page";
+import { EmptyState } from "@/components/query-state";
 import { RelativeTime } from "@/components/relative-time";
 import {
   CreateVolumeButton,
@@ -54,50 +53,28 @@ function columns(canWrite: boolean): ColumnDef<VolumeRow, unknown>[] {
 export default function VolumesPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const [filter, setFilter] = useState("");
   const volumes = useQuery(trpc.volumes.list.queryOptions(undefined, { refetchInterval: 5000 }));
   // volumes.create/remove need containers.write: owners, operators and admins.
   const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
   const cols = useMemo(() => columns(canWrite), [canWrite]);
 
   return (
-    <Stack>
-      <Group justify="space-between">
-        <Title order={1}>Volumes</Title>
-        {canWrite && <CreateVolumeButton />}
-      </Group>
-      <QueryView
-        query={volumes}
-        what="volumes"
-        empty={
-          <EmptyState title="No volumes on the online nodes">
-            Create one here or with `berth volume create NAME`; `berth run -v NAME:/path` also
-            creates it on first use.
-          </EmptyState>
-        }
-      >
-        {(data) => (
-          <>
-            <TextInput
-              label="Filter volumes"
-              placeholder="name, node, mountpoint…"
-              leftSection={<IconSearch size={14} aria-hidden />}
-              value={filter}
-              onChange={(e) => setFilter(e.currentTarget.value)}
-              maw={360}
-            />
-            <DataTable
-              label="Volumes"
-              data={data}
-              columns={cols}
-              getRowId={(v) => `${v.nodeId}/${v.name}`}
-              globalFilter={filter}
-              initialSorting={[{ id: "name", desc: false }]}
-              rowTestId="volume-row"
-            />
-          </>
-        )}
-      </QueryView>
-    </Stack>
+    <ListPage
+      title="Volumes"
+      actions={canWrite && <CreateVolumeButton />}
+      query={volumes}
+      what="volumes"
+      empty={
+        <EmptyState title="No volumes on the online nodes">
+          Create one here or with `berth volume create NAME`; `berth run -v NAME:/path` also creates
+          it on first use.
+        </EmptyState>
+      }
+      filterPlaceholder="name, node, mountpoint…"
+      columns={cols}
+      getRowId={(v) => `${v.nodeId}/${v.name}`}
+      initialSorting={[{ id: "name", desc: false }]}
+      rowTestId="volume-row"
+    />
   );
 }

@@ -4,6 +4,7 @@ import {
   KillContainerInputSchema,
   PauseContainerInputSchema,
   RenameContainerInputSchema,
+  CommitContainerInputSchema,
   RestartContainerInputSchema,
   StartContainerInputSchema,
   ContainerLogsInputSchema,
@@ -71,6 +72,13 @@ export const containersRouter = router({
   unpause: write
     .input(PauseContainerInputSchema)
     .mutation(({ ctx, input }) => ctx.services.containers.unpause(ctx.actor, input.ref)),
+
+  commit: procedureWith("images.write")
+    .input(CommitContainerInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      ctx.audit.target = input.image ? `${input.ref} → ${input.image}` : input.ref;
+      return ctx.services.containers.commit(ctx.actor, input);
+    }),
 
   rename: write.input(RenameContainerInputSchema).mutation(async ({ ctx, input }) => {
     ctx.audit.target = input.ref;

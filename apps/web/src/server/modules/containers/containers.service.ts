@@ -2,9 +2,14 @@
  * Containers: names, refs, node selection, and the commands that make agents run, stop and
  * remove them. Rows are the server's view; the agents' results and events keep them current.
  */
+import type { z } from "zod";
 import {
   DomainError,
   newContainerId,
+  parseImageChanges,
+  type CommitContainerInputSchema,
+  type ImageChanges,
+  registryOfReference,
   type ContainerLimits,
   type ContainerSpec,
   type CommandParamsInput,
@@ -44,6 +49,7 @@ import {
   type ExecChunk,
   type ExecDeps,
 } from "./container-exec";
+import { registryAuthError, type RegistriesService } from "../registries/registries.service";
 
 export interface Actor {
   id: string;
@@ -91,6 +97,8 @@ const ACTIVE_FOR_LIST: ContainerState[] = ["running", "paused", "creating"];
 
 const RUN_TIMEOUT_MS = 10 * 60_000; // includes pulling the image
 const LIFECYCLE_TIMEOUT_MS = 60_000;
+/** Writing a big read-write layer takes a while. */
+const COMMIT_TIMEOUT_MS = 10 * 60_000;
 /** `wait` also waits for a created container to run and exit, as docker's does. */
 const WAIT_WHILE: ReadonlySet<ContainerState> = new Set([...ALIVE, "created"]);
 const REMOVE_TIMEOUT_MS = 60_000;
@@ -107,13 +115,24 @@ export class ContainersService {
   private readonly nodes: NodesService;
   /** Interactive exec sessions (`exec -i/-t`) open on this server, for `execInput`. */
   private readonly execSessions = new ExecSessions();
+  /** Checks (and rewrites) a run's `--network` on its node: networks.service.ts checkRun. */
+  private networkCheck:
+    | ((actor: Actor, nodeId: string, spec: RunInput["spec"]) => Promise<RunInput["spec"]>)
+    | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly gateway: AgentGateway,
+    /** The team's registry credentials, attached to run/create so a missing image is pulled. */
+    private readonly registries?: Pick<RegistriesService, "credentialForImage">,
     private readonly waitLimitMs = WAIT_LIMIT_MS,
   ) {
     this.nodes = new NodesService(db);
+  }
+
+  /** Set once by services.ts (the networks service needs this one, so it comes after). */
+  setNetworkCheck(check: NonNullable<ContainersService["networkCheck"]>): void {
+    this.networkCheck = check;
   }
 
   private scope(actor: Actor) {
@@ -311,6 +330,9 @@ export class ContainersService {
     assertSecurityAllowed(actor, input.spec);
     if (input.name !== undefined) this.assertNameFree(input.name);
     const node = this.pickNode(input.node);
+    const spec = this.networkCheck
+      ? await this.networkCheck(actor, node.id, input.spec)
+      : input.spec;
     const name = input.name ?? this.freeGeneratedName();
     const id = newContainerId();
     let inserted: ContainerRow;
@@ -336,16 +358,24 @@ export class ContainersService {
     }
     let status;
     try {
+      // The node pulls the image if it lacks it, with this team's credential for its registry.
+      const credential = this.registries?.credentialForImage(actor.teamId, input.spec.image);
       status = await this.gateway.send(
         node.id,
         command,
-        { containerId: id, name, spec: input.spec, autoRemove: input.autoRemove },
+        {
+          containerId: id,
+          name,
+          spec,
+          autoRemove: input.autoRemove,
+          pull: credential === undefined ? {} : { credential },
+        },
         { timeoutMs: RUN_TIMEOUT_MS },
       );
     } catch (e) {
       this.db.delete(containers).where(eq(containers.id, id)).run();
       this.gateway.events.publish({ type: "removed", containerId: id });
-      throw e;
+      throw registryAuthError(e, registryOfReference(input.spec.image));
     }
     const row = applyContainerStatus(this.db, node.id, status);
     if (row) {
@@ -463,6 +493,37 @@ export class ContainersService {
     if (!updated) return this.view(this.resolve(actor, row.id));
     this.gateway.events.publish({ type: "updated", containerId: row.id, row: updated });
     return this.view(updated);
+  }
+
+  /**
+   * `commit`: the container's read-write layer becomes a new image on its node. `changes` are
+   * parsed here (a bad line is a 400 before the node is asked).
+   */
+  async commit(
+    actor: Actor,
+    input: z.infer<typeof CommitContainerInputSchema>,
+  ): Promise<{ digest: string; ref: string | null; nodeId: string; nodeName: string }> {
+    const row = this.resolve(actor, input.ref);
+    let changes: ImageChanges | undefined;
+    try {
+      changes = input.changes.length > 0 ? parseImageChanges(input.changes) : undefined;
+    } catch (e) {
+      throw new DomainError("invalid_input", (e as Error).message);
+    }
+    const r = await this.gateway.send(
+      row.nodeId,
+      "container.commit",
+      {
+        containerId: row.id,
+        pause: input.pause,
+        ...(input.image === undefined ? {} : { ref: input.image }),
+        ...(changes === undefined ? {} : { changes }),
+        ...(input.message === undefined ? {} : { comment: input.message }),
+        ...(input.author === undefined ? {} : { author: input.author }),
+      },
+      { timeoutMs: COMMIT_TIMEOUT_MS },
+    );
+    return { ...r, nodeId: row.nodeId, nodeName: this.view(row).nodeName };
   }
 
   /**
@@ -672,6 +733,12 @@ export function assertSecurityAllowed(actor: Actor, spec: RunInput["spec"]): voi
   }
   if (spec.namespaces?.ipc === "host") {
     throw new DomainError("forbidden", "only administrators may share the host's ipc namespace");
+  }
+  if (spec.network === "host") {
+    throw new DomainError(
+      "forbidden",
+      "only administrators may use the host's network (--network host)",
+    );
   }
   // A host device is host access (a disk, /dev/mem, a GPU...), like privileged.
   if (spec.devices && spec.devices.length > 0) {

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ImageRefOrIdSchema, ImageRefSchema, NodeRefSchema } from "@berth/core";
+import {
+  ImagePullInputSchema,
+  ImagePushInputSchema,
+  ImageRefOrIdSchema,
+  ImageRefSchema,
+  NodeRefSchema,
+} from "@berth/core";
 import { procedureWith, router } from "../../trpc";
 
 const OnNode = { node: NodeRefSchema.optional() };
@@ -20,4 +26,27 @@ export const imagesRouter = router({
   prune: procedureWith("images.write")
     .input(z.object({ all: z.boolean().default(false), ...OnNode }))
     .mutation(({ ctx, input }) => ctx.services.images.prune(input.all, input.node)),
+  /** Progress chunks, then `{digest, ref, nodeName}`; the team's registry credential attached. */
+  pull: procedureWith("images.write")
+    .input(ImagePullInputSchema)
+    .subscription(async function* ({ ctx, input, signal }) {
+      yield* ctx.services.images.transfer(
+        ctx.actor,
+        { kind: "pull", input },
+        ctx.services.audit,
+        ctx.address,
+        signal,
+      );
+    }),
+  push: procedureWith("images.write")
+    .input(ImagePushInputSchema)
+    .subscription(async function* ({ ctx, input, signal }) {
+      yield* ctx.services.images.transfer(
+        ctx.actor,
+        { kind: "push", input },
+        ctx.services.audit,
+        ctx.address,
+        signal,
+      );
+    }),
 });

@@ -3,10 +3,19 @@
  * inspect, tag, rmi and prune (image.* commands). Images live on nodes; a verb goes to the node
  * named, or to the only online node (NodeTargets), like volumes.
  */
-import type { ImageDetails, ImageRemoval } from "@berth/core";
+import type {
+  ImageDetails,
+  ImagePullInput,
+  ImagePushInput,
+  ImageRemoval,
+  ImageTransferViewChunk,
+} from "@berth/core";
 import type { Db } from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
+import type { AuditEntry } from "../audit/audit.service";
 import { NodeTargets, type NodeRefView } from "../nodes/node-target";
+import type { RegistriesService } from "../registries/registries.service";
+import { imageTransfer, type TransferActor } from "./image-transfer";
 
 export interface ImageView {
   nodeId: string;
@@ -31,8 +40,32 @@ export class ImagesService {
   constructor(
     db: Db,
     private readonly gateway: AgentGateway,
+    private readonly registries?: Pick<RegistriesService, "credentialFor">,
   ) {
     this.nodes = new NodeTargets(db, gateway);
+  }
+
+  /** `images.pull` / `images.push` on one node, with the caller's team credential (image-transfer.ts). */
+  transfer(
+    actor: TransferActor,
+    t: { kind: "pull"; input: ImagePullInput } | { kind: "push"; input: ImagePushInput },
+    audit: { record(entry: AuditEntry): void },
+    address: string | null,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ImageTransferViewChunk, void, undefined> {
+    const what = t.kind === "pull" ? "pulls the image" : "pushes the image";
+    return imageTransfer(
+      {
+        gateway: this.gateway,
+        audit,
+        target: (n) => this.nodes.target(n, what),
+        credentialFor: (teamId, registry) => this.registries?.credentialFor(teamId, registry),
+      },
+      actor,
+      t,
+      address,
+      signal,
+    );
   }
 
   /** One node's images (it must be online), or those of every online node (offline ones skipped). */

@@ -16,6 +16,7 @@ import { useParams, useRouter } from "next/navigation";
 import { useCallback, type ReactNode } from "react";
 import { formatBytes } from "@berth/core";
 import { ContainerActions, isActive } from "@/components/container-actions";
+import { ContainerNetworkCard } from "@/components/container-network";
 import { LogViewer } from "@/components/log-viewer";
 import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
 import { ContainerStateBadge, HealthBadge } from "@/components/status-badges";
@@ -166,6 +167,7 @@ export default function ContainerPage() {
         <ContainerActions container={c} onRemoved={() => router.push("/containers")} />
       </Group>
       <Details c={c} now={now} />
+      <ContainerNetworkCard containerRef={c.id} />
       <LogViewer containerRef={c.id} onEnded={onLogsEnded} endedNote={endedNote} />
     </Stack>
   );

@@ -1,0 +1,94 @@
+"use client";
+import { Badge, Code, Group, Text } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import { useMemo } from "react";
+import { useMe } from "@/components/app-frame";
+import { ListPage } from "@/components/list-page";
+import {
+  CreateNetworkButton,
+  RemoveNetworkButton,
+  type NetworkRow,
+} from "@/components/network-actions";
+import { EmptyState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/lib/trpc";
+
+function columns(canWrite: boolean): ColumnDef<NetworkRow, unknown>[] {
+  return [
+    {
+      id: "name",
+      header: "Name",
+      accessorKey: "name",
+      cell: (c) => (
+        <Group gap="xs">
+          <Text fw={500}>{c.row.original.name}</Text>
+          {c.row.original.isDefault && <Badge variant="light">default</Badge>}
+          {c.row.original.internal && <Badge variant="light">internal</Badge>}
+          {!c.row.original.icc && <Badge variant="light">icc off</Badge>}
+        </Group>
+      ),
+    },
+    { id: "node", header: "Node", accessorKey: "nodeName" },
+    {
+      id: "subnet",
+      header: "Subnet",
+      accessorKey: "subnet",
+      cell: (c) => <Code>{c.row.original.subnet}</Code>,
+    },
+    { id: "gateway", header: "Gateway", accessorKey: "gateway" },
+    {
+      id: "containers",
+      header: "Containers",
+      accessorFn: (n) => n.containers.length,
+      enableGlobalFilter: false,
+    },
+    {
+      id: "created",
+      header: "Created",
+      accessorKey: "createdAt",
+      cell: (c) => <RelativeTime at={c.row.original.createdAt} />,
+      enableGlobalFilter: false,
+    },
+    ...(canWrite
+      ? [
+          {
+            id: "actions",
+            header: "Actions",
+            enableSorting: false,
+            enableGlobalFilter: false,
+            cell: (c) => <RemoveNetworkButton network={c.row.original} />,
+          } satisfies ColumnDef<NetworkRow, unknown>,
+        ]
+      : []),
+  ];
+}
+
+export default function NetworksPage() {
+  const trpc = useTRPC();
+  const me = useMe();
+  const networks = useQuery(trpc.networks.list.queryOptions(undefined, { refetchInterval: 5000 }));
+  // networks.create/remove need containers.write: owners, operators and admins.
+  const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
+  const cols = useMemo(() => columns(canWrite), [canWrite]);
+
+  return (
+    <ListPage
+      title="Networks"
+      actions={canWrite && <CreateNetworkButton />}
+      query={networks}
+      what="networks"
+      empty={
+        <EmptyState title="No networks on the online nodes">
+          Every node has the default bridge; create your team&apos;s own here or with `berth network
+          create NAME`.
+        </EmptyState>
+      }
+      filterPlaceholder="name, node, subnet…"
+      columns={cols}
+      getRowId={(n) => `${n.nodeId}/${n.id}`}
+      initialSorting={[{ id: "name", desc: false }]}
+      rowTestId="network-row"
+    />
+  );
+}

@@ -1,0 +1,196 @@
+"use client";
+import {
+  ActionIcon,
+  Button,
+  Checkbox,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Tooltip,
+} from "@mantine/core";
+import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { NetworkCreateOptionsSchema } from "@berth/core";
+import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { useNotifyingMutation } from "./use-notifying-mutation";
+
+export type NetworkRow = RouterOutputs["networks"]["list"][number];
+
+function useRefreshNetworks() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  return () => void queryClient.invalidateQueries({ queryKey: trpc.networks.pathKey() });
+}
+
+/** Remove one network, after a confirmation (refused while containers are connected). */
+export function RemoveNetworkButton({ network }: { network: NetworkRow }) {
+  const trpc = useTRPC();
+  const refresh = useRefreshNetworks();
+  const [opened, setOpened] = useState(false);
+  const remove = useNotifyingMutation(trpc.networks.remove.mutationOptions(), {
+    success: () => ({
+      title: "Network removed",
+      message: `${network.name} was removed from ${network.nodeName}`,
+    }),
+    then: () => setOpened(false),
+    errorTitle: `Could not remove ${network.name}`,
+    refresh,
+  });
+  if (network.isDefault) return null;
+  return (
+    <>
+      <Tooltip label="Remove" withArrow>
+        <ActionIcon
+          variant="subtle"
+          color="red"
+          aria-label={`Remove network ${network.name} on ${network.nodeName}`}
+          onClick={() => setOpened(true)}
+        >
+          <IconTrash size={16} />
+        </ActionIcon>
+      </Tooltip>
+      <Modal opened={opened} onClose={() => setOpened(false)} title={`Remove ${network.name}?`}>
+        <Stack>
+          <Text size="sm">
+            Deletes the network&apos;s bridge and rules on {network.nodeName}. A network with
+            connected containers cannot be removed.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setOpened(false)}>
+              Cancel
+            </Button>
+            <Button
+              color="red"
+              loading={remove.isPending}
+              onClick={() => remove.mutate({ ref: network.id, node: network.nodeId })}
+            >
+              Remove
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
+/** "Create network": a name, optional subnet/gateway, icc/masquerade/internal, the node. */
+export function CreateNetworkButton() {
+  const trpc = useTRPC();
+  const refresh = useRefreshNetworks();
+  const [opened, setOpened] = useState(false);
+  const [name, setName] = useState("");
+  const [subnet, setSubnet] = useState("");
+  const [gateway, setGateway] = useState("");
+  const [icc, setIcc] = useState(true);
+  const [masquerade, setMasquerade] = useState(true);
+  const [internal, setInternal] = useState(false);
+  const [node, setNode] = useState<string | null>(null);
+  const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { enabled: opened }));
+  const online = (nodes.data ?? []).filter((n) => n.status === "online");
+  const parsed = NetworkCreateOptionsSchema.safeParse({
+    name: name.trim(),
+    ...(subnet.trim() ? { subnet: subnet.trim() } : {}),
+    ...(gateway.trim() ? { gateway: gateway.trim() } : {}),
+    icc,
+    masquerade,
+    internal,
+  });
+  const issue = (field: string) =>
+    parsed.success ? null : (parsed.error.issues.find((i) => i.path[0] === field)?.message ?? null);
+  const create = useNotifyingMutation(trpc.networks.create.mutationOptions(), {
+    success: (n) => ({
+      title: "Network created",
+      message: `${n.name} (${n.subnet}) on ${n.nodeName}`,
+    }),
+    then: () => {
+      setName("");
+      setSubnet("");
+      setGateway("");
+      setOpened(false);
+    },
+    errorTitle: "Could not create the network",
+    refresh,
+  });
+  const needNode = online.length > 1 && node === null;
+  return (
+    <>
+      <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
+        Create network
+      </Button>
+      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a network">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (parsed.success && !needNode)
+              create.mutate({ ...parsed.data, ...(node ? { node } : {}) });
+          }}
+        >
+          <Stack>
+            <TextInput
+              label="Network name"
+              description="Your team's containers join it with --network NAME"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              error={name.trim() !== "" ? issue("name") : null}
+              data-autofocus
+            />
+            <TextInput
+              label="Subnet (optional)"
+              placeholder="e.g. 10.10.0.0/24; default: the first free of the pool"
+              value={subnet}
+              onChange={(e) => setSubnet(e.currentTarget.value)}
+              error={subnet.trim() !== "" ? issue("subnet") : null}
+            />
+            <TextInput
+              label="Gateway (optional)"
+              placeholder="default: the subnet's first address"
+              value={gateway}
+              onChange={(e) => setGateway(e.currentTarget.value)}
+              error={gateway.trim() !== "" ? issue("gateway") : null}
+            />
+            <Checkbox
+              label="Containers on it may talk to each other (icc)"
+              checked={icc}
+              onChange={(e) => setIcc(e.currentTarget.checked)}
+            />
+            <Checkbox
+              label="Outbound NAT (masquerade)"
+              checked={masquerade}
+              onChange={(e) => setMasquerade(e.currentTarget.checked)}
+            />
+            <Checkbox
+              label="Internal (no traffic in or out)"
+              checked={internal}
+              onChange={(e) => setInternal(e.currentTarget.checked)}
+            />
+            {online.length > 1 && (
+              <Select
+                label="Node"
+                placeholder="Pick the node that gets it"
+                data={online.map((n) => ({ value: n.id, label: n.name }))}
+                value={node}
+                onChange={setNode}
+              />
+            )}
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setOpened(false)}>
+                Cancel
+              </Button>
+              <Button
+                type="submit"
+                disabled={!parsed.success || needNode}
+                loading={create.isPending}
+              >
+                Create
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      </Modal>
+    </>
+  );
+}

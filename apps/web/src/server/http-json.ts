@@ -1,0 +1,12 @@
+import type { ServerResponse } from "node:http";
+
+/** Ends `res` with `body` as JSON (with its length, never cached): the plain-HTTP routes' reply. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
+  res.end(text);
+}

@@ -21,6 +21,7 @@ import {
   writeBootstrapJoinToken,
 } from "./src/server/bootstrap";
 import { createHttpApp } from "./src/server/http-app";
+import { registryFromDataDir } from "./src/server/registry/registry.http";
 import { createServices } from "./src/server/services";
 import { loadOrCreateRegistryKey } from "./src/server/modules/registries/secret-box";
 
@@ -72,6 +73,23 @@ async function main(): Promise<void> {
     version,
     registryKey: () => loadOrCreateRegistryKey(config.dataDir),
   });
+  const registry = registryFromDataDir(config.dataDir, config.publicUrl);
+  // Registry garbage collection every 6 h (1 h grace for blobs awaiting their manifest).
+  const registryGc = setInterval(
+    () => {
+      registry.storage
+        .collectGarbage()
+        .then((r) => {
+          if (r.blobsRemoved > 0 || r.uploadsRemoved > 0)
+            console.log(
+              `berth-server: registry GC removed ${r.blobsRemoved} blobs (${r.bytesFreed} bytes), ${r.uploadsRemoved} stale uploads`,
+            );
+        })
+        .catch((e: unknown) => console.error(`berth-server: registry GC: ${(e as Error).message}`));
+    },
+    6 * 3600 * 1000,
+  );
+  registryGc.unref();
   const api = createHttpApp({
     db,
     gateway,
@@ -79,6 +97,7 @@ async function main(): Promise<void> {
     serverId,
     defaultTeamId: boot.defaultTeamId,
     secureCookies: config.secureCookies,
+    registry,
     onError: (m) => console.error(`berth-server: ${m}`),
   });
 
@@ -119,6 +138,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`berth-server: ${signal}: shutting down`);
+    clearInterval(registryGc);
     await gateway.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

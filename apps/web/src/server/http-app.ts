@@ -1,7 +1,7 @@
 /**
  * berth-server's own HTTP surface, mounted by server.ts in front of Next.js:
  * `/api/health`, `/api/agent/join`, `/api/trpc/*`, `/api/images/{save,load,import}` (image
- * archives, raw bytes) and the `/api/agent` WebSocket upgrade.
+ * archives, raw bytes), the OCI registry at `/v2/` and the `/api/agent` WebSocket upgrade.
  * Returns false for anything else so the caller can hand it to Next.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,6 +15,7 @@ import { createContextFactory } from "./context";
 import { HTTP_STATUS_BY_KIND } from "./errors";
 import { sendJson } from "./http-json";
 import { createImageArchiveRoutes, isImageArchivePath } from "./modules/images/image-archives.http";
+import { createRegistryRoutes, isRegistryPath, type RegistryDeps } from "./registry/registry.http";
 import { appRouter } from "./root";
 import type { Services } from "./services";
 
@@ -31,6 +32,8 @@ export interface HttpAppDeps {
   serverId: string;
   defaultTeamId: string;
   secureCookies: boolean;
+  /** The OCI registry at /v2/ (storage, token signer, public URL); not served when absent. */
+  registry?: Omit<RegistryDeps, "db" | "services" | "onError">;
   onError?: (message: string) => void;
 }
 
@@ -78,6 +81,15 @@ export function createHttpApp(deps: HttpAppDeps) {
     onError: deps.onError,
   });
 
+  const registry = deps.registry
+    ? createRegistryRoutes({
+        ...deps.registry,
+        db: deps.db,
+        services: deps.services,
+        onError: deps.onError,
+      })
+    : null;
+
   async function join(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "POST") {
       res.setHeader("allow", "POST");
@@ -115,6 +127,10 @@ export function createHttpApp(deps: HttpAppDeps) {
     }
     if (isImageArchivePath(path)) {
       void imageArchives.handle(req, res, path);
+      return true;
+    }
+    if (registry && isRegistryPath(path)) {
+      void registry.handle(req, res, path);
       return true;
     }
     if (path.startsWith(TRPC_BASE_PATH)) {

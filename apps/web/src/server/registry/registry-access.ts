@@ -1,0 +1,72 @@
+/**
+ * Who may do what to a repository. Repositories live under a team's namespace
+ * (`<team>/<name>`): the team's viewers pull, operators pull and push, owners also delete;
+ * administrators may do everything. Single-component names belong to no team: administrators
+ * only.
+ */
+import { and, eq, teamMembers, teams, users, type Db } from "@berth/db";
+import type { AuthUser } from "../modules/auth/auth.service";
+import { toAuthUser } from "../modules/auth/auth.service";
+import { namespaceOf } from "./registry-names";
+import type { RegistryAction } from "./registry-token";
+
+const ROLE_ACTIONS: Record<"owner" | "operator" | "viewer", readonly RegistryAction[]> = {
+  owner: ["pull", "push", "delete"],
+  operator: ["pull", "push"],
+  viewer: ["pull"],
+};
+const ALL: readonly RegistryAction[] = ["pull", "push", "delete"];
+
+export class RegistryAccess {
+  constructor(private readonly db: Db) {}
+
+  /** An enabled user by id, or null. */
+  user(id: string): AuthUser | null {
+    const u = this.db.select().from(users).where(eq(users.id, id)).get();
+    return u && !u.disabled ? toAuthUser(u) : null;
+  }
+
+  /** The user row (for the token endpoint's credential cache), or null. */
+  userRow(id: string) {
+    return this.db.select().from(users).where(eq(users.id, id)).get() ?? null;
+  }
+
+  /** The team owning a repository's namespace, or null. */
+  teamOf(repository: string): { id: string; name: string } | null {
+    const ns = namespaceOf(repository);
+    if (ns === null) return null;
+    return (
+      this.db
+        .select({ id: teams.id, name: teams.name })
+        .from(teams)
+        .where(eq(teams.name, ns))
+        .get() ?? null
+    );
+  }
+
+  /** The actions `user` may perform on `repository` (anonymous callers: none for now). */
+  actions(user: AuthUser | null, repository: string): RegistryAction[] {
+    if (!user) return [];
+    const team = this.teamOf(repository);
+    if (user.isAdmin) return team || namespaceOf(repository) === null ? [...ALL] : ["pull"];
+    if (!team) return [];
+    const m = this.db
+      .select({ role: teamMembers.role })
+      .from(teamMembers)
+      .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, user.id)))
+      .get();
+    return m ? [...ROLE_ACTIONS[m.role]] : [];
+  }
+
+  /** Team names whose repositories the user may pull (null: every repository, for admins). */
+  visibleNamespaces(user: AuthUser): Set<string> | null {
+    if (user.isAdmin) return null;
+    const rows = this.db
+      .select({ name: teams.name })
+      .from(teamMembers)
+      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
+      .where(eq(teamMembers.userId, user.id))
+      .all();
+    return new Set(rows.map((r) => r.name));
+  }
+}

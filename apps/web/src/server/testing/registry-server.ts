@@ -1,0 +1,72 @@
+/**
+ * A berth-server HTTP app with the registry on 127.0.0.1 (random port), over a test fixture and
+ * a private data dir; plus a small client for the token flow.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHttpApp } from "../http-app";
+import { registryFromDataDir } from "../registry/registry.http";
+import type { RegistryStorage } from "../registry/registry-storage";
+import type { Fixture } from "./fixtures";
+
+export interface RegistryServer {
+  /** `127.0.0.1:<port>` */
+  host: string;
+  url: string;
+  dataDir: string;
+  storage: RegistryStorage;
+  close(): Promise<void>;
+}
+
+export async function startRegistryServer(f: Fixture): Promise<RegistryServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "berth-registry-test-"));
+  let handler: ReturnType<typeof createHttpApp> | null = null;
+  const server = createServer((req, res) => {
+    if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const registry = registryFromDataDir(dataDir, `http://${host}`);
+  handler = createHttpApp({
+    db: f.db,
+    gateway: f.gateway,
+    services: f.services,
+    serverId: "testserverid2345678901234a",
+    defaultTeamId: f.defaultTeamId,
+    secureCookies: false,
+    registry,
+  });
+  return {
+    host,
+    url: `http://${host}`,
+    dataDir,
+    storage: registry.storage,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Asks the token endpoint for a token (Basic credentials, scopes). */
+export async function fetchToken(
+  url: string,
+  creds: { user: string; password: string } | null,
+  scopes: string[],
+): Promise<{ status: number; token: string | null; body: unknown }> {
+  const q = new URLSearchParams({ service: "berth" });
+  for (const s of scopes) q.append("scope", s);
+  const res = await fetch(`${url}/v2/token?${q}`, {
+    headers: creds
+      ? {
+          authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString("base64")}`,
+        }
+      : {},
+  });
+  const body = (await res.json()) as { token?: string };
+  return { status: res.status, token: body.token ?? null, body };
+}

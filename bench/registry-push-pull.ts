@@ -1,0 +1,207 @@
+/**
+ * bench/registry-push-pull: `skopeo copy` push (OCI layout → registry) and pull (registry → OCI
+ * layout) of a ~100 MB, 4-layer gzip image against berth-server's registry (`/v2/`, the HTTP
+ * app in this process over a file-backed db, with a Berth user's credentials and the Bearer
+ * token flow) and against Debian's docker-registry (CNCF distribution 2.8, no auth: its best
+ * case), in the same run. Each run builds a fresh image (new random layers) so no registry
+ * serves a blob it already has and skopeo's blob-info cache cannot turn a push into a mount;
+ * the two registries take turns, alternating which goes first. No root; needs skopeo and
+ * docker-registry (scripts/setup.sh --test).
+ *
+ *   node --import tsx bench/registry-push-pull.ts [--runs 3] [--mb 100]
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { openDb } from "../packages/db/src/client";
+import { startRegistry } from "../apps/node-agent/src/images/registry/test-helpers/registry-server";
+import { AgentGateway } from "../apps/web/src/server/agents/gateway";
+import { bootstrapDatabase } from "../apps/web/src/server/bootstrap";
+import { createHttpApp } from "../apps/web/src/server/http-app";
+import { registryFromDataDir } from "../apps/web/src/server/registry/registry.http";
+import { createServices } from "../apps/web/src/server/services";
+import { median } from "./lib";
+
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "3" }, mb: { type: "string", default: "100" } },
+});
+const runs = Number(values.runs);
+const mb = Number(values.mb);
+const PASSWORD = "bench-password-1";
+
+const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+function skopeo(args: string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) =>
+    execFile("/usr/bin/skopeo", args, { maxBuffer: 64 * 1024 * 1024 }, (e, _out, err) =>
+      e ? reject(new Error(`skopeo ${args.join(" ")}: ${err}`)) : resolve(performance.now() - t0),
+    ),
+  );
+}
+
+/** An OCI layout with 4 layers of incompressible data (gzip ≈ mb in total). */
+function buildImage(dir: string): number {
+  mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
+  const layers: Buffer[] = [];
+  const diffIds: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const src = join(dir, `src${i}`);
+    mkdirSync(src);
+    writeFileSync(join(src, `data${i}.bin`), randomBytes(Math.round((mb * 1024 * 1024) / 4)));
+    const t = spawnSync("tar", ["-C", src, "-cf", "-", "."], { maxBuffer: 1024 ** 3 });
+    if (t.status !== 0) throw new Error(`tar: ${t.stderr.toString()}`);
+    rmSync(src, { recursive: true });
+    diffIds.push(sha(t.stdout));
+    layers.push(gzipSync(t.stdout, { level: 1 }));
+  }
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: diffIds },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: sha(config),
+        size: config.length,
+      },
+      layers: layers.map((l) => ({
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: sha(l),
+        size: l.length,
+      })),
+    }),
+  );
+  for (const b of [...layers, config, manifest])
+    writeFileSync(join(dir, "blobs", "sha256", sha(b).slice(7)), b);
+  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: sha(manifest),
+          size: manifest.length,
+          annotations: { "org.opencontainers.image.ref.name": "1" },
+        },
+      ],
+    }),
+  );
+  return layers.reduce((n, l) => n + l.length, 0);
+}
+
+const work = mkdtempSync(join(tmpdir(), "berth-bench-regpp-"));
+const dist = await startRegistry();
+const dataDir = join(work, "berth-data");
+mkdirSync(dataDir);
+const db = openDb({ path: join(dataDir, "berth.db") });
+await bootstrapDatabase(db, { adminUser: "admin", adminPassword: PASSWORD });
+const gateway = new AgentGateway({
+  db,
+  serverId: "benchserverid2345678901234",
+  logger: { info: () => undefined, warn: () => undefined },
+});
+let handler: ReturnType<typeof createHttpApp> | null = null;
+const server = createServer((req, res) => {
+  if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
+});
+await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+const berthHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+const services = createServices({
+  db,
+  gateway,
+  publicUrl: `http://${berthHost}`,
+  version: "bench",
+});
+const defaultTeam = (
+  db.$client.prepare("select id from teams where name = 'default'").get() as { id: string }
+).id;
+handler = createHttpApp({
+  db,
+  gateway,
+  services,
+  serverId: "benchserverid2345678901234",
+  defaultTeamId: defaultTeam,
+  secureCookies: false,
+  registry: registryFromDataDir(dataDir, `http://${berthHost}`),
+});
+
+type Side = "berth" | "distribution";
+const times: Record<Side, { push: number[]; pull: number[] }> = {
+  berth: { push: [], pull: [] },
+  distribution: { push: [], pull: [] },
+};
+let total = 0;
+try {
+  for (let r = 0; r < runs; r++) {
+    const img = join(work, `img${r}`);
+    total = buildImage(img);
+    const order: Side[] = r % 2 === 0 ? ["berth", "distribution"] : ["distribution", "berth"];
+    for (const side of order) {
+      const ref =
+        side === "berth"
+          ? `docker://${berthHost}/default/big${r}:1`
+          : `docker://${dist.host}/bench/big${r}:1`;
+      const creds = side === "berth" ? ["--dest-creds", `admin:${PASSWORD}`] : [];
+      times[side].push.push(
+        await skopeo(["copy", "--dest-tls-verify=false", ...creds, `oci:${img}:1`, ref]),
+      );
+      const out = join(work, `out-${side}-${r}`);
+      const src = side === "berth" ? ["--src-creds", `admin:${PASSWORD}`] : [];
+      times[side].pull.push(
+        await skopeo(["copy", "--src-tls-verify=false", ...src, ref, `oci:${out}:1`]),
+      );
+      const want = (
+        JSON.parse(readFileSync(join(img, "index.json"), "utf8")) as {
+          manifests: { digest: string }[];
+        }
+      ).manifests[0]!.digest;
+      const got = (
+        JSON.parse(readFileSync(join(out, "index.json"), "utf8")) as {
+          manifests: { digest: string }[];
+        }
+      ).manifests[0]!.digest;
+      if (got !== want) throw new Error(`${side}: pulled manifest ${got}, pushed ${want}`);
+      rmSync(out, { recursive: true, force: true });
+    }
+    rmSync(img, { recursive: true, force: true });
+  }
+  const mbs = (ms: number) => total / 1024 / 1024 / (ms / 1000);
+  console.log(
+    `image: 4 layers, ${(total / 1024 / 1024).toFixed(1)} MB gzip (fresh per run); ${runs} runs; skopeo copy, loopback`,
+  );
+  console.log(
+    "berth: Bearer token flow with a Berth user (argon2 at most once a minute: credential cache); distribution: no auth",
+  );
+  for (const op of ["push", "pull"] as const) {
+    for (const side of ["berth", "distribution"] as const) {
+      const xs = times[side][op];
+      console.log(
+        `${op} ${side.padEnd(13)} median ${(median(xs) / 1000).toFixed(2)} s  (${mbs(median(xs)).toFixed(0)} MB/s)  runs: ${xs.map((x) => (x / 1000).toFixed(2)).join(" ")}`,
+      );
+    }
+    const ratio = mbs(median(times.berth[op])) / mbs(median(times.distribution[op]));
+    console.log(`${op} berth / distribution throughput: ${ratio.toFixed(2)}×`);
+  }
+} finally {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  await gateway.close();
+  db.$client.close();
+  await dist.stop();
+  rmSync(work, { recursive: true, force: true });
+}

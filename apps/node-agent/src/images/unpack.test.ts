@@ -131,3 +131,55 @@ describe("unpackLayer", () => {
     ).rejects.toThrow(/diff_id mismatch/);
   });
 });
+
+describe("limits, whiteouts and modes", () => {
+  it("refuses a layer that inflates past the limit (a decompression bomb)", async () => {
+    const t = await tarOf([{ name: "zeros", data: "\0".repeat(4 * 1024 * 1024) }]);
+    const p = join(dir, "bomb.tar.gz");
+    const gz = gzipSync(t);
+    writeFileSync(p, gz);
+    expect(gz.length).toBeLessThan(64 * 1024);
+    await expect(unpackLayer(p, root, { gzip: true, maxBytes: 1024 * 1024 })).rejects.toMatchObject(
+      {
+        kind: "invalid_input",
+        message: expect.stringContaining("decompression bomb"),
+      },
+    );
+  });
+
+  it("refuses a layer with more entries than allowed", async () => {
+    const entries = Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, data: "x" }));
+    const t = await tarOf(entries);
+    const p = join(dir, "many.tar");
+    writeFileSync(p, t);
+    await expect(unpackLayer(p, root, { gzip: false, maxEntries: 10 })).rejects.toMatchObject({
+      kind: "invalid_input",
+      message: "layer has more than 10 entries",
+    });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "turns whiteouts into overlay whiteouts and keeps setuid bits as the image says (root)",
+    async () => {
+      await unpack([
+        { name: "etc/", type: "directory", mode: 0o755 },
+        { name: "etc/.wh.old.conf", data: "" },
+        { name: "opt/", type: "directory", mode: 0o755 },
+        { name: "opt/.wh..wh..opq", data: "" },
+        { name: "bin/", type: "directory", mode: 0o755 },
+        { name: "bin/su", data: "#!/bin/sh\n", mode: 0o4755 },
+      ]);
+      const wh = lstatSync(join(root, "etc/old.conf"));
+      expect(wh.isCharacterDevice()).toBe(true);
+      expect(wh.rdev).toBe(0);
+      const { execFileSync } = await import("node:child_process");
+      const attr = execFileSync(
+        "getfattr",
+        ["--absolute-names", "-n", "trusted.overlay.opaque", join(root, "opt")],
+        { encoding: "utf8" },
+      );
+      expect(attr).toContain('trusted.overlay.opaque="y"');
+      expect(lstatSync(join(root, "bin/su")).mode & 0o7777).toBe(0o4755);
+    },
+  );
+});

@@ -21,6 +21,14 @@ import { resolveInRoot } from "../sys/path";
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_WHITEOUT = ".wh..wh..opq";
 
+/**
+ * Default ceilings of one layer: what it may expand to and how many entries it may hold. A
+ * small gzip can inflate without end (a decompression bomb); past a limit the unpack stops
+ * with a clear error and the half-written snapshot is discarded by the caller.
+ */
+export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
+export const MAX_LAYER_ENTRIES = 4_000_000;
+
 export interface UnpackResult {
   /** sha256 of the uncompressed tar, `sha256:<hex>`. */
   diffId: string;
@@ -68,8 +76,10 @@ async function removeExisting(path: string, keepDir: boolean): Promise<void> {
 export async function unpackLayer(
   layerPath: string,
   root: string,
-  opts: { gzip: boolean; expectedDiffId?: string },
+  opts: { gzip: boolean; expectedDiffId?: string; maxBytes?: number; maxEntries?: number },
 ): Promise<UnpackResult> {
+  const maxBytes = opts.maxBytes ?? MAX_LAYER_BYTES;
+  const maxEntries = opts.maxEntries ?? MAX_LAYER_ENTRIES;
   const extract = tar.extract();
   const hash = createHash("sha256");
   const skipped: string[] = [];
@@ -77,7 +87,18 @@ export async function unpackLayer(
   const source = createReadStream(layerPath);
   const gunzip = opts.gzip ? createGunzip() : undefined;
   const hashed = gunzip ?? source;
-  hashed.on("data", (chunk: Buffer) => hash.update(chunk));
+  let expanded = 0;
+  hashed.on("data", (chunk: Buffer) => {
+    hash.update(chunk);
+    expanded += chunk.length;
+    if (expanded > maxBytes)
+      extract.destroy(
+        new DomainError(
+          "invalid_input",
+          `layer expands past ${maxBytes} bytes (the limit of one layer): refused as a decompression bomb`,
+        ),
+      );
+  });
   const feeding = gunzip ? pipeline(source, gunzip, extract) : pipeline(source, extract);
   feeding.catch(() => {
     /* surfaced through the iterator below */
@@ -86,6 +107,11 @@ export async function unpackLayer(
   const dirModes: { path: string; mode: number }[] = [];
   for await (const entry of extract) {
     entries++;
+    if (entries > maxEntries) {
+      entry.resume();
+      extract.destroy();
+      throw new DomainError("invalid_input", `layer has more than ${maxEntries} entries`);
+    }
     const h = entry.header;
     const rel = cleanEntryName(h.name);
     try {

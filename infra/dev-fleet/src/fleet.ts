@@ -3,7 +3,9 @@
  * pinned at <run>/netns/<host> with a veth (`eth0` inside) on the fleet's own bridge, an address
  * of the fleet's /24, loopback up and a default route via the bridge — whose address is the
  * "server address" berth-server listens on. No NAT, and an iptables REJECT plus per-interface
- * forwarding=0 keep the fleet's traffic from being routed off the machine. Each host runs the
+ * forwarding=0 keep the fleet's traffic from being routed off the machine; inside its own
+ * namespace each host forwards (ip_forward=1 there only), so its published ports answer other
+ * hosts. Each host runs the
  * built agent inside its namespace (`nsenter --net`) with its own state dir, node name, join token
  * and cgroup subtree.
  *
@@ -283,6 +285,12 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
       writeState(n, state);
 
       await createNetns(h.netns);
+      // Routing inside the host's own namespace (ip_forward is per netns; the machine's own
+      // stays as it is): a port its agent publishes is DNATed on eth0 to a container's bridge,
+      // which only a forwarding host delivers — so other test hosts reach it, like real hosts.
+      // Written before eth0 exists (it resets every interface's flag). Nothing leaves the
+      // machine: the fleet bridge has forwarding=0 and the guard rule.
+      await inNetns(h.netns, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
       // Both veth ends are made inside the namespace; the peer moves to this process's one.
       await inNetns(h.netns, [
         "ip",

@@ -1,21 +1,11 @@
 "use client";
-import {
-  ActionIcon,
-  Button,
-  Checkbox,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Tooltip,
-} from "@mantine/core";
-import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { Button, Checkbox, Group, Modal, Select, Stack, TextInput } from "@mantine/core";
+import { IconPlus } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { NetworkCreateOptionsSchema } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { ConfirmRemoveButton } from "./confirm-remove";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type NetworkRow = RouterOutputs["networks"]["list"][number];
@@ -30,50 +20,27 @@ function useRefreshNetworks() {
 export function RemoveNetworkButton({ network }: { network: NetworkRow }) {
   const trpc = useTRPC();
   const refresh = useRefreshNetworks();
-  const [opened, setOpened] = useState(false);
   const remove = useNotifyingMutation(trpc.networks.remove.mutationOptions(), {
     success: () => ({
       title: "Network removed",
       message: `${network.name} was removed from ${network.nodeName}`,
     }),
-    then: () => setOpened(false),
     errorTitle: `Could not remove ${network.name}`,
     refresh,
   });
   if (network.isDefault) return null;
   return (
-    <>
-      <Tooltip label="Remove" withArrow>
-        <ActionIcon
-          variant="subtle"
-          color="red"
-          aria-label={`Remove network ${network.name} on ${network.nodeName}`}
-          onClick={() => setOpened(true)}
-        >
-          <IconTrash size={16} />
-        </ActionIcon>
-      </Tooltip>
-      <Modal opened={opened} onClose={() => setOpened(false)} title={`Remove ${network.name}?`}>
-        <Stack>
-          <Text size="sm">
-            Deletes the network&apos;s bridge and rules on {network.nodeName}. A network with
-            connected containers cannot be removed.
-          </Text>
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setOpened(false)}>
-              Cancel
-            </Button>
-            <Button
-              color="red"
-              loading={remove.isPending}
-              onClick={() => remove.mutate({ ref: network.id, node: network.nodeId })}
-            >
-              Remove
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
-    </>
+    <ConfirmRemoveButton
+      label={`Remove network ${network.name} on ${network.nodeName}`}
+      title={`Remove ${network.name}?`}
+      pending={remove.isPending}
+      onConfirm={(close) =>
+        remove.mutate({ ref: network.id, node: network.nodeId }, { onSuccess: close })
+      }
+    >
+      Deletes the network&apos;s bridge and rules on {network.nodeName}. A network with connected
+      containers cannot be removed.
+    </ConfirmRemoveButton>
   );
 }
 

@@ -1,20 +1,11 @@
 "use client";
-import {
-  ActionIcon,
-  Button,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Tooltip,
-} from "@mantine/core";
-import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { Button, Group, Modal, Select, Stack, TextInput } from "@mantine/core";
+import { IconPlus } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { VolumeNameSchema } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { ConfirmRemoveButton } from "./confirm-remove";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type VolumeRow = RouterOutputs["volumes"]["list"][number];
@@ -29,49 +20,26 @@ function useRefreshVolumes() {
 export function RemoveVolumeButton({ volume }: { volume: VolumeRow }) {
   const trpc = useTRPC();
   const refresh = useRefreshVolumes();
-  const [opened, setOpened] = useState(false);
   const remove = useNotifyingMutation(trpc.volumes.remove.mutationOptions(), {
     success: () => ({
       title: "Volume removed",
       message: `${volume.name} was removed from ${volume.nodeName}`,
     }),
-    then: () => setOpened(false),
     errorTitle: `Could not remove ${volume.name}`,
     refresh,
   });
   return (
-    <>
-      <Tooltip label="Remove" withArrow>
-        <ActionIcon
-          variant="subtle"
-          color="red"
-          aria-label={`Remove volume ${volume.name} on ${volume.nodeName}`}
-          onClick={() => setOpened(true)}
-        >
-          <IconTrash size={16} />
-        </ActionIcon>
-      </Tooltip>
-      <Modal opened={opened} onClose={() => setOpened(false)} title={`Remove ${volume.name}?`}>
-        <Stack>
-          <Text size="sm">
-            Deletes the volume and every file in it on {volume.nodeName}. A volume a container uses
-            cannot be removed.
-          </Text>
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setOpened(false)}>
-              Cancel
-            </Button>
-            <Button
-              color="red"
-              loading={remove.isPending}
-              onClick={() => remove.mutate({ name: volume.name, node: volume.nodeId })}
-            >
-              Remove
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
-    </>
+    <ConfirmRemoveButton
+      label={`Remove volume ${volume.name} on ${volume.nodeName}`}
+      title={`Remove ${volume.name}?`}
+      pending={remove.isPending}
+      onConfirm={(close) =>
+        remove.mutate({ name: volume.name, node: volume.nodeId }, { onSuccess: close })
+      }
+    >
+      Deletes the volume and every file in it on {volume.nodeName}. A volume a container uses cannot
+      be removed.
+    </ConfirmRemoveButton>
   );
 }
 

@@ -66,14 +66,15 @@ async function main(): Promise<void> {
   }
 
   const gateway = new AgentGateway({ db, serverId });
+  const registry = registryFromDataDir(config.dataDir, config.publicUrl);
   const services = createServices({
     db,
     gateway,
     publicUrl: config.publicUrl,
     version,
     registryKey: () => loadOrCreateRegistryKey(config.dataDir),
+    registryStorage: registry.storage,
   });
-  const registry = registryFromDataDir(config.dataDir, config.publicUrl);
   // Registry garbage collection every 6 h (1 h grace for blobs awaiting their manifest).
   const registryGc = setInterval(
     () => {

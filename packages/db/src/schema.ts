@@ -77,6 +77,8 @@ export const teams = sqliteTable(
   {
     id: text("id").primaryKey(),
     name: text("name").notNull(),
+    /** Storage the team's registry repositories may reference, in bytes (null: no quota). */
+    registryQuotaBytes: integer("registry_quota_bytes"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("teams_name_uq").on(t.name)],
@@ -242,6 +244,28 @@ export const registryCredentials = sqliteTable(
   (t) => [uniqueIndex("registry_credentials_team_registry_uq").on(t.teamId, t.registry)],
 );
 
+/**
+ * Settings and activity of a repository in berth-server's own registry (the blobs and manifests
+ * live on disk). A row is made at the first push or setting; `team_id` is null for the
+ * single-component names only administrators use.
+ */
+export const registryRepositories = sqliteTable(
+  "registry_repositories",
+  {
+    /** The full repository name, `<team>/<path>`. */
+    name: text("name").primaryKey(),
+    teamId: text("team_id").references(() => teams.id, { onDelete: "cascade" }),
+    /** Anyone, even anonymous, may pull. */
+    public: integer("public", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+    lastPushAt: integer("last_push_at", { mode: "timestamp_ms" }),
+    lastPullAt: integer("last_pull_at", { mode: "timestamp_ms" }),
+    /** Bytes of the unique blobs the repository references, as of the last push or delete. */
+    sizeBytes: integer("size_bytes"),
+  },
+  (t) => [index("registry_repositories_team_idx").on(t.teamId)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
@@ -252,3 +276,4 @@ export type ContainerRow = typeof containers.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type ContainerEventRow = typeof containerEvents.$inferSelect;
 export type RegistryCredentialRow = typeof registryCredentials.$inferSelect;
+export type RegistryRepositoryRow = typeof registryRepositories.$inferSelect;

@@ -18,6 +18,7 @@ import {
   IconBox,
   IconDatabase,
   IconNetwork,
+  IconPackages,
   IconStack2,
   IconChevronDown,
   IconLayoutDashboard,
@@ -41,6 +42,7 @@ const NAV = [
   { href: "/images", label: "Images", icon: IconStack2 },
   { href: "/volumes", label: "Volumes", icon: IconDatabase },
   { href: "/networks", label: "Networks", icon: IconNetwork },
+  { href: "/registry", label: "Registry", icon: IconPackages },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {

@@ -6,6 +6,7 @@ import { joinTokensRouter } from "./modules/join-tokens/join-tokens.router";
 import { networksRouter } from "./modules/networks/networks.router";
 import { nodesRouter } from "./modules/nodes/nodes.router";
 import { registriesRouter } from "./modules/registries/registries.router";
+import { registryRouter } from "./modules/registry/registry.router";
 import { volumesRouter } from "./modules/volumes/volumes.router";
 import { createCallerFactory, router } from "./trpc";
 
@@ -16,6 +17,7 @@ export const appRouter = router({
   containers: containersRouter,
   images: imagesRouter,
   registries: registriesRouter,
+  registry: registryRouter,
   volumes: volumesRouter,
   networks: networksRouter,
 });

@@ -1,5 +1,7 @@
 /** Builds the server's services once; routers reach them through the tRPC context. */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Db } from "@berth/db";
 import type { AgentGateway } from "./agents/gateway";
 import { AuditService } from "./modules/audit/audit.service";
@@ -12,6 +14,8 @@ import { JoinTokensService } from "./modules/join-tokens/join-tokens.service";
 import { NetworksService } from "./modules/networks/networks.service";
 import { NodesService } from "./modules/nodes/nodes.service";
 import { RegistriesService } from "./modules/registries/registries.service";
+import { RegistryService } from "./modules/registry/registry.service";
+import { RegistryStorage } from "./registry/registry-storage";
 import { VolumesService } from "./modules/volumes/volumes.service";
 
 export interface Services {
@@ -23,6 +27,8 @@ export interface Services {
   images: ImagesService;
   imageArchives: ImageArchivesService;
   registries: RegistriesService;
+  /** berth-server's own registry (/v2/) for the dashboard. */
+  registry: RegistryService;
   volumes: VolumesService;
   networks: NetworksService;
   health: HealthService;
@@ -38,6 +44,11 @@ export interface ServicesDeps {
    * the data dir. Default: a random key per process (tests).
    */
   registryKey?: () => Buffer;
+  /**
+   * The storage of the registry served at /v2/ (server.ts: `<data>/registry`). Default: an
+   * empty store under a fresh temporary path, made at first write (tests).
+   */
+  registryStorage?: RegistryStorage;
 }
 
 export function createServices({
@@ -46,6 +57,7 @@ export function createServices({
   publicUrl,
   version,
   registryKey,
+  registryStorage,
 }: ServicesDeps): Services {
   const registries = new RegistriesService(db, registryKey ?? (() => randomBytes(32)));
   const containers = new ContainersService(db, gateway, registries);
@@ -60,6 +72,11 @@ export function createServices({
     images: new ImagesService(db, gateway, registries),
     imageArchives: new ImageArchivesService(db, gateway),
     registries,
+    registry: new RegistryService(
+      db,
+      registryStorage ?? new RegistryStorage(join(tmpdir(), `berth-registry-${randomUUID()}`)),
+      publicUrl,
+    ),
     volumes: new VolumesService(db, gateway),
     networks,
     health: new HealthService(db, () => gateway.connectedCount, version),

@@ -2,12 +2,13 @@
  * Who may do what to a repository. Repositories live under a team's namespace
  * (`<team>/<name>`): the team's viewers pull, operators pull and push, owners also delete;
  * administrators may do everything. Single-component names belong to no team: administrators
- * only.
+ * only. A public repository may be pulled by anyone, anonymous callers included.
  */
 import { and, eq, teamMembers, teams, users, type Db } from "@berth/db";
 import type { AuthUser } from "../modules/auth/auth.service";
 import { toAuthUser } from "../modules/auth/auth.service";
 import { namespaceOf } from "./registry-names";
+import { RegistrySettings } from "./registry-settings";
 import type { RegistryAction } from "./registry-token";
 
 const ROLE_ACTIONS: Record<"owner" | "operator" | "viewer", readonly RegistryAction[]> = {
@@ -18,7 +19,10 @@ const ROLE_ACTIONS: Record<"owner" | "operator" | "viewer", readonly RegistryAct
 const ALL: readonly RegistryAction[] = ["pull", "push", "delete"];
 
 export class RegistryAccess {
-  constructor(private readonly db: Db) {}
+  readonly settings: RegistrySettings;
+  constructor(private readonly db: Db) {
+    this.settings = new RegistrySettings(db);
+  }
 
   /** An enabled user by id, or null. */
   user(id: string): AuthUser | null {
@@ -44,8 +48,17 @@ export class RegistryAccess {
     );
   }
 
-  /** The actions `user` may perform on `repository` (anonymous callers: none for now). */
+  /**
+   * The actions `user` may perform on `repository`. Anyone, anonymous callers included, may
+   * pull a public repository.
+   */
   actions(user: AuthUser | null, repository: string): RegistryAction[] {
+    const own = this.roleActions(user, repository);
+    if (!own.includes("pull") && this.settings.isPublic(repository)) return ["pull", ...own];
+    return own;
+  }
+
+  private roleActions(user: AuthUser | null, repository: string): RegistryAction[] {
     if (!user) return [];
     const team = this.teamOf(repository);
     if (user.isAdmin) return team || namespaceOf(repository) === null ? [...ALL] : ["pull"];

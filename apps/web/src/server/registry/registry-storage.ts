@@ -380,7 +380,14 @@ export class RegistryStorage {
    * the blob store, linked into the repository. A wrong digest removes the upload: nothing is
    * stored.
    */
-  async complete(name: string, uuid: string, digest: string, last?: Readable): Promise<BlobInfo> {
+  async complete(
+    name: string,
+    uuid: string,
+    digest: string,
+    last?: Readable,
+    /** Called with the verified size before the blob is stored; throwing discards the upload. */
+    admit?: (size: number) => Promise<void>,
+  ): Promise<BlobInfo> {
     return this.serialise(uuid, async () => {
       const st = await this.upload(name, uuid);
       const hash = await this.hashAt(uuid, st.offset);
@@ -407,6 +414,14 @@ export class RegistryStorage {
             actual,
           },
         );
+      }
+      if (admit) {
+        try {
+          await admit(size);
+        } catch (e) {
+          await rm(dir, { recursive: true, force: true });
+          throw e;
+        }
       }
       return this.lock.read(async () => {
         const target = this.blobPath(digest);
@@ -512,6 +527,24 @@ export class RegistryStorage {
     return (await listDir(this.tagsDir(name))).sort();
   }
 
+  /** Each tag with its manifest digest and when it was last pointed there (sorted by tag). */
+  async tagDetails(name: string): Promise<{ tag: string; digest: string; pushedAt: Date }[]> {
+    const out: { tag: string; digest: string; pushedAt: Date }[] = [];
+    for (const tag of (await listDir(this.tagsDir(name))).sort()) {
+      const link = join(this.tagsDir(name), tag, "current", "link");
+      const digest = await readLink(link);
+      const s = await stat(link).catch(() => null);
+      if (digest && s) out.push({ tag, digest, pushedAt: s.mtime });
+    }
+    return out;
+  }
+
+  /** Size of a stored blob by digest (whatever repository links it), or null. */
+  async blobSize(digest: string): Promise<number | null> {
+    const s = await stat(this.blobPath(digest)).catch(() => null);
+    return s?.size ?? null;
+  }
+
   /** The descriptors of manifests whose subject is `subject`. */
   async referrers(name: string, subject: string): Promise<Descriptor[]> {
     const dir = this.referrersDir(name, subject);
@@ -609,6 +642,28 @@ export class RegistryStorage {
       }
       return res;
     });
+  }
+
+  /**
+   * The unique blobs the repositories hold — linked layers and configs, and manifest revisions —
+   * with their sizes (for quotas: a blob shared by several of them counts once).
+   */
+  async blobSizes(names: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const name of names) {
+      const dirs = [
+        join(this.repoDir(name), "_layers", "sha256"),
+        join(this.repoDir(name), "_manifests", "revisions", "sha256"),
+      ];
+      for (const d of dirs)
+        for (const hex of await listDir(d)) {
+          const digest = `sha256:${hex}`;
+          if (out.has(digest)) continue;
+          const s = await stat(this.blobPath(digest)).catch(() => null);
+          if (s) out.set(digest, s.size);
+        }
+    }
+    return out;
   }
 
   /** Bytes stored for a repository's linked blobs (for quotas and the dashboard). */

@@ -12,7 +12,8 @@
  *   GET|PATCH|PUT|DELETE /v2/<name>/blobs/uploads/<uuid>[?digest=]
  *   GET  /v2/<name>/referrers/<digest>[?artifactType=]
  *
- * Access: a Bearer token from /v2/token (or a Berth API token used directly as Bearer). A
+ * Access: a Bearer token from /v2/token (or a Berth API token used directly as Bearer); public
+ * repositories grant anonymous pull; a team's storage quota is checked when a blob is stored. A
  * token lacking a scope the caller's role would grant gets 401 `insufficient_scope` (the
  * client fetches a wider token); a scope the role does not grant gets 403 DENIED. Pushes
  * (manifest PUT), pulls (manifest GET), deletes and denials are audited.
@@ -26,6 +27,7 @@ import type { AuthUser } from "../modules/auth/auth.service";
 import { API_TOKEN_PREFIX } from "../modules/auth/auth.service";
 import type { Services } from "../services";
 import { RegistryAccess } from "./registry-access";
+import { checkQuota } from "./registry-settings";
 import { errorBody, isRegistryError, RegistryError } from "./registry-errors";
 import { parseManifest, OCI_INDEX } from "./registry-manifests";
 import { isDigest, parseDigest, validateName, validateTag } from "./registry-names";
@@ -181,6 +183,48 @@ function paginate(all: string[], url: URL, path: string) {
 export function createRegistryRoutes(deps: RegistryDeps) {
   const { storage, signer, services } = deps;
   const access = new RegistryAccess(deps.db);
+  const settings = access.settings;
+
+  /**
+   * Quota check for a blob about to be stored in `name` (upload completion or mount): a blob
+   * the team already holds is free; past the quota, DENIED (audited as a push).
+   */
+  async function admit(
+    req: IncomingMessage,
+    caller: Caller,
+    name: string,
+    digest: string,
+    size: number,
+  ) {
+    const team = access.teamOf(name);
+    if (!team) return;
+    try {
+      await checkQuota(settings, storage, team, digest, size);
+    } catch (e) {
+      audit(
+        req,
+        caller,
+        "registry.push",
+        name,
+        `${name}@${digest}`,
+        "denied",
+        (e as Error).message,
+        {
+          blob: true,
+          size,
+        },
+      );
+      throw e;
+    }
+  }
+
+  /** Refreshes the repository's recorded size (after a push or a delete). */
+  async function recordSize(name: string, pushed: boolean) {
+    const size = [...(await storage.blobSizes([name])).values()].reduce((a, b) => a + b, 0);
+    const teamId = access.teamOf(name)?.id ?? null;
+    if (pushed) settings.pushed(name, teamId, size);
+    else settings.sized(name, teamId, size);
+  }
   const realm = `${deps.publicUrl}${REGISTRY_TOKEN_PATH}`;
 
   function send(
@@ -480,8 +524,11 @@ export function createRegistryRoutes(deps: RegistryDeps) {
         const digest = parseDigest(mount);
         if (from !== null) {
           validateName(from);
-          if (granted(caller, from, "pull") && (await storage.mount(name, from, digest)))
-            return blobCreated(res, name, digest);
+          const src = granted(caller, from, "pull") ? await storage.blob(from, digest) : null;
+          if (src) {
+            await admit(req, caller, name, digest, src.size);
+            if (await storage.mount(name, from, digest)) return blobCreated(res, name, digest);
+          }
         } else if (await storage.blob(name, digest)) {
           return blobCreated(res, name, digest);
         }
@@ -492,7 +539,9 @@ export function createRegistryRoutes(deps: RegistryDeps) {
         const digest = parseDigest(single);
         const up = await storage.startUpload(name);
         try {
-          await storage.complete(name, up.uuid, digest, req);
+          await storage.complete(name, up.uuid, digest, req, (size) =>
+            admit(req, caller, name, digest, size),
+          );
         } catch (e) {
           await storage.cancel(name, up.uuid).catch(() => undefined);
           throw e;
@@ -538,7 +587,9 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     }
     if (method === "PUT") {
       const digest = parseDigest(url.searchParams.get("digest"));
-      await storage.complete(name, uuid, digest, hasBody(req) ? req : undefined);
+      await storage.complete(name, uuid, digest, hasBody(req) ? req : undefined, (size) =>
+        admit(req, caller, name, digest, size),
+      );
       return blobCreated(res, name, digest);
     }
     if (method === "DELETE") {
@@ -590,6 +641,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
       audit(req, caller, "registry.pull", name, `${name}@${digest}`, "ok", null, {
         reference: ref,
       });
+      settings.pulled(name, access.teamOf(name)?.id ?? null);
       return send(res, 200, headers, m.bytes);
     }
     if (method === "PUT") {
@@ -622,6 +674,9 @@ export function createRegistryRoutes(deps: RegistryDeps) {
             throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest unknown to registry", {
               digest: d.digest,
             });
+        const team = access.teamOf(name);
+        if (team && !(await storage.hasManifest(name, digest)))
+          await checkQuota(settings, storage, team, digest, bytes.length);
         const descriptor: Descriptor = {
           mediaType: parsed.mediaType,
           digest,
@@ -635,6 +690,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
           tag,
           parsed.subject ? { subject: parsed.subject.digest, descriptor } : undefined,
         );
+        await recordSize(name, true);
         audit(
           req,
           caller,
@@ -679,6 +735,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
         "ok",
         null,
       );
+      await recordSize(name, false);
       return send(res, 202, {});
     }
     throw new RegistryError("UNSUPPORTED", `${method} is not supported here`, undefined, 405);

@@ -1,4 +1,5 @@
 /** Test fixtures: a migrated in-memory database with the bootstrap state, a gateway and services. */
+import { rmSync } from "node:fs";
 import { newContainerId, newId } from "@berth/core";
 import { containers, nodes, teamMembers, users, type Db } from "@berth/db";
 import { createTestDb } from "@berth/db/test-helpers";
@@ -50,6 +51,7 @@ export async function createFixture(
     close: async () => {
       await gateway.close();
       db.$client.close();
+      rmSync(services.registry.storage.root, { recursive: true, force: true });
     },
   };
 }

@@ -29,7 +29,11 @@ export async function startRegistryServer(f: Fixture): Promise<RegistryServer> {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const registry = registryFromDataDir(dataDir, `http://${host}`);
+  // The registry serves the fixture's store, so registry.* (the tRPC side) sees the same blobs.
+  const registry = {
+    ...registryFromDataDir(dataDir, `http://${host}`),
+    storage: f.services.registry.storage,
+  };
   handler = createHttpApp({
     db: f.db,
     gateway: f.gateway,

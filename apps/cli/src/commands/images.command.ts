@@ -4,9 +4,9 @@ import { shortImageId, splitImageRef } from "@berth/core";
 import type { ImageDetailsView } from "../api/image-views";
 import type { ImageView } from "../api/views";
 import { withApi, type CliContext } from "../context";
-import { CliError, EXIT_FAILURE, toCliError } from "../errors";
+import { CliError, EXIT_FAILURE } from "../errors";
 import { ago, formatTable, humanSize } from "../format/docker-format";
-import { eachRef } from "./each-ref";
+import { eachRef, inspectEach } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 export const IMAGE_COLUMNS = ["NODE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
@@ -74,24 +74,11 @@ export function registerImageCommands(
       .action(list);
 
   const inspect = async (refs: string[], flags: { node?: string }) => {
-    await withApi(ctx, globals(), {}, async (api) => {
-      const found: Record<string, unknown>[] = [];
-      const errors: string[] = [];
-      for (const ref of refs) {
-        try {
-          found.push(imageInspectView(await api.inspectImage({ ref, node: flags.node })));
-        } catch (e) {
-          const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-          if (err.hint) throw err;
-          errors.push(`${ref}: ${err.message}`);
-        }
-      }
-      ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-      if (errors.length > 0)
-        throw new CliError(errors.length === 1 ? errors[0]! : `${errors.length} images failed`, {
-          details: errors.length === 1 ? [] : errors,
-        });
-    });
+    await withApi(ctx, globals(), {}, (api) =>
+      inspectEach(ctx, api, refs, "images", async (ref) =>
+        imageInspectView(await api.inspectImage({ ref, node: flags.node })),
+      ),
+    );
   };
 
   const tag = async (source: string, target: string, flags: { node?: string }) => {

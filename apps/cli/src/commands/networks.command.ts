@@ -8,6 +8,7 @@ import type { NetworkView } from "../api/network-views";
 import { withApi, type CliContext } from "../context";
 import { formatTable } from "../format/docker-format";
 import { CliError, EXIT_FAILURE, UsageError, toCliError } from "../errors";
+import { inspectEach } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 export const NETWORK_COLUMNS = ["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "NODE"];
@@ -143,27 +144,11 @@ export function registerNetworkCommands(
     .argument("<refs...>", "network names or ids")
     .option("--node <node>", "the node that holds them (id or name)")
     .action(async (refs: string[], flags: { node?: string }) => {
-      await withApi(ctx, globals(), {}, async (api) => {
-        const found: Record<string, unknown>[] = [];
-        const errors: string[] = [];
-        for (const ref of refs) {
-          try {
-            found.push(networkInspectView(await api.inspectNetwork({ ref, node: flags.node })));
-          } catch (e) {
-            const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-            if (err.hint) throw err;
-            errors.push(`${ref}: ${err.message}`);
-          }
-        }
-        ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-        if (errors.length > 0)
-          throw new CliError(
-            errors.length === 1 ? errors[0]! : `${errors.length} networks failed`,
-            {
-              details: errors.length === 1 ? [] : errors,
-            },
-          );
-      });
+      await withApi(ctx, globals(), {}, (api) =>
+        inspectEach(ctx, api, refs, "networks", async (ref) =>
+          networkInspectView(await api.inspectNetwork({ ref, node: flags.node })),
+        ),
+      );
     });
 
   network

@@ -4,6 +4,7 @@ import type { VolumeView } from "../api/volume-views";
 import { withApi, type CliContext } from "../context";
 import { formatTable } from "../format/docker-format";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors";
+import { inspectEach } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 export const VOLUME_COLUMNS = ["NODE", "DRIVER", "VOLUME NAME"];
@@ -67,24 +68,11 @@ export function registerVolumeCommands(
     .argument("<names...>", "volume names")
     .option("--node <node>", "the node that holds them (id or name)")
     .action(async (names: string[], flags: { node?: string }) => {
-      await withApi(ctx, globals(), {}, async (api) => {
-        const found: Record<string, unknown>[] = [];
-        const errors: string[] = [];
-        for (const name of names) {
-          try {
-            found.push(volumeInspectView(await api.inspectVolume({ name, node: flags.node })));
-          } catch (e) {
-            const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-            if (err.hint) throw err;
-            errors.push(`${name}: ${err.message}`);
-          }
-        }
-        ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-        if (errors.length > 0)
-          throw new CliError(errors.length === 1 ? errors[0]! : `${errors.length} volumes failed`, {
-            details: errors.length === 1 ? [] : errors,
-          });
-      });
+      await withApi(ctx, globals(), {}, (api) =>
+        inspectEach(ctx, api, names, "volumes", async (name) =>
+          volumeInspectView(await api.inspectVolume({ name, node: flags.node })),
+        ),
+      );
     });
 
   volume

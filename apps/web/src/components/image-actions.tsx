@@ -1,6 +1,5 @@
 "use client";
 import {
-  ActionIcon,
   Button,
   Checkbox,
   Code,
@@ -12,7 +11,6 @@ import {
   Table,
   Text,
   TextInput,
-  Tooltip,
 } from "@mantine/core";
 import { IconCloudUpload, IconInfoCircle, IconTag, IconTrash } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -21,6 +19,7 @@ import { formatBytes, ImageRefSchema, shortImageId } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
 import { ErrorState, LoadingState } from "./query-state";
 import { PushImageModal } from "./image-transfer";
+import { RowAction } from "./row-action";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type ImageRow = RouterOutputs["images"]["list"][number];
@@ -37,45 +36,37 @@ export function ImageActions({ image, canWrite }: { image: ImageRow; canWrite: b
   return (
     <>
       <Group gap={4} wrap="nowrap">
-        <Tooltip label="Inspect" withArrow>
-          <ActionIcon
-            variant="subtle"
-            aria-label={`Inspect ${image.ref} on ${image.nodeName}`}
-            onClick={() => setOpen("inspect")}
-          >
-            <IconInfoCircle size={16} />
-          </ActionIcon>
-        </Tooltip>
+        <RowAction
+          tip="Inspect"
+          label={`Inspect ${image.ref} on ${image.nodeName}`}
+          onClick={() => setOpen("inspect")}
+        >
+          <IconInfoCircle size={16} />
+        </RowAction>
         {canWrite && (
           <>
-            <Tooltip label="Tag" withArrow>
-              <ActionIcon
-                variant="subtle"
-                aria-label={`Tag ${image.ref} on ${image.nodeName}`}
-                onClick={() => setOpen("tag")}
-              >
-                <IconTag size={16} />
-              </ActionIcon>
-            </Tooltip>
-            <Tooltip label="Push" withArrow>
-              <ActionIcon
-                variant="subtle"
-                aria-label={`Push ${image.ref} on ${image.nodeName}`}
-                onClick={() => setOpen("push")}
-              >
-                <IconCloudUpload size={16} />
-              </ActionIcon>
-            </Tooltip>
-            <Tooltip label="Remove" withArrow>
-              <ActionIcon
-                variant="subtle"
-                color="red"
-                aria-label={`Remove ${image.ref} on ${image.nodeName}`}
-                onClick={() => setOpen("remove")}
-              >
-                <IconTrash size={16} />
-              </ActionIcon>
-            </Tooltip>
+            <RowAction
+              tip="Tag"
+              label={`Tag ${image.ref} on ${image.nodeName}`}
+              onClick={() => setOpen("tag")}
+            >
+              <IconTag size={16} />
+            </RowAction>
+            <RowAction
+              tip="Push"
+              label={`Push ${image.ref} on ${image.nodeName}`}
+              onClick={() => setOpen("push")}
+            >
+              <IconCloudUpload size={16} />
+            </RowAction>
+            <RowAction
+              tip="Remove"
+              color="red"
+              label={`Remove ${image.ref} on ${image.nodeName}`}
+              onClick={() => setOpen("remove")}
+            >
+              <IconTrash size={16} />
+            </RowAction>
           </>
         )}
       </Group>

@@ -2,6 +2,7 @@
  * Root integration tests of the engine on the real kernel: runc + conmon, overlayfs, namespaces
  * and cgroups. Each test uses a temp state dir; afterAll removes every container, mount and dir.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -312,5 +313,21 @@ describe.skipIf(!ENABLED)("ContainerService on runc + conmon (root)", () => {
         .split(":")[2],
     );
     expect(await svc.listImages()).toEqual([expect.objectContaining({ ref: "busybox:latest" })]);
+  });
+
+  it("adoption releases an exited container the agent left mounted (died before the release)", async () => {
+    const p = runParams(["true"]);
+    await svc.run(p);
+    await waitExited(svc, p.containerId);
+    const paths = svc.pathsOf(p.containerId);
+    expect(mounted(paths.rootfs)).toBe(false);
+    // What a crash between saving the exit and unmounting leaves: the rootfs still mounted.
+    execFileSync("mount", ["-t", "tmpfs", "left-behind", paths.rootfs]);
+    expect(mounted(paths.rootfs)).toBe(true);
+    await svc.close();
+    svc = await ContainerService.create({ stateDir });
+    expect(mounted(paths.rootfs)).toBe(false);
+    expect(svc.inspect(p.containerId).state).toBe("exited");
+    await svc.remove({ containerId: p.containerId, force: false });
   });
 });

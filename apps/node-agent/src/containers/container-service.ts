@@ -8,7 +8,7 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
   ContainerLimitsSchema,
@@ -69,7 +69,7 @@ import {
   withTmpfs,
 } from "../runtime/spec/security";
 import { isErrno, writeFileAtomic } from "../sys/fs";
-import { mountOverlay, unmount } from "../sys/mount";
+import { mountOverlay, readMountInfo, unmount } from "../sys/mount";
 import {
   ContainerRecordSchema,
   containerPaths,
@@ -1542,6 +1542,8 @@ export class ContainerService {
 
   private async adopt(): Promise<void> {
     const dir = join(this.stateDir, "containers");
+    // Read once: an exited container whose rootfs is still mounted was not released.
+    const mounted = new Set((await readMountInfo()).map((m) => m.mountPoint));
     for (const id of await readdir(dir)) {
       const paths = containerPaths(this.stateDir, id);
       let rec: ContainerRecord;
@@ -1563,8 +1565,10 @@ export class ContainerService {
         continue;
       }
       if (!LIVE.has(rec.state)) {
-        // The agent may have died between saving an exit and releasing the runtime's state.
-        await this.releaseExited(e);
+        // The agent may have died between saving an exit and releasing the runtime's state:
+        // the release unmounts last, so a rootfs still mounted marks one left half done (one
+        // check per container instead of a `runc delete` spawn each at every start).
+        if (mounted.has(resolve(paths.rootfs))) await this.releaseExited(e);
         e.markExited();
         this.scheduleRestart(e, "agent-start");
         continue;

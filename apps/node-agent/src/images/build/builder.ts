@@ -27,6 +27,7 @@ import { DomainError, invalidInput, type ContainerLimits } from "@berth/core";
 import type { CgroupDriver } from "../../cgroups/cgroup-driver";
 import { DEFAULT_PATH, resolveUser } from "../../containers/process-config";
 import { RuncRuntime } from "../../runtime/runc-runtime";
+import { DEFAULT_RUNTIME_PATHS } from "../../runtime/runtime-probe";
 import { mountOverlay, readMountInfo, unmount } from "../../sys/mount";
 import { resolveInRoot } from "../../sys/path";
 import { ociArchitecture } from "../busybox-seed";
@@ -170,7 +171,7 @@ export class Builder {
   static async open(deps: BuilderDeps): Promise<Builder> {
     const cache = await BuildCache.open(deps.stateDir);
     const runc = await RuncRuntime.create(
-      deps.runcPath ?? "/usr/bin/runc",
+      deps.runcPath ?? DEFAULT_RUNTIME_PATHS.runc,
       join(deps.stateDir, "build", "runc"),
     );
     const b = new Builder(deps, cache, runc);

@@ -11,6 +11,7 @@ import {
   SignalSchema,
   LogTimeSchema,
 } from "./container";
+import { LogGrepSchema } from "./log-grep";
 import { StreamInputSchema, TerminalSizeSchema } from "./protocol";
 
 export const UsernameSchema = z
@@ -64,7 +65,16 @@ export const ContainerLogsInputSchema = z.object({
   tail: z.number().int().min(0).max(10_000_000).optional(),
   since: LogTimeSchema.optional(),
   until: LogTimeSchema.optional(),
+  /** Only lines of this stream. */
+  stream: z.enum(["stdout", "stderr"]).optional(),
+  /** Only matching lines; the agent searches its files (log-grep.ts). */
+  grep: LogGrepSchema.optional(),
+  /** Chunks as `{packed}` batches (log-pack.ts: faster for big logs) instead of `{lines}`. */
+  packed: z.boolean().optional(),
+  /** false (with packed): no times in the batches, for readers that print none. */
+  timestamps: z.boolean().optional(),
 });
+export type ContainerLogsInput = z.output<typeof ContainerLogsInputSchema>;
 
 /**
  * `docker exec`: `argv` runs in the running container `ref`. With `tty` (-t) it gets a

@@ -1,8 +1,8 @@
 /**
  * The agent protocol, version 1: JSON text frames over one WebSocket that the agent dials out.
  *
- *   agent → server: hello, heartbeat, result, event, stream, stream_end, error
- *   server → agent: welcome, command, cancel, stream_input, ack, error
+ *   agent → server: hello, heartbeat, result, event, stream, stream_end, usage, error
+ *   server → agent: welcome, command, cancel, stream_input, ack, usage_ack, error
  *
  * Every frame is parsed with these schemas on both sides; a frame that fails is answered with an
  * `error` frame and otherwise ignored. Commands carry an id: the agent remembers recent ids and
@@ -25,6 +25,9 @@ import {
   VolumeSchema,
 } from "./container";
 import { ErrorBodySchema } from "./errors";
+import { LogGrepSchema } from "./log-grep";
+import { PackedLogsSchema } from "./log-pack";
+import { StatsHistoryParamsSchema, StatsHistorySchema } from "./stats-history";
 import {
   NetworkConnectParamsSchema,
   NetworkCreateParamsSchema,
@@ -46,6 +49,7 @@ import {
   ImageTransferChunkSchema,
   RegistryCredentialSchema,
 } from "./registry";
+import { MAX_USAGE_BATCH, UsageSampleSchema } from "./usage";
 
 export const PROTOCOL_VERSION = 1 as const;
 /** Largest frame either side accepts, in bytes. */
@@ -190,8 +194,31 @@ export const CommandSchemas = {
       since: LogTimeSchema.optional(),
       /** Only lines at or before this instant; a follow ends once it has passed. */
       until: LogTimeSchema.optional(),
+      /** Only lines of this stream. */
+      stream: z.enum(["stdout", "stderr"]).optional(),
+      /** Only lines matching (the agent filters while it reads its files). */
+      grep: LogGrepSchema.optional(),
+      /** Answer with `{packed}` batches (log-pack.ts) instead of `{lines}`. */
+      packed: z.boolean().optional(),
+      /** false: packed batches without times (the reader prints none). */
+      timestamps: z.boolean().optional(),
+      /**
+       * Flow control (packed only): the agent stays within LOG_FLOW_WINDOW of the weight the
+       * server acknowledged with `stream_input {ack}`, so a slow reader slows the agent's read
+       * instead of filling the server's memory.
+       */
+      flow: z.boolean().optional(),
     }),
-    result: z.object({ lines: z.array(LogLineSchema) }),
+    /** `{lines}`, or `{packed}` when asked for. */
+    result: z.object({
+      lines: z.array(LogLineSchema).optional(),
+      packed: PackedLogsSchema.optional(),
+    }),
+  },
+  /** The last hour of a container's stats (with containerId) or of the node's (without). */
+  "stats.history": {
+    params: StatsHistoryParamsSchema,
+    result: StatsHistorySchema,
   },
   /**
    * A stream command: runs one more process in a running container. `stream` frames carry
@@ -416,6 +443,15 @@ export const CommandSchemas = {
         .max(100_000),
     }),
   },
+  /**
+   * Credential rotation: the agent stores `credential` (`<nodeId>.<secret>`) atomically in place
+   * of its current one and uses it from its next connection; the server refuses the old one once
+   * this is acknowledged.
+   */
+  "node.rotate_credential": {
+    params: z.object({ credential: z.string().min(20).max(512) }),
+    result: z.object({ stored: z.literal(true) }),
+  },
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;
@@ -468,7 +504,36 @@ export const HelloFrameSchema = z.object({
   capabilities: z.array(z.string().max(64)).max(256),
   inventory: z.array(ContainerStatusSchema).max(100_000),
 });
-export const HeartbeatFrameSchema = z.object({ type: z.literal("heartbeat"), ts: z.number() });
+/**
+ * The node's latest numbers, carried by heartbeats (kept in the server's memory only, for
+ * /metrics): containers by state, how long container starts took, the agent's cgroup usage.
+ */
+export const NodeMetricsSchema = z.object({
+  containers: z.record(z.string().max(32), z.number().int().nonnegative()),
+  /** Starts (`container.run` / `container.start` / `container.restart`) since the agent started. */
+  starts: z
+    .object({
+      count: z.number().int().nonnegative(),
+      sumSeconds: z.number().nonnegative(),
+      /** Over the most recent starts (at most 1024). */
+      p50Seconds: z.number().nonnegative(),
+      p99Seconds: z.number().nonnegative(),
+    })
+    .optional(),
+  /** The agent's cgroup subtree (every container under it). */
+  cgroup: z
+    .object({
+      cpuSeconds: z.number().nonnegative(),
+      memoryBytes: z.number().nonnegative(),
+    })
+    .optional(),
+});
+export type NodeMetrics = z.infer<typeof NodeMetricsSchema>;
+export const HeartbeatFrameSchema = z.object({
+  type: z.literal("heartbeat"),
+  ts: z.number(),
+  metrics: NodeMetricsSchema.optional(),
+});
 export const ResultFrameSchema = z.discriminatedUnion("ok", [
   z.object({
     type: z.literal("result"),
@@ -507,7 +572,14 @@ export const ErrorFrameSchema = z.object({
   ref: z.string().max(64).optional(),
 });
 
+/** Usage samples from the agent's usage spool (core usage.ts), in seq order; acked by `usage_ack`. */
+export const UsageFrameSchema = z.object({
+  type: z.literal("usage"),
+  samples: z.array(UsageSampleSchema).min(1).max(MAX_USAGE_BATCH),
+});
+
 export const AgentFrameSchema = z.union([
+  UsageFrameSchema,
   HelloFrameSchema,
   HeartbeatFrameSchema,
   ResultFrameSchema,
@@ -528,6 +600,8 @@ export const WelcomeFrameSchema = z.object({
   heartbeatIntervalMs: z.number().int().min(500).max(300_000),
   /** Highest event sequence the server has stored; the agent drops its outbox up to it. */
   ackedSeq: z.number().int().nonnegative(),
+  /** Highest usage sample seq the server has stored; the agent drops its usage spool up to it. */
+  usageAckedSeq: z.number().int().nonnegative().optional(),
 });
 export const CommandFrameSchema = z.object({
   type: z.literal("command"),
@@ -553,7 +627,14 @@ export const AckFrameSchema = z.object({
   seq: z.number().int().nonnegative(),
 });
 
+/** The server stored every usage sample up to `seq`. */
+export const UsageAckFrameSchema = z.object({
+  type: z.literal("usage_ack"),
+  seq: z.number().int().nonnegative(),
+});
+
 export const ServerFrameSchema = z.union([
+  UsageAckFrameSchema,
   WelcomeFrameSchema,
   CommandFrameSchema,
   CancelFrameSchema,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ImageRefSchema } from "./container";
+import { IdSchema } from "./ids";
 import { ImageRefOrIdSchema } from "./image";
 
 /** A registry host as references spell it: `host`, `host:port`, `[v6]:port`. */
@@ -17,13 +18,18 @@ export const RegistryHostSchema = z
     "a registry is host[:port] (e.g. registry.example.com or 127.0.0.1:5000)",
   );
 
-/** Username + password (or access token as password), or an OAuth2 identity (refresh) token. */
+/**
+ * Username + password (or access token as password), or an OAuth2 identity (refresh) token —
+ * or, for berth-server's own registry, `onBehalfOfTeam` (no secret): the agent authenticates
+ * with its node credential and gets what that team may pull, never more.
+ */
 export const RegistryCredentialSchema = z.union([
   z.strictObject({
     username: z.string().min(1).max(256),
     password: z.string().min(1).max(4096),
   }),
   z.strictObject({ identityToken: z.string().min(1).max(65_536) }),
+  z.strictObject({ onBehalfOfTeam: IdSchema }),
 ]);
 export type RegistryCredentialBody = z.infer<typeof RegistryCredentialSchema>;
 

@@ -27,6 +27,8 @@ export const users = sqliteTable(
     passwordHash: text("password_hash").notNull(),
     isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
     disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    /** The team requests act in when they name none (null: the first membership). */
+    defaultTeamId: text("default_team_id").references(() => teams.id, { onDelete: "set null" }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("users_username_uq").on(t.username)],
@@ -65,6 +67,8 @@ export const apiTokens = sqliteTable(
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    /** Permission names the token is limited to (JSON list); null: all of the user's. */
+    scopes: text("scopes", { mode: "json" }).$type<string[]>(),
   },
   (t) => [
     uniqueIndex("api_tokens_token_hash_uq").on(t.tokenHash),
@@ -93,10 +97,61 @@ export const teamMembers = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    role: text("role", { enum: ["owner", "operator", "viewer"] }).notNull(),
+    /** A built-in role, or "custom" with `role_id` naming the custom role. */
+    role: text("role", {
+      enum: ["owner", "operator", "viewer", "billing-viewer", "custom"],
+    }).notNull(),
+    roleId: text("role_id").references(() => roles.id),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.userId] })],
+  (t) => [
+    primaryKey({ columns: [t.teamId, t.userId] }),
+    index("team_members_user_idx").on(t.userId),
+  ],
+);
+
+/**
+ * Custom roles: named sets of permissions (names from core's PERMISSIONS). `team_id` null: a
+ * global role any team may use; otherwise only that team's memberships may reference it.
+ */
+export const roles = sqliteTable(
+  "roles",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    teamId: text("team_id").references(() => teams.id, { onDelete: "cascade" }),
+    permissions: text("permissions", { mode: "json" }).$type<string[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("roles_team_name_uq").on(t.teamId, t.name)],
+);
+
+/** Node pools: a node belongs to at most one; a pool is usable by the teams it is granted to. */
+export const pools = sqliteTable(
+  "pools",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("pools_name_uq").on(t.name)],
+);
+
+export const poolGrants = sqliteTable(
+  "pool_grants",
+  {
+    poolId: text("pool_id")
+      .notNull()
+      .references(() => pools.id, { onDelete: "cascade" }),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.poolId, t.teamId] }),
+    index("pool_grants_team_idx").on(t.teamId),
+  ],
 );
 
 export const nodes = sqliteTable(
@@ -106,6 +161,11 @@ export const nodes = sqliteTable(
     name: text("name").notNull(),
     /** sha256 of the node credential's secret part. */
     credentialHash: text("credential_hash").notNull(),
+    /**
+     * sha256 of a rotated secret sent to the agent and not yet confirmed: accepted too, and it
+     * replaces `credentialHash` once the agent acknowledges it (or authenticates with it).
+     */
+    nextCredentialHash: text("next_credential_hash"),
     /** NodeFacts as JSON, refreshed at every hello. */
     facts: text("facts", { mode: "json" }),
     status: text("status", { enum: ["online", "offline"] })
@@ -115,6 +175,13 @@ export const nodes = sqliteTable(
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
     /** Highest event sequence stored from this node's outbox. */
     ackedSeq: integer("acked_seq").notNull().default(0),
+    /** Operator labels, `{key: value}` as JSON. */
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+    poolId: text("pool_id").references(() => pools.id, { onDelete: "set null" }),
+    /** No new containers are scheduled on a cordoned node. */
+    cordoned: integer("cordoned", { mode: "boolean" }).notNull().default(false),
+    /** The agent's version as of its last hello. */
+    agentVersion: text("agent_version"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("nodes_name_uq").on(t.name)],
@@ -130,6 +197,13 @@ export const joinTokens = sqliteTable(
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     usedAt: integer("used_at", { mode: "timestamp_ms" }),
     nodeId: text("node_id").references(() => nodes.id, { onDelete: "set null" }),
+    /** How many nodes may join with it (1: single use). */
+    maxUses: integer("max_uses").notNull().default(1),
+    uses: integer("uses").notNull().default(0),
+    /** Preset for the nodes that join with it. */
+    poolId: text("pool_id").references(() => pools.id, { onDelete: "set null" }),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   },
   (t) => [uniqueIndex("join_tokens_token_hash_uq").on(t.tokenHash)],
 );
@@ -173,6 +247,29 @@ export const containers = sqliteTable(
   ],
 );
 
+/**
+ * Named volumes' owners: the volume itself lives on its node (under the agent's state dir); the
+ * row says which team it belongs to. A volume on an agent without a row is unowned (admins only).
+ */
+export const volumes = sqliteTable(
+  "volumes",
+  {
+    nodeId: text("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("volumes_node_name_uq").on(t.nodeId, t.name),
+    index("volumes_team_idx").on(t.teamId),
+  ],
+);
+
 /** The audit trail: every mutation and every denied attempt. */
 export const auditEvents = sqliteTable(
   "audit_events",
@@ -189,9 +286,33 @@ export const auditEvents = sqliteTable(
     result: text("result", { enum: ["ok", "denied", "error"] }).notNull(),
     error: text("error"),
     address: text("address"),
+    /** Position in the hash chain (1, 2, …; gaps mean removed rows). See audit-chain.ts. */
+    seq: integer("seq"),
+    /** `hash` of the row before (the chain's anchor for the first row). */
+    prevHash: text("prev_hash"),
+    /** HMAC-SHA256 over the row's canonical serialisation and prevHash. */
+    hash: text("hash"),
   },
-  (t) => [index("audit_at_idx").on(t.at), index("audit_actor_idx").on(t.actorId)],
+  (t) => [
+    index("audit_at_idx").on(t.at),
+    index("audit_actor_idx").on(t.actorId),
+    uniqueIndex("audit_seq_uq").on(t.seq),
+  ],
 );
+
+/**
+ * Where the audit chain starts after retention archived (and deleted) older rows: the last
+ * archived row's seq and hash, sealed with the chain key. The newest anchor is the current one.
+ */
+export const auditAnchors = sqliteTable("audit_anchors", {
+  seq: integer("seq").primaryKey(),
+  hash: text("hash").notNull(),
+  /** The archive file (under the data dir) holding rows up to `seq`. */
+  archive: text("archive").notNull(),
+  archivedAt: integer("archived_at", { mode: "timestamp_ms" }).notNull(),
+  /** HMAC over seq, hash and archive: an anchor cannot be forged to hide deleted rows. */
+  seal: text("seal").notNull(),
+});
 
 /**
  * Docker-like container events (`berth events --since/--until`), one row per action, written by
@@ -266,14 +387,139 @@ export const registryRepositories = sqliteTable(
   (t) => [index("registry_repositories_team_idx").on(t.teamId)],
 );
 
+// ---- usage accounting (apps/web/src/server/modules/usage) ----
+
+/** Highest usage sample seq stored per node: samples at or below it are repeats. */
+export const usageCursors = sqliteTable("usage_cursors", {
+  nodeId: text("node_id").primaryKey(),
+  ackedSeq: integer("acked_seq").notNull().default(0),
+});
+
+/**
+ * Who a container's usage is billed to, stamped when the container is created (or, for one
+ * the server never placed, at its first sample) and never rewritten: later changes of team,
+ * labels or pools do not move past usage. No foreign keys: it outlives every row it names.
+ */
+export const usageAttribution = sqliteTable("usage_attribution", {
+  containerId: text("container_id").primaryKey(),
+  containerName: text("container_name").notNull(),
+  teamId: text("team_id").notNull(),
+  userId: text("user_id"),
+  nodeId: text("node_id").notNull(),
+  poolId: text("pool_id"),
+  labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+  createdAt: createdAt(),
+});
+
+/** Each container's last cumulative sample, from which the next one's deltas are taken. */
+export const usageContainerState = sqliteTable("usage_container_state", {
+  containerId: text("container_id").primaryKey(),
+  epoch: text("epoch").notNull(),
+  at: integer("at").notNull(),
+  cpuNs: integer("cpu_ns").notNull(),
+  memBytes: integer("mem_bytes").notNull(),
+  memByteSec: integer("mem_byte_sec").notNull(),
+  blkReadBytes: integer("blk_read_bytes").notNull(),
+  blkWriteBytes: integer("blk_write_bytes").notNull(),
+  netRxBytes: integer("net_rx_bytes").notNull(),
+  netTxBytes: integer("net_tx_bytes").notNull(),
+  final: integer("final", { mode: "boolean" }).notNull().default(false),
+});
+
+const usageRollupColumns = () => ({
+  /** Start of the minute / hour, epoch milliseconds (UTC). */
+  bucket: integer("bucket").notNull(),
+  containerId: text("container_id").notNull(),
+  teamId: text("team_id").notNull(),
+  userId: text("user_id"),
+  nodeId: text("node_id").notNull(),
+  poolId: text("pool_id"),
+  labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+  cpuNs: integer("cpu_ns").notNull().default(0),
+  /** ∫ memory used dt, byte-seconds. */
+  memByteSec: integer("mem_byte_sec").notNull().default(0),
+  /** ∫ max(limit, used) dt, byte-seconds (OpenCost's allocation). */
+  memAllocByteSec: integer("mem_alloc_byte_sec").notNull().default(0),
+  netRxBytes: integer("net_rx_bytes").notNull().default(0),
+  netTxBytes: integer("net_tx_bytes").notNull().default(0),
+  blkReadBytes: integer("blk_read_bytes").notNull().default(0),
+  blkWriteBytes: integer("blk_write_bytes").notNull().default(0),
+  /** Milliseconds the container ran. */
+  runMs: integer("run_ms").notNull().default(0),
+});
+
+export const usageMinute = sqliteTable("usage_minute", usageRollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.containerId] }),
+  index("usage_minute_team_bucket_idx").on(t.teamId, t.bucket),
+]);
+
+export const usageHour = sqliteTable("usage_hour", usageRollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.containerId] }),
+  index("usage_hour_team_bucket_idx").on(t.teamId, t.bucket),
+]);
+
+/** Price per unit (core USAGE_UNITS); pool_id "" is the default for every pool. */
+export const usagePrices = sqliteTable(
+  "usage_prices",
+  {
+    unit: text("unit").notNull(),
+    poolId: text("pool_id").notNull().default(""),
+    /** Millionths of the currency per unit, so sums stay exact integers. */
+    microPrice: integer("micro_price").notNull(),
+    updatedAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.unit, t.poolId] })],
+);
+
+/** A team's monthly budget; crossing a threshold makes a notification and calls the webhook. */
+export const usageBudgets = sqliteTable("usage_budgets", {
+  teamId: text("team_id")
+    .primaryKey()
+    .references(() => teams.id, { onDelete: "cascade" }),
+  monthlyAmount: integer("monthly_micro_amount").notNull(),
+  /** Percentages, e.g. [50, 80, 100]. */
+  thresholds: text("thresholds", { mode: "json" }).$type<number[]>().notNull(),
+  webhookUrl: text("webhook_url"),
+  updatedAt: createdAt(),
+});
+
+export const usageNotifications = sqliteTable(
+  "usage_notifications",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** `YYYY-MM` (UTC). */
+    month: text("month").notNull(),
+    threshold: integer("threshold").notNull(),
+    /** Spent and budget at the crossing, millionths of the currency. */
+    spentMicro: integer("spent_micro").notNull(),
+    budgetMicro: integer("budget_micro").notNull(),
+    /** "ok", "error: …", or null when there is no webhook. */
+    webhookResult: text("webhook_result"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("usage_notifications_uq").on(t.teamId, t.month, t.threshold)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 export type Team = typeof teams.$inferSelect;
+export type RoleRow = typeof roles.$inferSelect;
+export type TeamMemberRow = typeof teamMembers.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
 export type JoinToken = typeof joinTokens.$inferSelect;
+export type PoolRow = typeof pools.$inferSelect;
 export type ContainerRow = typeof containers.$inferSelect;
+export type VolumeRow = typeof volumes.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type AuditAnchor = typeof auditAnchors.$inferSelect;
 export type ContainerEventRow = typeof containerEvents.$inferSelect;
 export type RegistryCredentialRow = typeof registryCredentials.$inferSelect;
 export type RegistryRepositoryRow = typeof registryRepositories.$inferSelect;
+export type UsageAttributionRow = typeof usageAttribution.$inferSelect;
+export type UsageRollupRow = typeof usageHour.$inferSelect;
+export type UsageBudgetRow = typeof usageBudgets.$inferSelect;
+export type UsageNotificationRow = typeof usageNotifications.$inferSelect;

@@ -38,6 +38,8 @@ const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === 
 export const CliEnvSchema = z.object({
   BERTH_SERVER: z.preprocess(emptyToUndefined, ServerUrlSchema.optional()),
   BERTH_TOKEN: z.preprocess(emptyToUndefined, z.string().trim().min(1).optional()),
+  /** The team to act in (id or name), as the global `--team`. */
+  BERTH_TEAM: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(128).optional()),
   BERTH_CONFIG_DIR: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   NO_COLOR: z.preprocess(emptyToUndefined, z.string().optional()),
 });
@@ -117,6 +119,7 @@ export function saveConfigFile(path: string, config: ConfigFile): void {
 export interface ConnectionFlags {
   server?: string;
   token?: string;
+  team?: string;
 }
 
 export interface Connection {
@@ -125,6 +128,8 @@ export interface Connection {
   /** Where each value came from, for messages. */
   serverFrom: "flag" | "env" | "file" | "default";
   tokenFrom: "flag" | "env" | "file" | null;
+  /** The team to act in (`--team` > `BERTH_TEAM`); absent: the user's default team. */
+  team?: string;
 }
 
 function parseServer(value: string, from: string): string {
@@ -174,7 +179,8 @@ export function resolveConnection(
       tokenFrom = "file";
     }
   }
-  return { server, token, serverFrom, tokenFrom };
+  const team = flags.team?.trim() || env.BERTH_TEAM;
+  return { server, token, serverFrom, tokenFrom, ...(team ? { team } : {}) };
 }
 
 /** A variable of the CLI's own environment (docker's `run -e KEY` copies it into the container). */

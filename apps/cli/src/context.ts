@@ -57,7 +57,12 @@ export async function withApi<T>(
 ): Promise<T> {
   const resolved = connection(ctx, flags);
   const conn = opts.anonymous ? { ...resolved, token: null, tokenFrom: null } : resolved;
-  const api = new BerthApi({ server: conn.server, token: conn.token, userAgent: userAgent(ctx) });
+  const api = new BerthApi({
+    server: conn.server,
+    token: conn.token,
+    userAgent: userAgent(ctx),
+    team: conn.team ?? null,
+  });
   try {
     return await fn(api, conn);
   } catch (e) {

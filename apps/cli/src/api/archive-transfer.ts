@@ -12,6 +12,8 @@ export interface TransferTarget {
   server: string;
   token: string | null;
   userAgent: string;
+  /** The team to act in (`x-berth-team`). */
+  team?: string | undefined;
 }
 
 /** Something to write the archive into (a file stream or stdout). */
@@ -39,6 +41,7 @@ function request(
   for (const [k, v] of query) url.searchParams.append(k, v);
   const h: Record<string, string> = { "user-agent": t.userAgent, ...headers };
   if (t.token !== null) h.authorization = `Bearer ${t.token}`;
+  if (t.team) h["x-berth-team"] = t.team;
   return (url.protocol === "https:" ? https : http).request(url, { method, headers: h });
 }
 

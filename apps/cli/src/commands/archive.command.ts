@@ -72,7 +72,7 @@ export function registerArchiveCommands(
   const target = (): { t: TransferTarget; errCtx: Parameters<typeof toCliError>[1] } => {
     const conn = connection(ctx, globals());
     return {
-      t: { server: conn.server, token: conn.token, userAgent: userAgent(ctx) },
+      t: { server: conn.server, token: conn.token, userAgent: userAgent(ctx), team: conn.team },
       errCtx: { server: conn.server, hasToken: conn.token !== null, tokenFrom: conn.tokenFrom },
     };
   };

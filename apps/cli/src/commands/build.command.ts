@@ -104,7 +104,12 @@ export function registerBuildCommand(
       const contextDir = path === "-" ? null : resolve(path);
       const query = buildQuery(flags, contextDir, process.cwd());
       const conn = connection(ctx, globals());
-      const t = { server: conn.server, token: conn.token, userAgent: userAgent(ctx) };
+      const t = {
+        server: conn.server,
+        token: conn.token,
+        userAgent: userAgent(ctx),
+        team: conn.team,
+      };
       const quiet = flags.quiet === true || flags.json === true;
       let source: AsyncIterable<Buffer | string>;
       let summary = "";

@@ -8,7 +8,7 @@ import { withApi, type CliContext } from "../context";
 import { CliError, EXIT_FAILURE, EXIT_RUN_FAILED, UsageError, toCliError } from "../errors";
 import { attach } from "./containers.command";
 import { eachRef } from "./each-ref";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 import { defineRunCommand, toRunInput, type RunFlags } from "./run-args";
 
 function seconds(value: string, flag: string): number {
@@ -30,7 +30,9 @@ export function registerLifecycleCommands(
     .action(async (image: string, command: string[], flags: RunFlags) => {
       const input = toRunInput(image, command, flags, (n) => ctx.lookupEnv(n));
       try {
-        const view = await withApi(ctx, globals(), {}, (api) => api.createContainer(input));
+        const view = await withApi(ctx, withTeamFlag(globals(), flags), {}, (api) =>
+          api.createContainer(input),
+        );
         ctx.stdout.write(`${view.id}\n`);
       } catch (e) {
         const err = e instanceof CliError ? e : toCliError(e, { server: "", hasToken: true });

@@ -9,7 +9,7 @@ import { withApi, type CliContext } from "../context";
 import { formatTable } from "../format/docker-format";
 import { CliError, EXIT_FAILURE, UsageError, toCliError } from "../errors";
 import { inspectEach } from "./each-ref";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 
 export const NETWORK_COLUMNS = ["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "NODE"];
 
@@ -104,8 +104,9 @@ export function registerNetworkCommands(
     .option("--icc <bool>", "inter-container traffic on the network (default true)")
     .option("--no-masquerade", "no outbound NAT for the network's containers")
     .option("--node <node>", "the node to create it on (id or name)")
-    .action(async (name: string, flags: CreateFlags) => {
-      const n = await withApi(ctx, globals(), {}, (api) =>
+    .option("--team <team>", "the team that owns it (default: your default team)")
+    .action(async (name: string, flags: CreateFlags & { team?: string }) => {
+      const n = await withApi(ctx, withTeamFlag(globals(), flags), {}, (api) =>
         api.createNetwork({
           name,
           ...(flags.subnet !== undefined ? { subnet: flags.subnet } : {}),

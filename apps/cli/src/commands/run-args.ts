@@ -57,6 +57,8 @@ export interface RunFlags
   rm?: boolean;
   name?: string;
   node?: string;
+  /** The owning team (as the global `--team`). */
+  team?: string;
   env?: string[];
   label?: string[];
   workdir?: string;
@@ -84,6 +86,7 @@ export function defineRunCommand(cmd: Command): Command {
     .option("--rm", "automatically remove the container when it exits")
     .option("--name <name>", "assign a name to the container")
     .option("--node <node>", "run on this node (id or name) instead of the least busy one")
+    .option("--team <team>", "the team that owns the container (default: your default team)")
     .option("-m, --memory <bytes>", "memory limit (e.g. 64m, 1g)")
     .option("--pids-limit <n>", "tune the container's pids limit (-1 for unlimited)")
     .option("--memory-reservation <bytes>", "memory soft limit (e.g. 32m)")

@@ -16,6 +16,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ImageRefSchema, shortImageId } from "@berth/core";
 import { useTRPC } from "@/lib/trpc";
+import { csrfHeaders } from "@/lib/csrf";
 
 type BuildLine = {
   progress?: string;
@@ -51,7 +52,7 @@ export function BuildImageButton() {
     try {
       const res = await fetch(`/api/images/build?${q.toString()}`, {
         method: "POST",
-        headers: { "content-type": "application/x-tar" },
+        headers: { "content-type": "application/x-tar", ...csrfHeaders() },
         body: file,
       });
       if (!res.ok || !res.body) {

@@ -7,6 +7,7 @@ import { useState } from "react";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 import { LifecycleButtons } from "./lifecycle-actions";
+import { notAllowed, useCan } from "./use-can";
 
 const ACTIVE_STATES = new Set<ContainerView["state"]>([
   "running",
@@ -77,6 +78,9 @@ export function ContainerActions({
   onRemoved?: (id: string) => void;
 }) {
   const { stop, remove } = useContainerMutations({ onRemoved });
+  const can = useCan();
+  const mayStop = can("container.update");
+  const mayRemove = can("container.delete");
   const [confirming, setConfirming] = useState(false);
   const active = isActive(container);
   const stopping = stop.isPending && stop.variables?.ref === container.id;
@@ -93,23 +97,24 @@ export function ContainerActions({
       {compact ? (
         <Group gap={4} wrap="nowrap">
           <LifecycleButtons container={container} compact />
-          <Tooltip label="Stop" withArrow>
+          <Tooltip label={mayStop ? "Stop" : notAllowed("container.update")} withArrow>
             <ActionIcon
               variant="subtle"
               color="orange"
               aria-label={`Stop ${container.name}`}
-              disabled={!active || container.state === "stopping"}
+              disabled={!mayStop || !active || container.state === "stopping"}
               loading={stopping}
               onClick={doStop}
             >
               <IconPlayerStop size={16} />
             </ActionIcon>
           </Tooltip>
-          <Tooltip label="Remove" withArrow>
+          <Tooltip label={mayRemove ? "Remove" : notAllowed("container.delete")} withArrow>
             <ActionIcon
               variant="subtle"
               color="red"
               aria-label={`Remove ${container.name}`}
+              disabled={!mayRemove}
               loading={removing}
               onClick={doRemove}
             >
@@ -124,7 +129,8 @@ export function ContainerActions({
             variant="light"
             color="orange"
             leftSection={<IconPlayerStop size={16} aria-hidden />}
-            disabled={!active || container.state === "stopping"}
+            disabled={!mayStop || !active || container.state === "stopping"}
+            title={mayStop ? undefined : notAllowed("container.update")}
             loading={stopping}
             onClick={doStop}
           >
@@ -134,6 +140,8 @@ export function ContainerActions({
             variant="light"
             color="red"
             leftSection={<IconTrash size={16} aria-hidden />}
+            disabled={!mayRemove}
+            title={mayRemove ? undefined : notAllowed("container.delete")}
             loading={removing}
             onClick={doRemove}
           >

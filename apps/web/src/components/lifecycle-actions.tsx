@@ -11,6 +11,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { errorMessage } from "@/lib/errors";
 import { canDo, type LifecycleVerb } from "@/lib/lifecycle-moves";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
+import { notAllowed, useCan } from "./use-can";
 
 const LABELS: Record<LifecycleVerb, { label: string; done: string; color: string }> = {
   start: { label: "Start", done: "started", color: "green" },
@@ -36,6 +37,7 @@ export function LifecycleButtons({
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const mayUpdate = useCan()("container.update");
   const handlers = (verb: LifecycleVerb) => ({
     onSuccess: (c: ContainerView) =>
       notifications.show({
@@ -72,12 +74,12 @@ export function LifecycleButtons({
     const { label, color } = LABELS[verb];
     const props = {
       color,
-      disabled: !canDo(verb, container.state) || (anyPending && !m.isPending),
+      disabled: !mayUpdate || !canDo(verb, container.state) || (anyPending && !m.isPending),
       loading: m.isPending && m.variables?.ref === container.id,
       onClick: () => m.mutate({ ref: container.id }),
     };
     return compact ? (
-      <Tooltip key={verb} label={label} withArrow>
+      <Tooltip key={verb} label={mayUpdate ? label : notAllowed("container.update")} withArrow>
         <ActionIcon variant="subtle" aria-label={`${label} ${container.name}`} {...props}>
           <Icon size={16} />
         </ActionIcon>

@@ -4,13 +4,46 @@
  * every mutation — denied and failed attempts included.
  */
 import { initTRPC, TRPCError } from "@trpc/server";
-import { DomainError, isDomainError } from "@berth/core";
+import {
+  can,
+  describeDenial,
+  DomainError,
+  isDomainError,
+  isPermission,
+  PermissionSchema,
+  PERMISSIONS,
+  type Permission,
+  type Subject,
+} from "@berth/core";
 import { z, ZodError } from "zod";
 import type { Context } from "./context";
+import type { TeamRef } from "./modules/teams/teams.service";
 import { kindOfTrpcCode, TRPC_CODE_BY_KIND } from "./errors";
+
+/**
+ * Who may call a procedure; set by the procedure builders below (never by hand) and read by the
+ * permission matrix test, which fails for a procedure that declares none.
+ */
+export type ProcedureAccess =
+  | { kind: "public" }
+  | { kind: "authenticated" }
+  | { kind: "admin" }
+  | {
+      kind: "permission";
+      permission: Permission;
+      /**
+       * Where the team the permission is checked in comes from: the team the request acts in
+       * (`x-berth-team`, default), the input's `team` field (id or name; falls back to the
+       * acting team when absent), or "resource": any team of the caller's here, and the
+       * service checks the resource's own team with `can()` (registry repositories, whose team
+       * is their name's namespace).
+       */
+      team: "acting" | "input" | "resource";
+    };
 
 /** Per-procedure settings read by the middlewares. */
 export interface ProcedureMeta {
+  access?: ProcedureAccess;
   audit?: {
     /**
      * Write no row when the call succeeds (failures and denials are still recorded). Only for
@@ -74,10 +107,39 @@ function describeTarget(input: unknown): string | null {
   return null;
 }
 
-/** Writes one audit row per mutation: ok, denied (401/403) or error. */
+/**
+ * Denied reads are audited once per caller, procedure and minute: a page polling a list its
+ * caller may not see would otherwise write a row every few seconds.
+ */
+const DENIED_READ_WINDOW_MS = 60_000;
+const lastDeniedRead = new Map<string, number>();
+function firstDeniedReadInWindow(key: string, now: number): boolean {
+  const last = lastDeniedRead.get(key);
+  if (last !== undefined && now - last < DENIED_READ_WINDOW_MS) return false;
+  if (lastDeniedRead.size >= 10_000)
+    for (const [k, at] of lastDeniedRead)
+      if (now - at >= DENIED_READ_WINDOW_MS) lastDeniedRead.delete(k);
+  lastDeniedRead.set(key, now);
+  return true;
+}
+
+/**
+ * Writes one audit row per mutation (ok, denied (401/403) or error) and one per denied query or
+ * subscription (at most one a minute per caller and procedure).
+ */
 const audit = t.middleware(async ({ ctx, next, type, path, getRawInput, meta }) => {
-  if (type !== "mutation") return next();
   const result = await next();
+  const denied =
+    !result.ok && (result.error.code === "UNAUTHORIZED" || result.error.code === "FORBIDDEN");
+  if (type !== "mutation" && !denied) return result;
+  if (
+    type !== "mutation" &&
+    !firstDeniedReadInWindow(
+      `${ctx.user?.id ?? ctx.address ?? ""}\n${ctx.access?.team.id ?? ""}\n${path}`,
+      Date.now(),
+    )
+  )
+    return result;
   if (result.ok && meta?.audit?.quietWhenOk) return result;
   let rawInput: unknown;
   try {
@@ -90,8 +152,6 @@ const audit = t.middleware(async ({ ctx, next, type, path, getRawInput, meta }) 
     rawInput = Object.fromEntries(
       Object.entries(rawInput as Record<string, unknown>).filter(([k]) => !omit.includes(k)),
     );
-  const denied =
-    !result.ok && (result.error.code === "UNAUTHORIZED" || result.error.code === "FORBIDDEN");
   const actor = ctx.audit.actor ?? (ctx.user ? { id: ctx.user.id, name: ctx.user.username } : null);
   ctx.services.audit.record({
     actorId: actor?.id ?? null,
@@ -112,62 +172,140 @@ const audit = t.middleware(async ({ ctx, next, type, path, getRawInput, meta }) 
 });
 
 /**
- * Everyone; every mutation is audited. The audit middleware sits outside the error mapping so
- * it sees the final transport code (UNAUTHORIZED / FORBIDDEN → "denied").
+ * Cookie-authenticated mutations without the session's CSRF token (context.ts, security.ts) are
+ * refused here, after the audit middleware, so the refusal is recorded.
  */
-export const publicProcedure = t.procedure.use(audit).use(errorMapping);
-
-/** Signed in (session cookie or API token). */
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user || !ctx.actor) throw new DomainError("unauthenticated", "sign in first");
-  return next({ ctx: { user: ctx.user, actor: ctx.actor } });
-});
-
-/** Server administrators. */
-export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (!ctx.user.isAdmin) throw new DomainError("forbidden", "only administrators may do this");
+const csrfGuard = t.middleware(({ ctx, type, next }) => {
+  if (type === "mutation" && ctx.csrfError) throw new DomainError("forbidden", ctx.csrfError);
   return next();
 });
 
-export type Permission =
-  "containers.read" | "containers.write" | "nodes.read" | "images.read" | "images.write";
+/**
+ * Everyone; every mutation is audited. The audit middleware sits outside the error mapping so
+ * it sees the final transport code (UNAUTHORIZED / FORBIDDEN → "denied").
+ */
+export const publicProcedure = t.procedure
+  .meta({ access: { kind: "public" } })
+  .use(audit)
+  .use(errorMapping)
+  .use(csrfGuard);
 
-const ROLE_PERMISSIONS: Record<"owner" | "operator" | "viewer", ReadonlySet<Permission>> = {
-  owner: new Set([
-    "containers.read",
-    "containers.write",
-    "nodes.read",
-    "images.read",
-    "images.write",
-  ]),
-  operator: new Set([
-    "containers.read",
-    "containers.write",
-    "nodes.read",
-    "images.read",
-    "images.write",
-  ]),
-  viewer: new Set(["containers.read", "nodes.read", "images.read"]),
-};
+/**
+ * Signed in (session cookie or API token), acting in a team they may use (a bad
+ * `x-berth-team` is NOT_FOUND here).
+ */
+export const authedProcedure = publicProcedure
+  .meta({ access: { kind: "authenticated" } })
+  .use(({ ctx, next }) => {
+    if (!ctx.user || !ctx.actor || !ctx.access)
+      throw new DomainError("unauthenticated", "sign in first");
+    if (ctx.teamError) throw ctx.teamError;
+    return next({ ctx: { user: ctx.user, actor: ctx.actor, access: ctx.access } });
+  });
 
-/** Whether a signed-in caller may do `permission` (administrators may do everything). */
-export function hasPermission(
-  user: { isAdmin: boolean },
-  actor: { role: "owner" | "operator" | "viewer" },
-  permission: Permission,
-): boolean {
-  return user.isAdmin || ROLE_PERMISSIONS[actor.role].has(permission);
-}
-
-/** The one permission factory: a signed-in procedure that requires `permission` in the caller's team. */
-export function procedureWith(permission: Permission) {
-  return authedProcedure.use(({ ctx, next }) => {
-    if (!hasPermission(ctx.user, ctx.actor, permission)) {
-      throw new DomainError(
-        "forbidden",
-        `your role (${ctx.actor.role}) does not allow ${permission}`,
-      );
-    }
+/** Server administrators (within their API token's scopes, if any). */
+export const adminProcedure = authedProcedure
+  .meta({ access: { kind: "admin" } })
+  .use(({ ctx, next }) => {
+    if (!ctx.user.isAdmin) throw new DomainError("forbidden", "only administrators may do this");
+    if (tokenScopesOf(ctx.user))
+      throw new DomainError("forbidden", "administration needs an unscoped API token");
     return next();
   });
+
+/** An API token's scopes (known permission names), or null for a session or unscoped token. */
+function tokenScopesOf(user: object): Permission[] | null {
+  const scopes = (user as { tokenScopes?: readonly string[] | null }).tokenScopes;
+  return scopes ? scopes.filter(isPermission) : null;
+}
+
+/** The subject `can()` decides for: the caller's memberships and token scopes. */
+export function subjectOf(ctx: Pick<Context, "user" | "access">): Subject {
+  if (!ctx.user || !ctx.access) return { isAdmin: false, memberships: [] };
+  return {
+    isAdmin: ctx.user.isAdmin,
+    memberships: ctx.access.memberships,
+    tokenScopes: tokenScopesOf(ctx.user),
+  };
+}
+
+/** The permissions the caller holds in the team the request acts in (for `auth.me`). */
+export function permissionsInActingTeam(ctx: Pick<Context, "user" | "access">): Permission[] {
+  if (!ctx.access) return [];
+  const subject = subjectOf(ctx);
+  const teamId = ctx.access.team.id;
+  return PERMISSIONS.filter((p) => can(subject, p, { teamId }).allowed);
+}
+
+/** Whether a signed-in caller may do `permission` in the team they act in. */
+export function hasPermission(
+  ctx: Pick<Context, "user" | "access">,
+  permission: Permission,
+): boolean {
+  if (!ctx.access) return false;
+  return can(subjectOf(ctx), permission, { teamId: ctx.access.team.id }).allowed;
+}
+
+type SignedIn<C> = C & {
+  user: NonNullable<Context["user"]>;
+  actor: NonNullable<Context["actor"]>;
+  access: NonNullable<Context["access"]>;
+};
+
+/**
+ * The check behind `procedureWith`, for the raw HTTP endpoints: throws `unauthenticated`,
+ * `not_found` (a bad `x-berth-team`) or `forbidden` (a DomainError) unless the caller may do
+ * `permission` in the team they act in.
+ */
+export function requirePermission<
+  C extends Pick<Context, "user" | "actor" | "access" | "teamError">,
+>(ctx: C, permission: Permission, team?: TeamRef): asserts ctx is SignedIn<C> {
+  if (!ctx.user || !ctx.actor || !ctx.access)
+    throw new DomainError("unauthenticated", "sign in first");
+  if (ctx.teamError && !team) throw ctx.teamError;
+  const decision = can(subjectOf(ctx), permission, { teamId: (team ?? ctx.access.team).id });
+  if (!decision.allowed) throw new DomainError("forbidden", describeDenial(decision, permission));
+}
+
+/**
+ * The team named by an input's `team` (id or name) as the caller may see it: one of their
+ * memberships, or any team for administrators; otherwise NOT_FOUND (existence is not leaked).
+ */
+function teamFromInput(ctx: SignedIn<Context>, raw: unknown): TeamRef {
+  const ref = raw && typeof raw === "object" ? (raw as { team?: unknown }).team : undefined;
+  if (ref === undefined || ref === null || ref === "") return ctx.access.team;
+  if (typeof ref !== "string") throw new DomainError("invalid_input", "team: expected a string");
+  const mine = ctx.access.memberships.find((m) => m.teamId === ref || m.teamName === ref);
+  if (mine) return { id: mine.teamId, name: mine.teamName ?? "" };
+  const any = ctx.user.isAdmin ? ctx.services.teams.find(ref) : null;
+  if (any) return any;
+  throw new DomainError(
+    "not_found",
+    `no team ${JSON.stringify(ref)} (or you are not a member of it)`,
+  );
+}
+
+/**
+ * The one permission factory: a signed-in procedure that requires `permission` in a team —
+ * the team the request acts in, (`{ team: "input" }`) the one its input's `team` names, or
+ * (`{ team: "resource" }`) any of the caller's, the service checking the resource's team.
+ * Administrators may do everything their token allows. The checked team is `ctx.team`.
+ */
+export function procedureWith(
+  permission: Permission,
+  opts: { team?: "acting" | "input" | "resource" } = {},
+) {
+  const required = PermissionSchema.parse(permission);
+  const scope = opts.team ?? "acting";
+  return authedProcedure
+    .meta({ access: { kind: "permission", permission: required, team: scope } })
+    .use(async ({ ctx, next, getRawInput }) => {
+      const team = scope === "input" ? teamFromInput(ctx, await getRawInput()) : ctx.access.team;
+      if (scope === "resource") {
+        const decision = can(subjectOf(ctx), required);
+        if (!decision.allowed)
+          throw new DomainError("forbidden", describeDenial(decision, required));
+      } else requirePermission(ctx, required, team);
+      return next({ ctx: { team } });
+    });
 }

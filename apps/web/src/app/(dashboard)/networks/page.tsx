@@ -68,8 +68,8 @@ export default function NetworksPage() {
   const trpc = useTRPC();
   const me = useMe();
   const networks = useQuery(trpc.networks.list.queryOptions(undefined, { refetchInterval: 5000 }));
-  // networks.create/remove need containers.write: owners, operators and admins.
-  const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
+  // networks.create/remove need network.write (auth.me lists the permissions held in the team).
+  const canWrite = !!me && me.permissions.includes("network.write");
   const cols = useMemo(() => columns(canWrite), [canWrite]);
 
   return (

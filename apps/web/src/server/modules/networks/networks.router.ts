@@ -9,8 +9,8 @@ import { procedureWith, router } from "../../trpc";
 
 const NetworkRef = z.string().trim().min(1).max(128);
 const RefInput = z.object({ ref: NetworkRef, node: NodeRefSchema.optional() });
-const read = procedureWith("containers.read");
-const write = procedureWith("containers.write");
+const read = procedureWith("network.read");
+const write = procedureWith("network.write");
 
 export const networksRouter = router({
   list: read

@@ -1,11 +1,16 @@
-import { CreateJoinTokenInputSchema } from "@berth/core";
-import { adminProcedure, router } from "../../trpc";
+import { FleetJoinTokenInputSchema, JoinTokenRefInputSchema } from "@berth/core";
+import { procedureWith, router } from "../../trpc";
+
+const manage = procedureWith("node.manage");
 
 export const joinTokensRouter = router({
-  create: adminProcedure.input(CreateJoinTokenInputSchema).mutation(({ ctx, input }) => {
-    const out = ctx.services.joinTokens.create(ctx.user.id, input.ttlSeconds);
+  create: manage.input(FleetJoinTokenInputSchema).mutation(({ ctx, input }) => {
+    const out = ctx.services.joinTokens.create(ctx.user.id, input);
     ctx.audit.target = out.id;
     return out;
   }),
-  list: adminProcedure.query(({ ctx }) => ctx.services.joinTokens.list()),
+  list: manage.query(({ ctx }) => ctx.services.joinTokens.list()),
+  revoke: manage
+    .input(JoinTokenRefInputSchema)
+    .mutation(({ ctx, input }) => ctx.services.joinTokens.revoke(input.id)),
 });

@@ -35,7 +35,10 @@ export function AddNodeModal({ opened, onClose }: { opened: boolean; onClose: ()
   const [ttl, setTtl] = useState("3600");
   const create = useMutation(
     trpc.joinTokens.create.mutationOptions({
-      onSuccess: () => void queryClient.invalidateQueries({ queryKey: trpc.nodes.list.queryKey() }),
+      onSuccess: () => {
+        void queryClient.invalidateQueries({ queryKey: trpc.nodes.list.queryKey() });
+        void queryClient.invalidateQueries({ queryKey: trpc.joinTokens.pathKey() });
+      },
     }),
   );
 

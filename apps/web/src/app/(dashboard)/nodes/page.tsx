@@ -1,15 +1,23 @@
 "use client";
-import { Button, Text } from "@mantine/core";
+import { Anchor, Badge, Button, Group, Stack, Text, Title, VisuallyHidden } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlus } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
 import { useMemo } from "react";
 import { formatBytes } from "@berth/core";
 import { AddNodeModal } from "@/components/add-node-modal";
 import { useMe } from "@/components/app-frame";
 import { ListPage } from "@/components/list-page";
+import {
+  JoinTokensSection,
+  LabelBadges,
+  NodeActions,
+  useNodePermissions,
+} from "@/components/node-actions";
 import { EmptyState } from "@/components/query-state";
+import { PoolsSection } from "@/components/pool-admin";
 import { NodeStatusBadge } from "@/components/status-badges";
 import { RelativeTime } from "@/components/relative-time";
 import { formatRatio } from "@/lib/format";
@@ -21,37 +29,50 @@ function columns(): ColumnDef<NodeView, unknown>[] {
       id: "name",
       header: "Name",
       accessorKey: "name",
-      cell: (c) => <Text fw={500}>{c.row.original.name}</Text>,
+      cell: (c) => (
+        <Anchor component={Link} href={`/nodes/${c.row.original.id}`} fw={500}>
+          {c.row.original.name}
+        </Anchor>
+      ),
     },
     {
       id: "status",
       header: "Status",
-      accessorKey: "status",
-      cell: (c) => <NodeStatusBadge status={c.row.original.status} />,
+      accessorFn: (n) => `${n.status}${n.cordoned ? " cordoned" : ""}`,
+      cell: (c) => (
+        <Group gap={4} wrap="nowrap">
+          <NodeStatusBadge status={c.row.original.status} />
+          {c.row.original.cordoned && (
+            <Badge color="orange" variant="light">
+              cordoned
+            </Badge>
+          )}
+        </Group>
+      ),
     },
-    { id: "hostname", header: "Hostname", accessorFn: (n) => n.facts?.hostname ?? "" },
-    { id: "kernel", header: "Kernel", accessorFn: (n) => n.facts?.kernel ?? "" },
-    {
-      id: "cgroup",
-      header: "Cgroup",
-      accessorFn: (n) => (n.facts ? `v${n.facts.cgroup.version} (${n.facts.cgroup.mode})` : ""),
-    },
-    {
-      id: "runtime",
-      header: "Runtime",
-      accessorFn: (n) => (n.facts ? `${n.facts.runtime.name} ${n.facts.runtime.version}` : ""),
-    },
+    { id: "pool", header: "Pool", accessorFn: (n) => n.poolName ?? "" },
     {
       id: "cpus",
-      header: "CPUs",
-      accessorFn: (n) => n.facts?.cpus ?? 0,
-      cell: (c) => c.row.original.facts?.cpus ?? "—",
+      header: "CPU alloc.",
+      accessorFn: (n) => n.allocation.cpus,
+      cell: (c) => {
+        const n = c.row.original;
+        return n.capacity.cpus === null
+          ? "—"
+          : `${+n.allocation.cpus.toFixed(2)} / ${n.capacity.cpus}`;
+      },
+      enableGlobalFilter: false,
     },
     {
       id: "memory",
-      header: "Memory",
-      accessorFn: (n) => n.facts?.memoryBytes ?? 0,
-      cell: (c) => (c.row.original.facts ? formatBytes(c.row.original.facts.memoryBytes) : "—"),
+      header: "Memory alloc.",
+      accessorFn: (n) => n.allocation.memoryBytes,
+      cell: (c) => {
+        const n = c.row.original;
+        return n.capacity.memoryBytes === null
+          ? "—"
+          : `${formatBytes(n.allocation.memoryBytes)} / ${formatBytes(n.capacity.memoryBytes)}`;
+      },
       enableGlobalFilter: false,
     },
     {
@@ -69,6 +90,23 @@ function columns(): ColumnDef<NodeView, unknown>[] {
       enableGlobalFilter: false,
     },
     {
+      id: "labels",
+      header: "Labels",
+      accessorFn: (n) =>
+        Object.entries(n.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+      cell: (c) => <LabelBadges labels={c.row.original.labels} />,
+      enableSorting: false,
+    },
+    {
+      id: "hostname",
+      header: "Host",
+      accessorFn: (n) => (n.facts ? `${n.facts.hostname} ${n.facts.kernel}` : ""),
+      cell: (c) => c.row.original.facts?.hostname ?? "—",
+    },
+    { id: "agent", header: "Agent", accessorFn: (n) => n.agentVersion ?? "" },
+    {
       id: "lastSeen",
       header: "Last seen",
       // An online node is heard from every few seconds: "now". lastSeenAt is written on
@@ -84,6 +122,13 @@ function columns(): ColumnDef<NodeView, unknown>[] {
         ),
       enableGlobalFilter: false,
     },
+    {
+      id: "actions",
+      header: () => <VisuallyHidden>Actions</VisuallyHidden>,
+      cell: (c) => <NodeActions node={c.row.original} />,
+      enableSorting: false,
+      enableGlobalFilter: false,
+    },
   ];
 }
 
@@ -93,6 +138,7 @@ export default function NodesPage() {
   const [addOpened, addModal] = useDisclosure(false);
   const nodes = useQuery(trpc.nodes.list.queryOptions(undefined, { refetchInterval: 2000 }));
   const cols = useMemo(() => columns(), []);
+  const may = useNodePermissions();
 
   return (
     <ListPage
@@ -120,6 +166,18 @@ export default function NodesPage() {
       rowTestId="node-row"
     >
       <AddNodeModal opened={addOpened} onClose={addModal.close} />
+      {may.manage && (
+        <Stack gap="xs" mt="lg">
+          <Title order={2} size="h3">
+            Join tokens
+          </Title>
+          <JoinTokensSection />
+          <Title order={2} size="h3" mt="md">
+            Pools
+          </Title>
+          <PoolsSection />
+        </Stack>
+      )}
     </ListPage>
   );
 }

@@ -1,0 +1,75 @@
+/** The CLI's calls for usage accounting: usage.* (answers validated). */
+import {
+  UsageReportSchema,
+  type BudgetInput,
+  type UsagePriceInput,
+  type UsageReport,
+  type UsageReportInput,
+} from "@berth/core";
+import type { TRPCClient } from "@trpc/client";
+import type { AppRouter } from "@berth/web/router";
+import { z } from "zod";
+import { CliError } from "../errors";
+
+export const PriceViewSchema = z.object({
+  unit: z.string(),
+  price: z.number(),
+  pool: z.string().nullable(),
+  poolName: z.string().nullable(),
+});
+export type PriceView = z.infer<typeof PriceViewSchema>;
+
+export const BudgetViewSchema = z.object({
+  teamId: z.string(),
+  team: z.string(),
+  monthlyAmount: z.number(),
+  thresholds: z.array(z.number()),
+  webhookUrl: z.string().nullable(),
+  spent: z.number(),
+  percent: z.number(),
+});
+export type BudgetView = z.infer<typeof BudgetViewSchema>;
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, procedure: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CliError(
+      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      { hint: "the CLI and the server may be different versions: compare `berth version`" },
+    );
+  }
+  return parsed.data;
+}
+
+export class UsageApi {
+  constructor(private readonly client: TRPCClient<AppRouter>) {}
+
+  async report(input: UsageReportInput): Promise<UsageReport> {
+    return parse(UsageReportSchema, await this.client.usage.report.query(input), "usage.report");
+  }
+  async prices(): Promise<PriceView[]> {
+    return parse(PriceViewSchema.array(), await this.client.usage.prices.query(), "usage.prices");
+  }
+  async setPrice(input: UsagePriceInput): Promise<PriceView[]> {
+    const v = await this.client.usage.setPrice.mutate(input);
+    return parse(PriceViewSchema.array(), v, "usage.setPrice");
+  }
+  async budgets(): Promise<BudgetView[]> {
+    return parse(
+      BudgetViewSchema.array(),
+      await this.client.usage.budgets.query(),
+      "usage.budgets",
+    );
+  }
+  async setBudget(input: BudgetInput): Promise<BudgetView> {
+    return parse(
+      BudgetViewSchema,
+      await this.client.usage.setBudget.mutate(input),
+      "usage.setBudget",
+    );
+  }
+  async removeBudget(team: string | undefined): Promise<void> {
+    await this.client.usage.removeBudget.mutate(team === undefined ? {} : { team });
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The usage spool: every usage sample the agent takes is numbered and appended to
+ * <stateDir>/usage/spool.jsonl before it is sent, and stays there until the server acks its seq
+ * (`usage_ack`). A kill -9 of the agent, a restart of the server or a cut link delays samples,
+ * never loses them; the server ignores seqs it already stored, so a resend is never counted twice.
+ *
+ * fsync policy: one write + one fsync per sampling round (all containers of a tick in one
+ * append), plus an atomic rewrite (temp file, fsync, rename, fsync dir) when acked samples are
+ * dropped. A crash can tear only the last line, which the next load skips.
+ *
+ * The spool also owns each container's running memory integral: memory in use is only a level,
+ * so the agent integrates it between readings (trapezoids) and sends the cumulative byte-seconds.
+ * The last reading per container survives restarts in <stateDir>/usage/state.json (rewritten
+ * with the spool) plus the spool itself, so an agent restarted after a kill bridges the gap.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { UsageSampleSchema, type UsageSample } from "@berth/core";
+import { writeFileAtomicSync } from "../control/atomic-file";
+import type { Logger } from "../control/logger";
+
+/** One reading of a container's counters, before numbering and integration. */
+export type UsageReading = Omit<UsageSample, "seq" | "memByteSec">;
+
+const LastSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  epoch: z.string(),
+  at: z.number(),
+  memBytes: z.number(),
+  memByteSec: z.number(),
+  final: z.boolean().optional(),
+});
+type Last = z.infer<typeof LastSchema>;
+const StateFileSchema = z.object({
+  lastSeq: z.number().int().nonnegative(),
+  containers: z.record(z.string(), LastSchema),
+});
+
+export const USAGE_DIR = "usage";
+const SPOOL_FILE = "spool.jsonl";
+const STATE_FILE = "state.json";
+/** ≈ 300 bytes each on disk: 100 containers sampled every 10 s fill it in ≈ 3 hours. */
+const DEFAULT_MAX_PENDING = 100_000;
+/** A container's last reading is forgotten this long after its final sample. */
+const FORGET_FINAL_MS = 10 * 60_000;
+
+export class UsageSpool {
+  private entries: UsageSample[] = [];
+  private readonly last = new Map<string, Last>();
+  private seq = 0;
+  private fd: number | undefined;
+  private readonly file: string;
+  private readonly stateFile: string;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly log: Logger,
+    private readonly maxPending: number,
+  ) {
+    this.file = join(dir, SPOOL_FILE);
+    this.stateFile = join(dir, STATE_FILE);
+  }
+
+  /**
+   * Loads (or creates) the spool under `<stateDir>/usage`. Beyond `maxPending` unacked samples
+   * (a long outage) it thins itself: samples are cumulative, so dropping every other sample of
+   * a run (never its last or final one) loses time resolution, never usage.
+   */
+  static open(stateDir: string, log: Logger, opts: { maxPending?: number } = {}): UsageSpool {
+    const dir = join(stateDir, USAGE_DIR);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const s = new UsageSpool(dir, log, opts.maxPending ?? DEFAULT_MAX_PENDING);
+    s.load();
+    return s;
+  }
+
+  private load(): void {
+    try {
+      const r = StateFileSchema.safeParse(JSON.parse(readFileSync(this.stateFile, "utf8")));
+      if (r.success) {
+        this.seq = r.data.lastSeq;
+        for (const [id, l] of Object.entries(r.data.containers)) this.last.set(id, l);
+      } else this.log.warn("usage: ignoring a malformed state file", { path: this.stateFile });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        this.log.warn("usage: cannot read the state file", { error: (e as Error).message });
+    }
+    let text = "";
+    try {
+      text = readFileSync(this.file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    let skipped = 0;
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      let r: ReturnType<typeof UsageSampleSchema.safeParse>;
+      try {
+        r = UsageSampleSchema.safeParse(JSON.parse(line));
+      } catch {
+        skipped++;
+        continue;
+      }
+      if (!r.success || r.data.seq <= (this.entries.at(-1)?.seq ?? 0)) {
+        skipped++;
+        continue;
+      }
+      this.entries.push(r.data);
+      this.remember(r.data);
+    }
+    this.seq = Math.max(this.seq, this.entries.at(-1)?.seq ?? 0);
+    if (skipped > 0) {
+      this.log.warn("usage: skipped unreadable spool lines", { path: this.file, skipped });
+      this.rewrite();
+    }
+  }
+
+  private remember(s: UsageSample): void {
+    // The state file may be newer than a pending line replayed over it at load.
+    if ((this.last.get(s.containerId)?.seq ?? 0) >= s.seq) return;
+    this.last.set(s.containerId, {
+      seq: s.seq,
+      epoch: s.epoch,
+      at: s.at,
+      memBytes: s.memBytes,
+      memByteSec: s.memByteSec,
+      ...(s.final ? { final: true } : {}),
+    });
+  }
+
+  /**
+   * Numbers, integrates and durably appends a round of readings; returns the samples written.
+   * A reading older than the container's last one (a tick that raced the exit's final sample)
+   * or after the final sample of its epoch is dropped.
+   */
+  record(readings: readonly UsageReading[]): UsageSample[] {
+    const out: UsageSample[] = [];
+    let seq = this.seq;
+    const staged = new Map<string, Last>();
+    for (const r of readings) {
+      const prev = staged.get(r.containerId) ?? this.last.get(r.containerId);
+      let memByteSec: number;
+      if (prev && prev.epoch === r.epoch) {
+        if (r.at <= prev.at || prev.final) continue;
+        memByteSec =
+          prev.memByteSec + ((prev.memBytes + r.memBytes) / 2) * ((r.at - prev.at) / 1000);
+      } else {
+        // First reading of this run: memory grew from 0 since the process started.
+        const started = Date.parse(r.epoch);
+        const dt = Number.isFinite(started) ? Math.max(0, r.at - started) / 1000 : 0;
+        memByteSec = (r.memBytes / 2) * dt;
+      }
+      const sample: UsageSample = { ...r, seq: ++seq, memByteSec: Math.round(memByteSec) };
+      out.push(sample);
+      staged.set(r.containerId, {
+        seq: sample.seq,
+        epoch: r.epoch,
+        at: r.at,
+        memBytes: r.memBytes,
+        memByteSec: sample.memByteSec,
+        ...(r.final ? { final: true } : {}),
+      });
+    }
+    if (out.length === 0) return out;
+    this.fd ??= openSync(this.file, "a", 0o600);
+    writeSync(this.fd, out.map((s) => JSON.stringify(s) + "\n").join(""));
+    fsyncSync(this.fd);
+    this.seq = seq;
+    for (const s of out) {
+      this.entries.push(s);
+      this.remember(s);
+    }
+    if (this.entries.length > this.maxPending) this.thin();
+    for (const l of this.listeners) l();
+    return out;
+  }
+
+  /** Drops every other pending sample of each run, keeping each run's last and final ones. */
+  private thin(): void {
+    const before = this.entries.length;
+    const run = (e: UsageSample) => `${e.containerId}|${e.epoch}`;
+    const last = new Map<string, number>();
+    this.entries.forEach((e, i) => last.set(run(e), i));
+    const seen = new Map<string, number>();
+    this.entries = this.entries.filter((e, i) => {
+      if (e.final || last.get(run(e)) === i) return true;
+      const n = (seen.get(run(e)) ?? 0) + 1;
+      seen.set(run(e), n);
+      return n % 2 === 0;
+    });
+    this.rewrite();
+    this.log.warn("usage: too many unacked samples; thinned the spool (totals are kept)", {
+      before,
+      after: this.entries.length,
+    });
+  }
+
+  /** Drops every sample with seq ≤ `seq` and compacts the files. Returns how many were dropped. */
+  ack(seq: number): number {
+    const before = this.entries.length;
+    const keep = this.entries.filter((e) => e.seq > seq);
+    if (keep.length === before) return 0;
+    this.entries = keep;
+    this.rewrite();
+    return before - keep.length;
+  }
+
+  /**
+   * On connect: the server stored up to `ackedSeq`. Normally ≤ lastSeq; if higher (this agent's
+   * state was lost), pending samples are renumbered above it so none is ignored as a repeat.
+   */
+  reconcile(ackedSeq: number): { dropped: number; renumbered: number } {
+    if (ackedSeq <= this.seq) return { dropped: this.ack(ackedSeq), renumbered: 0 };
+    this.log.warn("usage: the server acked a seq this agent never issued; renumbering", {
+      ackedSeq,
+      lastSeq: this.seq,
+      pending: this.entries.length,
+    });
+    let next = ackedSeq;
+    this.entries = this.entries.map((e) => ({ ...e, seq: ++next }));
+    this.seq = next;
+    this.rewrite();
+    return { dropped: 0, renumbered: this.entries.length };
+  }
+
+  /** Pending samples with seq > `after`, in order, at most `limit`. */
+  pending(after = 0, limit = Infinity): UsageSample[] {
+    const out: UsageSample[] = [];
+    for (const e of this.entries) {
+      if (e.seq <= after) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Called after every append (the client sends what is new). */
+  onAppend(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private rewrite(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    const now = Date.now();
+    const pendingIds = new Set(this.entries.map((e) => e.containerId));
+    for (const [id, l] of this.last)
+      if (l.final && now - l.at > FORGET_FINAL_MS && !pendingIds.has(id)) this.last.delete(id);
+    // State first: if we crash between the two writes, seqs stay monotonic and the integrals
+    // are at least as new as the spool (the spool's lines are replayed over them on load).
+    writeFileAtomicSync(
+      this.stateFile,
+      JSON.stringify({ lastSeq: this.seq, containers: Object.fromEntries(this.last) }) + "\n",
+      0o600,
+    );
+    writeFileAtomicSync(
+      this.file,
+      this.entries.map((e) => JSON.stringify(e) + "\n").join(""),
+      0o600,
+    );
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Team budgets: an amount per calendar month (UTC) and thresholds in percent. Teams whose usage
+ * changed are checked at most every `budgetCheckMs` (default 30 s) rather than per ingest; each
+ * threshold crossed in a month makes one notification (unique per team, month, threshold, so a
+ * restart or a second check never repeats it) and one JSON POST to the budget's webhook, whose
+ * outcome is stored on the notification.
+ */
+import { BudgetInputSchema, type BudgetInput } from "@berth/core";
+import { eq, teams, usageBudgets, usageNotifications, type Db } from "@berth/db";
+
+export interface BudgetView {
+  teamId: string;
+  team: string;
+  monthlyAmount: number;
+  thresholds: number[];
+  webhookUrl: string | null;
+  /** Cost so far this month and its share of the amount, percent. */
+  spent: number;
+  percent: number;
+}
+
+export interface NotificationView {
+  id: number;
+  teamId: string;
+  team: string;
+  month: string;
+  threshold: number;
+  spent: number;
+  budget: number;
+  webhookResult: string | null;
+  at: number;
+}
+
+const WEBHOOK_TIMEOUT_MS = 5000;
+
+export function monthRange(now: number): { month: string; from: number; to: number } {
+  const d = new Date(now);
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const to = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return { month: new Date(from).toISOString().slice(0, 7), from, to };
+}
+
+export class UsageBudgets {
+  private readonly dirty = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly fetch: typeof fetch;
+  private checking: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly cost: (teamId: string, from: number, to: number) => number,
+    opts: { budgetCheckMs?: number; fetch?: typeof fetch; now?: () => number } = {},
+  ) {
+    this.fetch = opts.fetch ?? fetch;
+    this.now = opts.now ?? Date.now;
+    this.timer = setInterval(() => void this.checkDirty(), opts.budgetCheckMs ?? 30_000);
+    this.timer.unref();
+  }
+
+  private readonly now: () => number;
+
+  markDirty(teamId: string): void {
+    this.dirty.add(teamId);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  set(teamId: string, raw: BudgetInput): BudgetView {
+    const input = BudgetInputSchema.parse(raw);
+    const values = {
+      monthlyAmount: Math.round(input.monthlyAmount * 1e6),
+      thresholds: [...new Set(input.thresholds)].sort((a, b) => a - b),
+      webhookUrl: input.webhookUrl,
+      updatedAt: new Date(),
+    };
+    this.db
+      .insert(usageBudgets)
+      .values({ teamId, ...values })
+      .onConflictDoUpdate({ target: usageBudgets.teamId, set: values })
+      .run();
+    this.dirty.add(teamId);
+    return this.list(teamId)[0]!;
+  }
+
+  list(teamId: string | null): BudgetView[] {
+    const { from, to } = monthRange(this.now());
+    return this.db
+      .select({ b: usageBudgets, team: teams.name })
+      .from(usageBudgets)
+      .innerJoin(teams, eq(teams.id, usageBudgets.teamId))
+      .where(teamId === null ? undefined : eq(usageBudgets.teamId, teamId))
+      .all()
+      .map(({ b, team }) => {
+        const amount = b.monthlyAmount / 1e6;
+        const spent = this.cost(b.teamId, from, to);
+        return {
+          teamId: b.teamId,
+          team,
+          monthlyAmount: amount,
+          thresholds: b.thresholds,
+          webhookUrl: b.webhookUrl,
+          spent,
+          percent: amount > 0 ? (spent / amount) * 100 : 0,
+        };
+      });
+  }
+
+  /** Checks the teams whose usage changed since the last check (one check at a time). */
+  checkDirty(): Promise<void> {
+    this.checking = this.checking.then(async () => {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      for (const id of ids) await this.check(id);
+    });
+    return this.checking;
+  }
+
+  /** Makes the notifications of every threshold a team has crossed this month; calls webhooks. */
+  async check(teamId: string): Promise<NotificationView[]> {
+    const b = this.db.select().from(usageBudgets).where(eq(usageBudgets.teamId, teamId)).get();
+    if (!b) return [];
+    const { month, from, to } = monthRange(this.now());
+    const spent = this.cost(teamId, from, to);
+    const spentMicro = Math.round(spent * 1e6);
+    const team = this.db.select({ name: teams.name }).from(teams).where(eq(teams.id, teamId)).get();
+    const made: NotificationView[] = [];
+    for (const threshold of b.thresholds) {
+      if (spentMicro * 100 < b.monthlyAmount * threshold) continue;
+      const row = this.db
+        .insert(usageNotifications)
+        .values({ teamId, month, threshold, spentMicro, budgetMicro: b.monthlyAmount })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!row) continue; // already notified this month
+      let webhookResult: string | null = null;
+      if (b.webhookUrl) {
+        webhookResult = await this.callWebhook(b.webhookUrl, {
+          type: "budget.threshold_crossed",
+          teamId,
+          team: team?.name ?? teamId,
+          month,
+          threshold,
+          spent,
+          budget: b.monthlyAmount / 1e6,
+        });
+        this.db
+          .update(usageNotifications)
+          .set({ webhookResult })
+          .where(eq(usageNotifications.id, row.id))
+          .run();
+      }
+      made.push({
+        id: row.id,
+        teamId,
+        team: team?.name ?? teamId,
+        month,
+        threshold,
+        spent,
+        budget: b.monthlyAmount / 1e6,
+        webhookResult,
+        at: row.createdAt.getTime(),
+      });
+    }
+    return made;
+  }
+
+  private async callWebhook(url: string, body: unknown): Promise<string> {
+    try {
+      const res = await this.fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "berth-server" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        redirect: "manual",
+      });
+      return res.ok ? "ok" : `error: HTTP ${res.status}`;
+    } catch (e) {
+      return `error: ${(e as Error).message}`.slice(0, 500);
+    }
+  }
+}

@@ -3,6 +3,7 @@
  * with one write per run of same-stream lines; `-t` prefixes each line with its timestamp.
  * Partial lines (full=false) are written without a newline and continued by the next line.
  */
+import type { PackedLogs } from "@berth/core";
 import type { LogChunk } from "../api/views";
 import type { OutputStream } from "../context";
 
@@ -16,6 +17,7 @@ export class LogPrinter {
   ) {}
 
   write(chunk: LogChunk): void {
+    if ("packed" in chunk) return this.writePacked(chunk.packed);
     let current: "stdout" | "stderr" | null = null;
     let buf = "";
     const flush = () => {
@@ -33,4 +35,37 @@ export class LogPrinter {
     }
     flush();
   }
+
+  /** A packed batch: one write per run of same-stream lines, no object per line. */
+  private writePacked(p: PackedLogs): void {
+    if (p.n === 0) return;
+    // The common case: whole stdout lines, no timestamps — the text is the output.
+    if (!this.timestamps && !this.midLine.stdout && ALL_STDOUT_FULL.test(p.streams)) {
+      this.out.write(`${p.text}\n`);
+      return;
+    }
+    const text = p.text.split("\n");
+    const ts = this.timestamps && p.ts !== undefined ? p.ts.split("\n") : [];
+    let current: "stdout" | "stderr" | null = null;
+    let buf = "";
+    const flush = () => {
+      if (current !== null && buf !== "") (current === "stdout" ? this.out : this.err).write(buf);
+      buf = "";
+    };
+    for (let i = 0; i < p.n; i++) {
+      const c = p.streams[i]!;
+      const stream = c === "e" || c === "E" ? "stderr" : "stdout";
+      const full = c === "o" || c === "e";
+      if (stream !== current) {
+        flush();
+        current = stream;
+      }
+      if (this.timestamps && !this.midLine[stream]) buf += `${ts[i]} `;
+      buf += full ? `${text[i]}\n` : text[i];
+      this.midLine[stream] = !full;
+    }
+    flush();
+  }
 }
+
+const ALL_STDOUT_FULL = /^o+$/;

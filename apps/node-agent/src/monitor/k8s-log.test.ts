@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LogLine } from "@berth/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseK8sLogLine, readK8sLog, timeFilter, timestampNs } from "./k8s-log";
+import { lineFilter, parseK8sLogLine, readK8sLog, timeFilter, timestampNs } from "./k8s-log";
 
 let dir: string;
 beforeEach(() => {
@@ -33,6 +33,46 @@ describe("parseK8sLogLine", () => {
 });
 
 describe("readK8sLog", () => {
+  it("keeps only the lines of a stream and matching the search, after tail", async () => {
+    const p = join(dir, "ctr.log");
+    writeFileSync(
+      p,
+      [rec(1), rec(2, "stderr"), rec(3), rec(10, "stderr"), rec(11), rec(12)].join(""),
+    );
+    const read = async (opts: { tail?: number }, filter: ReturnType<typeof lineFilter>) => {
+      const got: LogLine[] = [];
+      await readK8sLog(
+        p,
+        {
+          ...opts,
+          follow: false,
+          isDone: () => true,
+          signal: new AbortController().signal,
+          filter: filter ?? undefined,
+        },
+        (l) => got.push(...l),
+      );
+      return got.map((l) => `${l.stream}:${l.line}`);
+    };
+    expect(lineFilter(undefined, undefined)).toBeNull();
+    expect(await read({}, lineFilter("stderr", undefined))).toEqual([
+      "stderr:line 2",
+      "stderr:line 10",
+    ]);
+    const grep = { pattern: "LINE 1", regex: false, ignoreCase: true };
+    expect(await read({}, lineFilter(undefined, grep))).toEqual([
+      "stdout:line 1",
+      "stderr:line 10",
+      "stdout:line 11",
+      "stdout:line 12",
+    ]);
+    expect(
+      await read({}, lineFilter("stdout", { ...grep, pattern: "^line 1\\d$", regex: true })),
+    ).toEqual(["stdout:line 11", "stdout:line 12"]);
+    // tail counts records of the log, then the filter applies.
+    expect(await read({ tail: 3 }, lineFilter("stderr", undefined))).toEqual(["stderr:line 10"]);
+  });
+
   it("reads everything, or the last N records", async () => {
     const p = join(dir, "ctr.log");
     writeFileSync(p, [0, 1, 2, 3, 4].map((i) => rec(i)).join(""));

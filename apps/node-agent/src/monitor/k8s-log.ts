@@ -5,7 +5,7 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { DomainError, type LogLine } from "@berth/core";
+import { DomainError, logLineMatcher, type LogGrep, type LogLine } from "@berth/core";
 import { isErrno } from "../sys/fs";
 import { plainLogSource, type LogSource } from "./log-rotation";
 
@@ -116,13 +116,27 @@ export interface FollowOptions {
   since?: string | undefined;
   /** RFC 3339: only lines at or before it; a follow ends once the clock passed it. */
   until?: string | undefined;
+  /** Only lines it keeps (stream filter, search): applied while reading, after tail. */
+  filter?: ((l: LogLine) => boolean) | undefined;
+}
+
+/** The line filter of a `container.logs` request: its stream and search, or null for all. */
+export function lineFilter(
+  stream: "stdout" | "stderr" | undefined,
+  grep: LogGrep | undefined,
+): ((l: LogLine) => boolean) | null {
+  const match = grep ? logLineMatcher(grep) : null;
+  if (!stream && !match) return null;
+  if (!match) return (l) => l.stream === stream;
+  if (!stream) return (l) => match(l.line);
+  return (l) => l.stream === stream && match(l.line);
 }
 
 /** Reads one log file (never rotated) as readLog does. */
 export function readK8sLog(
   path: string,
   opts: FollowOptions,
-  onChunk: (lines: LogLine[]) => void,
+  onChunk: (lines: LogLine[]) => unknown,
 ): Promise<void> {
   return readLog(plainLogSource(path), opts, onChunk);
 }
@@ -143,7 +157,8 @@ interface Segment {
 export async function readLog(
   source: LogSource,
   opts: FollowOptions,
-  onChunk: (lines: LogLine[]) => void,
+  /** Awaited: a consumer that is behind slows the read down (back-pressure). */
+  onChunk: (lines: LogLine[]) => unknown,
 ): Promise<void> {
   // Snapshot and hold in one synchronous step: the live bytes from liveStart stay readable.
   const snap = source.snapshot();
@@ -212,7 +227,10 @@ export async function readLog(
     }
     let rest = "";
     const buf = Buffer.alloc(CHUNK);
-    const keep = timeFilter(opts.since, opts.until);
+    const byTime = timeFilter(opts.since, opts.until);
+    const byLine = opts.filter;
+    const keep =
+      byTime && byLine ? (l: LogLine) => byTime(l) && byLine(l) : (byTime ?? byLine ?? null);
     const untilMs = opts.until === undefined ? null : Date.parse(opts.until);
     for (;;) {
       if (opts.signal.aborted) return;
@@ -239,9 +257,9 @@ export async function readLog(
         for (const p of parts) {
           const l = parseK8sLogLine(p);
           if (l && (!keep || keep(l))) lines.push(l);
-          if (lines.length >= MAX_LINES_PER_CHUNK) onChunk(lines.splice(0));
+          if (lines.length >= MAX_LINES_PER_CHUNK) await onChunk(lines.splice(0));
         }
-        if (lines.length) onChunk(lines);
+        if (lines.length) await onChunk(lines);
         continue;
       }
       if (s.end !== null) {

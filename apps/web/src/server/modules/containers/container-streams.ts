@@ -6,8 +6,15 @@
 import {
   DomainError,
   eventActionMatches,
+  LOG_FLOW_ACK_EVERY,
+  packLogLines,
+  packedWeight,
   rfc3339ToNanos,
+  unpackLogLines,
   type ContainerEvent,
+  type ContainerLogsInput,
+  type LogLine,
+  type PackedLogs,
   type ContainerEventsInput,
   type ContainerStats,
 } from "@berth/core";
@@ -229,5 +236,67 @@ export async function* statsStream(
       .sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     yield { samples };
     await pause(Math.max(0, opts.intervalMs - (Date.now() - started)), signal);
+  }
+}
+
+/** A chunk of `containers.logs`: `{packed}` when the caller asked for it, else `{lines}`. */
+export type LogChunk =
+  { lines: LogLine[]; packed?: undefined } | { packed: PackedLogs; lines?: undefined };
+
+/**
+ * Relays a container's log from its agent. The agent is always asked for packed batches (the
+ * fast path: a few strings per batch instead of an object per line); callers that did not ask
+ * for `packed` get `{lines}`. The agent applies tail, since/until, the stream filter and the
+ * search while it reads its files. Leaving the generator (or aborting `signal`) cancels the
+ * agent's stream.
+ */
+export async function* containerLogs(
+  gateway: Pick<AgentGateway, "stream" | "streamInput">,
+  row: Pick<ContainerRow, "id" | "nodeId">,
+  input: ContainerLogsInput,
+  signal?: AbortSignal,
+): AsyncGenerator<LogChunk, void, undefined> {
+  const params = {
+    containerId: row.id,
+    follow: input.follow,
+    packed: true,
+    flow: true,
+    // Times are dropped only for packed readers that asked for none; `{lines}` always has them.
+    ...(input.packed && input.timestamps === false ? { timestamps: false } : {}),
+    ...(input.tail === undefined ? {} : { tail: input.tail }),
+    ...(input.since === undefined ? {} : { since: input.since }),
+    ...(input.until === undefined ? {} : { until: input.until }),
+    ...(input.stream === undefined ? {} : { stream: input.stream }),
+    ...(input.grep === undefined ? {} : { grep: input.grep }),
+  };
+  // Flow control: the agent stays within LOG_FLOW_WINDOW of what we acknowledge, and we
+  // acknowledge a batch only once our reader took it (the generator resumed after the yield).
+  // A slow reader (SSE client, download) therefore slows the agent's file read; the server
+  // holds at most about a window per stream.
+  let streamId: string | undefined;
+  let consumed = 0;
+  let acked = 0;
+  const stream = gateway.stream(row.nodeId, "container.logs", params, signal, {
+    onOpen: (id) => (streamId = id),
+  });
+  for await (const chunk of stream) {
+    if (input.packed) {
+      if (chunk.packed) yield { packed: chunk.packed };
+      else if (chunk.lines) yield { packed: packLogLines(chunk.lines) };
+    } else {
+      yield { lines: chunk.lines ?? (chunk.packed ? unpackLogLines(chunk.packed) : []) };
+    }
+    if (chunk.packed && streamId !== undefined) {
+      consumed += packedWeight(chunk.packed);
+      if (consumed - acked >= LOG_FLOW_ACK_EVERY) {
+        acked = consumed;
+        try {
+          gateway.streamInput(row.nodeId, streamId, { ack: consumed });
+        } catch (e) {
+          // The stream ended meanwhile: nothing left to acknowledge.
+          if (!(e instanceof DomainError)) throw e;
+        }
+      }
+    }
   }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Berth needs on a Debian 12 host, idempotently:
 #   apt: runc, conmon, busybox-static, iptables, iproute2, attr (overlay xattrs: layers, builds)
-#        (+ chromium, docker-registry, skopeo and apache2-utils (htpasswd)
-#         with --test: the registry client's tests)
+#        (+ chromium, docker-registry, skopeo, apache2-utils (htpasswd), shellcheck and docker.io
+#         with --test: the registry tests; docker.io's services are never started, the
+#         test starts its own dockerd on a private socket)
 #   npm: the workspace's dependencies (npm ci when node_modules is missing or stale)
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
@@ -17,7 +18,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NEXT_TELEMETRY_DISABLED=1 TURBO_TELEME
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 pkgs=(runc crun conmon busybox-static iptables iproute2 util-linux ca-certificates attr)
-[[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation docker-registry skopeo apache2-utils)
+[[ $want_test == 1 ]] && pkgs+=(chromium fonts-liberation docker-registry skopeo apache2-utils docker.io shellcheck)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -30,7 +31,20 @@ if ((${#missing[@]})); then
   fi
   log "apt-get install ${missing[*]}"
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # No package service starts during the install (docker.io, containerd, docker-registry): a
+  # policy-rc.d answering 101, as bench/peers-setup.sh does, unless the host has its own.
+  policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
+  fi
+  rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [[ $created_policy == 1 ]] && rm -f "$policy"
+  ((rc == 0)) || exit "$rc"
+  # Installed here: keep docker.io's system daemon off at boot too (tests run their own).
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+  fi
 fi
 # Debian's docker-registry enables a system service on :5000; the tests start their own
 # registries on random loopback ports, so keep the packaged one (started by its own install) off.

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { DomainError } from "@berth/core";
+import { hostPortOfUrl, sameServerHost } from "./node-credential";
 
 export interface Challenge {
   scheme: string;
@@ -83,6 +84,13 @@ export interface RegistryCredential {
   password?: string;
   /** An OAuth2 refresh token (Docker's "identity token"), exchanged at the token endpoint. */
   identityToken?: string;
+  /** Sent as the token request's `account` (a node credential: the team it pulls for). */
+  account?: string;
+  /**
+   * The token endpoint must be on this `host:port` (loopback spellings alike), else the
+   * credential is not sent: a node credential goes only to the agent's own server.
+   */
+  tokenHost?: string;
 }
 
 interface CachedToken {
@@ -144,6 +152,14 @@ export async function fetchToken(
     throw new DomainError("unavailable", `the registry's token realm "${realm}" is not a URL`);
   }
   const service = challenge.params["service"];
+  if (
+    credential?.tokenHost !== undefined &&
+    !sameServerHost(hostPortOfUrl(realm), credential.tokenHost)
+  )
+    throw new DomainError(
+      "forbidden",
+      `the registry's token realm ${url.origin} is not berth-server (${credential.tokenHost}): the node credential is not sent there`,
+    );
   let res: Response;
   if (credential?.identityToken) {
     const form = new URLSearchParams({
@@ -161,6 +177,7 @@ export async function fetchToken(
   } else {
     if (service) url.searchParams.set("service", service);
     for (const s of scopes) url.searchParams.append("scope", s);
+    if (credential?.account !== undefined) url.searchParams.set("account", credential.account);
     const headers: Record<string, string> = {};
     if (credential?.username !== undefined && credential.password !== undefined)
       headers["authorization"] = basicAuthorization(credential.username, credential.password);

@@ -210,8 +210,9 @@ export class Puller {
       method: "HEAD",
       scopes: [this.scope],
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      // A HEAD answer has no error body: let the GET report an unknown tag with its code.
-      accept: [404, 405],
+      // A HEAD answer has no error body: let the GET report an unknown tag or a refusal
+      // (DENIED and its message) with its code.
+      accept: [403, 404, 405],
       what: `manifest ${this.name}:${ref.tag ?? "latest"}`,
       signal: this.opts.signal,
     });

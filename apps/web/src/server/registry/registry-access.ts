@@ -1,27 +1,33 @@
 /**
  * Who may do what to a repository. Repositories live under a team's namespace
- * (`<team>/<name>`): the team's viewers pull, operators pull and push, owners also delete;
+ * (`<team>/<name>`): the caller's role in that team decides through core's `can` (registry.pull,
+ * registry.push, registry.delete: viewers pull, operators also push, owners also delete);
  * administrators may do everything. Single-component names belong to no team: administrators
  * only. A public repository may be pulled by anyone, anonymous callers included.
  */
-import { and, eq, teamMembers, teams, users, type Db } from "@berth/db";
+import { can, type Permission } from "@berth/core";
+import { eq, teamMembers, teams, users, type Db } from "@berth/db";
 import type { AuthUser } from "../modules/auth/auth.service";
 import { toAuthUser } from "../modules/auth/auth.service";
+import { TeamsService } from "../modules/teams/teams.service";
 import { namespaceOf } from "./registry-names";
 import { RegistrySettings } from "./registry-settings";
 import type { RegistryAction } from "./registry-token";
 
-const ROLE_ACTIONS: Record<"owner" | "operator" | "viewer", readonly RegistryAction[]> = {
-  owner: ["pull", "push", "delete"],
-  operator: ["pull", "push"],
-  viewer: ["pull"],
+/** The permission each registry action needs in the repository's team (core's `can`). */
+const ACTION_PERMISSION: Record<RegistryAction, Permission> = {
+  pull: "registry.pull",
+  push: "registry.push",
+  delete: "registry.delete",
 };
 const ALL: readonly RegistryAction[] = ["pull", "push", "delete"];
 
 export class RegistryAccess {
   readonly settings: RegistrySettings;
+  private readonly teams: TeamsService;
   constructor(private readonly db: Db) {
     this.settings = new RegistrySettings(db);
+    this.teams = new TeamsService(db);
   }
 
   /** An enabled user by id, or null. */
@@ -58,17 +64,23 @@ export class RegistryAccess {
     return own;
   }
 
+  /**
+   * What a node may do on `repository` on behalf of the team `teamId`: pull the team's own
+   * repositories and public ones. Nothing else, whatever the node's or anyone's role.
+   */
+  teamActions(teamId: string, repository: string): RegistryAction[] {
+    if (this.teamOf(repository)?.id === teamId || this.settings.isPublic(repository))
+      return ["pull"];
+    return [];
+  }
+
   private roleActions(user: AuthUser | null, repository: string): RegistryAction[] {
     if (!user) return [];
     const team = this.teamOf(repository);
     if (user.isAdmin) return team || namespaceOf(repository) === null ? [...ALL] : ["pull"];
     if (!team) return [];
-    const m = this.db
-      .select({ role: teamMembers.role })
-      .from(teamMembers)
-      .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, user.id)))
-      .get();
-    return m ? [...ROLE_ACTIONS[m.role]] : [];
+    const subject = { isAdmin: false, memberships: this.teams.membershipsOf(user.id).memberships };
+    return ALL.filter((a) => can(subject, ACTION_PERMISSION[a], { teamId: team.id }).allowed);
   }
 
   /** Team names whose repositories the user may pull (null: every repository, for admins). */

@@ -30,6 +30,8 @@ const ClaimsSchema = z.object({
   iat: z.number(),
   jti: z.string().max(64),
   access: z.array(AccessEntrySchema).max(64),
+  /** Node tokens (`sub` = `node:<id>`): the team the node pulls for. */
+  team: z.string().max(64).optional(),
 });
 export type TokenClaims = z.infer<typeof ClaimsSchema>;
 
@@ -58,7 +60,7 @@ export class TokenSigner {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  sign(sub: string, access: AccessEntry[], ttlSeconds = TOKEN_TTL_SECONDS) {
+  sign(sub: string, access: AccessEntry[], ttlSeconds = TOKEN_TTL_SECONDS, team?: string) {
     const iat = Math.floor(this.now() / 1000);
     const claims: TokenClaims = {
       iss: TOKEN_ISSUER,
@@ -69,6 +71,7 @@ export class TokenSigner {
       exp: iat + ttlSeconds,
       jti: randomBytes(12).toString("hex"),
       access,
+      ...(team === undefined ? {} : { team }),
     };
     const input = `${HEADER}.${b64(JSON.stringify(claims))}`;
     const sig = createHmac("sha256", this.key).update(input).digest("base64url");

@@ -12,7 +12,8 @@
  *   GET|PATCH|PUT|DELETE /v2/<name>/blobs/uploads/<uuid>[?digest=]
  *   GET  /v2/<name>/referrers/<digest>[?artifactType=]
  *
- * Access: a Bearer token from /v2/token (or a Berth API token used directly as Bearer); public
+ * Access: a Bearer token from /v2/token (or a Berth API token used directly as Bearer); nodes
+ * get a pull-only token for a team with their node credential (registry-node-auth.ts); public
  * repositories grant anonymous pull; a team's storage quota is checked when a blob is stored. A
  * token lacking a scope the caller's role would grant gets 401 `insufficient_scope` (the
  * client fetches a wider token); a scope the role does not grant gets 403 DENIED. Pushes
@@ -28,6 +29,14 @@ import { API_TOKEN_PREFIX } from "../modules/auth/auth.service";
 import type { Services } from "../services";
 import { RegistryAccess } from "./registry-access";
 import { checkQuota } from "./registry-settings";
+import {
+  isNodeUsername,
+  NODE_SUBJECT_PREFIX,
+  NodeAuthError,
+  nodeCallerOf,
+  verifyNodeCredential,
+  type NodeCaller,
+} from "./registry-node-auth";
 import { errorBody, isRegistryError, RegistryError } from "./registry-errors";
 import { parseManifest, OCI_INDEX } from "./registry-manifests";
 import { isDigest, parseDigest, validateName, validateTag } from "./registry-names";
@@ -75,6 +84,8 @@ export function registryFromDataDir(
 
 interface Caller {
   user: AuthUser | null;
+  /** A node pulling on behalf of a team (node credential at the token endpoint). */
+  node?: NodeCaller;
   /** Token grants, or "role" for an API token used directly (the role decides alone). */
   grants: AccessEntry[] | "role";
 }
@@ -266,13 +277,18 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     params: Record<string, unknown> = {},
     actorName?: string,
   ) {
+    const node = caller?.node;
     services.audit.record({
       actorId: caller?.user?.id ?? null,
-      actorName: caller?.user?.username ?? actorName ?? null,
-      teamId: repository ? (access.teamOf(repository)?.id ?? null) : null,
+      actorName: node ? `node:${node.name}` : (caller?.user?.username ?? actorName ?? null),
+      teamId: node ? node.teamId : repository ? (access.teamOf(repository)?.id ?? null) : null,
       action,
       target,
-      params: { method: req.method, ...params },
+      params: {
+        method: req.method,
+        ...(node ? { node: node.id, onBehalfOfTeam: node.teamName } : {}),
+        ...params,
+      },
       result,
       error,
       address: req.socket.remoteAddress ?? null,
@@ -292,6 +308,12 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     if (bearer) {
       const claims = signer.verify(bearer);
       if (!claims) throw new RegistryError("UNAUTHORIZED", "invalid or expired token");
+      if (claims.sub.startsWith(NODE_SUBJECT_PREFIX)) {
+        const node = nodeCallerOf(deps.db, claims.sub, claims.team);
+        if (!node)
+          throw new RegistryError("UNAUTHORIZED", "the token's node or team is no longer active");
+        return { user: null, node, grants: claims.access };
+      }
       const user = claims.sub ? access.user(claims.sub) : null;
       if (claims.sub && !user)
         throw new RegistryError("UNAUTHORIZED", "the token's user is no longer active");
@@ -310,8 +332,15 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     throw new RegistryError("UNAUTHORIZED", "authentication required");
   }
 
+  /** What the caller's identity allows on `name` (a node: its team's pull right only). */
+  function allowedActions(caller: Caller, name: string): RegistryAction[] {
+    return caller.node
+      ? access.teamActions(caller.node.teamId, name)
+      : access.actions(caller.user, name);
+  }
+
   function granted(caller: Caller, name: string, action: RegistryAction): boolean {
-    if (!access.actions(caller.user, name).includes(action)) return false;
+    if (!allowedActions(caller, name).includes(action)) return false;
     if (caller.grants === "role") return true;
     return caller.grants.some(
       (g) =>
@@ -331,6 +360,11 @@ export function createRegistryRoutes(deps: RegistryDeps) {
   ) {
     if (granted(caller, name, action)) return;
     const scope = `repository:${name}:${scopeActions}`;
+    if (caller.node) {
+      const message = `node ${caller.node.name} may not ${action} ${name} for team ${caller.node.teamName}`;
+      audit(req, caller, `registry.${action}`, name, name, "denied", message);
+      throw new RegistryError("DENIED", message, { repository: name, action });
+    }
     if (!caller.user)
       throw Object.assign(
         new RegistryError("UNAUTHORIZED", "authentication required", [
@@ -390,6 +424,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     if (service !== null && service !== TOKEN_SERVICE)
       throw new RegistryError("DENIED", `this token service is "${TOKEN_SERVICE}"`, undefined, 400);
     let user: AuthUser | null = null;
+    let node: NodeCaller | undefined;
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (basic) {
       const decoded = Buffer.from(basic, "base64").toString("utf8");
@@ -397,7 +432,9 @@ export function createRegistryRoutes(deps: RegistryDeps) {
       const username = i < 0 ? decoded : decoded.slice(0, i);
       const password = i < 0 ? "" : decoded.slice(i + 1);
       try {
-        if (password.startsWith(API_TOKEN_PREFIX)) {
+        if (isNodeUsername(username)) {
+          node = verifyNodeCredential(deps.db, username, password, url.searchParams.get("account"));
+        } else if (password.startsWith(API_TOKEN_PREFIX)) {
           // An API token as the password; the username is not checked (as GitHub's registry does).
           user = services.auth.userForApiToken(password);
           if (!user) throw new Error("invalid API token");
@@ -417,6 +454,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
           username.slice(0, 64),
         );
         res.setHeader("www-authenticate", `Basic realm="${realm}"`);
+        if (e instanceof NodeAuthError) throw new RegistryError("UNAUTHORIZED", e.message);
         throw new RegistryError("UNAUTHORIZED", "invalid username, password or token");
       }
     } else if (req.headers.authorization) {
@@ -425,7 +463,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
     const grants: AccessEntry[] = [];
     for (const s of parseScopes(url.searchParams.getAll("scope"))) {
       if (s.type === "registry") {
-        if (s.name === "catalog" && user)
+        if (s.name === "catalog" && user && !node)
           grants.push({ type: "registry", name: "catalog", actions: ["*"] });
         continue;
       }
@@ -434,13 +472,15 @@ export function createRegistryRoutes(deps: RegistryDeps) {
       } catch {
         continue;
       }
-      const allowed = access.actions(user, s.name);
+      const allowed = node ? access.teamActions(node.teamId, s.name) : access.actions(user, s.name);
       const actions = s.actions.includes("*")
         ? allowed
         : s.actions.filter((a) => (allowed as string[]).includes(a));
       if (actions.length > 0) grants.push({ type: "repository", name: s.name, actions });
     }
-    const { token: t, claims } = signer.sign(user?.id ?? "", grants);
+    const { token: t, claims } = node
+      ? signer.sign(`${NODE_SUBJECT_PREFIX}${node.id}`, grants, TOKEN_TTL_SECONDS, node.teamId)
+      : signer.sign(user?.id ?? "", grants);
     sendJson(res, 200, {
       token: t,
       access_token: t,

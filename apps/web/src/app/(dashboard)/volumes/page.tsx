@@ -14,7 +14,7 @@ import {
 } from "@/components/volume-actions";
 import { useTRPC } from "@/lib/trpc";
 
-function columns(canWrite: boolean): ColumnDef<VolumeRow, unknown>[] {
+function columns(canWrite: boolean, showTeam: boolean): ColumnDef<VolumeRow, unknown>[] {
   return [
     {
       id: "name",
@@ -23,6 +23,22 @@ function columns(canWrite: boolean): ColumnDef<VolumeRow, unknown>[] {
       cell: (c) => <Text fw={500}>{c.row.original.name}</Text>,
     },
     { id: "node", header: "Node", accessorKey: "nodeName" },
+    // Administrators see every team's volumes: which one owns it (none for unowned ones).
+    ...(showTeam
+      ? [
+          {
+            id: "team",
+            header: "Team",
+            accessorFn: (v) => v.teamName ?? "unowned",
+            cell: (c) =>
+              c.row.original.teamName ?? (
+                <Text c="dimmed" fs="italic" span>
+                  unowned
+                </Text>
+              ),
+          } satisfies ColumnDef<VolumeRow, unknown>,
+        ]
+      : []),
     {
       id: "mountpoint",
       header: "Mountpoint",
@@ -54,9 +70,10 @@ export default function VolumesPage() {
   const trpc = useTRPC();
   const me = useMe();
   const volumes = useQuery(trpc.volumes.list.queryOptions(undefined, { refetchInterval: 5000 }));
-  // volumes.create/remove need containers.write: owners, operators and admins.
-  const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
-  const cols = useMemo(() => columns(canWrite), [canWrite]);
+  // volumes.create/remove need volume.write (auth.me lists the permissions held in the team).
+  const canWrite = !!me && me.permissions.includes("volume.write");
+  const isAdmin = !!me?.isAdmin;
+  const cols = useMemo(() => columns(canWrite, isAdmin), [canWrite, isAdmin]);
 
   return (
     <ListPage
@@ -70,7 +87,7 @@ export default function VolumesPage() {
           it on first use.
         </EmptyState>
       }
-      filterPlaceholder="name, node, mountpoint…"
+      filterPlaceholder={isAdmin ? "name, node, team, mountpoint…" : "name, node, mountpoint…"}
       columns={cols}
       getRowId={(v) => `${v.nodeId}/${v.name}`}
       initialSorting={[{ id: "name", desc: false }]}

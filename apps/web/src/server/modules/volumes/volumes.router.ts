@@ -5,16 +5,16 @@ import { procedureWith, router } from "../../trpc";
 const VolumeRefSchema = z.object({ name: VolumeNameSchema, node: NodeRefSchema.optional() });
 
 export const volumesRouter = router({
-  list: procedureWith("containers.read")
+  list: procedureWith("volume.read")
     .input(z.object({ node: NodeRefSchema.optional() }).optional())
-    .query(({ ctx, input }) => ctx.services.volumes.list(input?.node)),
-  inspect: procedureWith("containers.read")
+    .query(({ ctx, input }) => ctx.services.volumes.list(ctx.actor, input?.node)),
+  inspect: procedureWith("volume.read")
     .input(VolumeRefSchema)
-    .query(({ ctx, input }) => ctx.services.volumes.inspect(input.name, input.node)),
-  create: procedureWith("containers.write")
+    .query(({ ctx, input }) => ctx.services.volumes.inspect(ctx.actor, input.name, input.node)),
+  create: procedureWith("volume.write")
     .input(VolumeRefSchema)
-    .mutation(({ ctx, input }) => ctx.services.volumes.create(input.name, input.node)),
-  remove: procedureWith("containers.write")
+    .mutation(({ ctx, input }) => ctx.services.volumes.create(ctx.actor, input.name, input.node)),
+  remove: procedureWith("volume.write")
     .input(VolumeRefSchema)
-    .mutation(({ ctx, input }) => ctx.services.volumes.remove(input.name, input.node)),
+    .mutation(({ ctx, input }) => ctx.services.volumes.remove(ctx.actor, input.name, input.node)),
 });

@@ -61,6 +61,8 @@ export default defineConfig({
       BERTH_ADMIN_USER: adminUser,
       BERTH_ADMIN_PASSWORD: adminPassword,
       BERTH_NETWORK_PREFIX: networkPrefix,
+      // Usage samples every second, so the usage spec sees a short container's usage at once.
+      BERTH_USAGE_INTERVAL: "1",
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

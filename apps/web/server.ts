@@ -21,9 +21,12 @@ import {
   writeBootstrapJoinToken,
 } from "./src/server/bootstrap";
 import { createHttpApp } from "./src/server/http-app";
+import { ServerMetrics } from "./src/server/metrics";
+import { appRouter } from "./src/server/root";
 import { registryFromDataDir } from "./src/server/registry/registry.http";
 import { createServices } from "./src/server/services";
 import { loadOrCreateRegistryKey } from "./src/server/modules/registries/secret-box";
+import { AUDIT_ARCHIVE_DIR, loadOrCreateAuditKey } from "./src/server/modules/audit/audit-key";
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const dev = process.argv.includes("--dev");
@@ -74,6 +77,8 @@ async function main(): Promise<void> {
     version,
     registryKey: () => loadOrCreateRegistryKey(config.dataDir),
     registryStorage: registry.storage,
+    auditKey: () => loadOrCreateAuditKey(config.dataDir),
+    auditArchiveDir: join(config.dataDir, AUDIT_ARCHIVE_DIR),
   });
   // Registry garbage collection every 6 h (1 h grace for blobs awaiting their manifest).
   const registryGc = setInterval(
@@ -91,6 +96,20 @@ async function main(): Promise<void> {
     6 * 3600 * 1000,
   );
   registryGc.unref();
+  // Audit retention: at start and daily, rows older than the retention go to an archive.
+  const auditRetention = () =>
+    services.audit
+      .applyRetention(config.auditRetentionDays)
+      .then((r) => {
+        if (r.archived > 0)
+          console.log(`berth-server: archived ${r.archived} audit records to ${r.archive}`);
+      })
+      .catch((e: unknown) =>
+        console.error(`berth-server: audit retention: ${(e as Error).message}`),
+      );
+  void auditRetention();
+  const auditTimer = setInterval(() => void auditRetention(), 24 * 3600 * 1000);
+  auditTimer.unref();
   const api = createHttpApp({
     db,
     gateway,
@@ -99,6 +118,10 @@ async function main(): Promise<void> {
     defaultTeamId: boot.defaultTeamId,
     secureCookies: config.secureCookies,
     registry,
+    metrics: {
+      metrics: new ServerMetrics(gateway, Object.keys(appRouter._def.procedures)),
+      access: { token: config.metricsToken, allowLoopback: config.metricsAllowLoopback },
+    },
     onError: (m) => console.error(`berth-server: ${m}`),
   });
 
@@ -140,12 +163,19 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`berth-server: ${signal}: shutting down`);
     clearInterval(registryGc);
+    clearInterval(auditTimer);
     await gateway.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
     await app.close().catch(() => undefined);
+    // The audit chain's head seq, so the next start notices rows removed while we were down.
+    try {
+      services.audit.flushHead();
+    } catch (e) {
+      console.error(`berth-server: audit chain head: ${(e as Error).message}`);
+    }
     db.$client.close();
     process.exit(0);
   };

@@ -575,10 +575,10 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
     expect(r.code).toBe(0);
     const [header, row] = r.stdout.split("\n");
     expect(header).toMatch(
-      /^NAME\s+STATUS\s+HOSTNAME\s+KERNEL\s+CGROUP\s+RUNTIME\s+CPUS\s+MEMORY\s+CONTAINERS\s+LAST SEEN$/,
+      /^NAME\s+STATUS\s+AVAILABILITY\s+POOL\s+CPUS\s+MEMORY\s+CONTAINERS\s+AGENT\s+LABELS\s+LAST SEEN$/,
     );
     expect(row).toMatch(
-      /^node-1\s+online\s+host-a\s+6\.1\.0\s+v1 \(hybrid\)\s+runc 1\.1\.5\s+2\s+4\.0 GiB\s+1\/3\s+2 seconds ago$/,
+      /^node-1\s+online\s+active\s+-\s+0\/2\s+0 B\/4\.0 GiB\s+1\/3\s+0\.1\.0\s+-\s+now$/,
     );
   });
 
@@ -590,7 +590,13 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
       stdout: "2024-01-01T00:00:00.000000001Z hello\n",
       stderr: "2024-01-01T00:00:00.000000002Z warn\n",
     });
-    expect(srv.calls.at(-1)?.input).toEqual({ ref: "quirky_turing", follow: false, tail: 5 });
+    expect(srv.calls.at(-1)?.input).toEqual({
+      ref: "quirky_turing",
+      follow: false,
+      tail: 5,
+      packed: true,
+      timestamps: true,
+    });
 
     // --since/--until: durations before now and Unix times become RFC 3339 instants
     expect(
@@ -601,6 +607,22 @@ describe("berth CLI against a tRPC server on 127.0.0.1", () => {
       follow: false,
       since: new Date(NOW - 600_000).toISOString(),
       until: "2023-11-14T22:13:20.500000000Z",
+      packed: true,
+      timestamps: false,
+    });
+
+    // --grep and --stream go to the server (the node searches); --regex needs --grep.
+    expect(
+      (await berth(["logs", "--grep", "a|b", "--regex", "--stream", "stderr", "quirky_turing"]))
+        .code,
+    ).toBe(0);
+    expect(srv.calls.at(-1)?.input).toMatchObject({
+      stream: "stderr",
+      grep: { pattern: "a|b", regex: true, ignoreCase: false },
+    });
+    expect(await berth(["logs", "--regex", "quirky_turing"])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("need --grep") as unknown,
     });
     expect(await berth(["logs", "--since", "yesterday", "quirky_turing"])).toMatchObject({
       code: 2,

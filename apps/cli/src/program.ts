@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerArchiveCommands } from "./commands/archive.command";
+import { registerAuditCommands } from "./commands/audit.command";
+import { registerTokenCommands } from "./commands/tokens.command";
 import { registerBuildCommand } from "./commands/build.command";
 import { registerCommitCommand } from "./commands/commit.command";
 import { registerAuthCommands } from "./commands/auth.command";
@@ -14,7 +16,9 @@ import { type GlobalFlags } from "./commands/global-flags";
 import { registerImageCommands } from "./commands/images.command";
 import { registerLifecycleCommands } from "./commands/lifecycle.command";
 import { registerNodeCommands } from "./commands/nodes.command";
+import { registerTeamCommands } from "./commands/teams.command";
 import { registerTransferCommands } from "./commands/transfer.command";
+import { registerUsageCommands } from "./commands/usage.command";
 import { registerUpdateStatsCommands } from "./commands/update-stats.command";
 import { registerVersionCommand } from "./commands/version.command";
 import { registerVolumeCommands } from "./commands/volumes.command";
@@ -52,6 +56,10 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
       "--token <token>",
       "API token (env BERTH_TOKEN; default: the one saved by `berth login`)",
     )
+    .option(
+      "--team <team>",
+      "the team to act in, by name or id (env BERTH_TEAM; default: your default team)",
+    )
     .version(`berth version ${ctx.version}`, "-v, --version", "print the version and quit");
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
@@ -70,6 +78,10 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
   registerEventsCommand(program, ctx, globals);
   registerExecCommand(program, ctx, globals, setExitCode);
   registerTransferCommands(program, ctx, globals);
+  registerUsageCommands(program, ctx, globals);
+  registerAuditCommands(program, ctx, globals);
+  registerTokenCommands(program, ctx, globals);
+  registerTeamCommands(program, ctx, globals);
 
   forEachCommand(program, (c) => c.showHelpAfterError(`See '${commandPath(c)} --help'.`));
   return program;

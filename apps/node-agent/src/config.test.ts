@@ -36,6 +36,7 @@ describe("parseConfig", () => {
       stateDir: DEFAULT_STATE_DIR,
       logLevel: "info",
       networkPrefix: "berth",
+      usageIntervalSec: 10,
     });
     const env = {
       BERTH_SERVER: "https://berth.example.com",
@@ -49,6 +50,7 @@ describe("parseConfig", () => {
       stateDir: "/tmp/a",
       logLevel: "debug",
       networkPrefix: "berth",
+      usageIntervalSec: 10,
     });
     expect(
       cfg(
@@ -95,6 +97,15 @@ describe("parseConfig", () => {
     expect(cfg([...server, "--node-name", "a"], { BERTH_NODE_NAME: "b" }).nodeName).toBe("a");
     expect(fails([...server, "--node-name=bad name"])).toMatch(/^invalid --node-name "bad name"/);
     expect(fails(server, { BERTH_NODE_NAME: ".x" })).toMatch(/^invalid --node-name/);
+  });
+
+  it("--usage-interval (or BERTH_USAGE_INTERVAL) sets the usage sampling period", () => {
+    const server = ["--server", "http://127.0.0.1:3000"];
+    expect(cfg([...server, "--usage-interval", "1.5"]).usageIntervalSec).toBe(1.5);
+    expect(cfg(server, { BERTH_USAGE_INTERVAL: "5" }).usageIntervalSec).toBe(5);
+    expect(fails([...server, "--usage-interval", "0"])).toMatch(
+      /^invalid --usage-interval "0": must be at least 0.2 seconds/,
+    );
   });
 
   it("--network-prefix (or BERTH_NETWORK_PREFIX) names the bridges; off turns networking off", () => {

@@ -60,6 +60,12 @@ export const AgentConfigSchema = z.object({
     .string()
     .regex(/^([a-z]{2,8})$/, "must be 2-8 lowercase letters (or off)")
     .default("berth"),
+  /** Seconds between usage samples of every running container (usage accounting). */
+  usageIntervalSec: z.coerce
+    .number()
+    .min(0.2, "must be at least 0.2 seconds")
+    .max(3600, "must be at most 3600 seconds")
+    .default(10),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -89,6 +95,8 @@ Options:
   --cleanup-network     remove every bridge, veth, iptables rule, netns and address of the
                         prefix (and the state dir's networks.json), then exit; for
                         after the agent and its containers are gone (no --server needed)
+  --usage-interval SEC  seconds between usage samples of each container
+                        (default 10)                        (env BERTH_USAGE_INTERVAL)
   -h, --help            print this help and exit
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 fatal error (e.g. join token refused), 2 bad usage.
@@ -120,6 +128,7 @@ const FLAG_NAMES: Record<string, string> = {
   insecureRegistries: "--insecure-registry",
   nodeName: "--node-name",
   networkPrefix: "--network-prefix",
+  usageIntervalSec: "--usage-interval",
 };
 
 /** `--runtime` takes a runtime name (runc, crun) or an absolute binary path. */
@@ -150,6 +159,7 @@ export function parseConfig(
         "node-name": { type: "string" },
         "network-prefix": { type: "string" },
         "cleanup-network": { type: "boolean" },
+        "usage-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -187,6 +197,7 @@ export function parseConfig(
     ...(insecure.length > 0 ? { insecureRegistries: insecure } : {}),
     nodeName: str(values["node-name"]) ?? nonEmpty(env.BERTH_NODE_NAME),
     networkPrefix: str(values["network-prefix"]) ?? nonEmpty(env.BERTH_NETWORK_PREFIX),
+    usageIntervalSec: str(values["usage-interval"]) ?? nonEmpty(env.BERTH_USAGE_INTERVAL),
   };
   if (raw.serverUrl === undefined) {
     throw new ConfigError(

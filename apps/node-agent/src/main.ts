@@ -8,9 +8,18 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { ConfigError, loadConfig, type AgentConfig } from "./config";
 import { AgentClient } from "./control/agent-client";
-import { AgentStartupError, credentialPath, ensureCredential } from "./control/credentials";
+import { detectCgroups, type CgroupLayout } from "./cgroups/detect";
+import { readSubtreeUsage } from "./cgroups/subtree-usage";
+import {
+  AgentStartupError,
+  credentialPath,
+  ensureCredential,
+  writeCredential,
+} from "./control/credentials";
 import { createJsonLogger, type Logger } from "./control/logger";
 import { Outbox } from "./control/outbox";
+import { finalSampleHook, UsageSampler } from "./usage/usage-sampler";
+import { UsageSpool } from "./usage/usage-spool";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -57,9 +66,13 @@ async function main(): Promise<number> {
 
   const t0 = Date.now();
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  // Usage accounting: samples wait on disk until the server acks them; each recorded exit
+  // (also one found while adopting) takes a final sample before its cgroup goes.
+  const usage = UsageSpool.open(config.stateDir, log);
   // Loaded lazily so `--help` and usage errors answer instantly.
   const { ContainerService } = await import("./containers/container-service");
   const service = await ContainerService.create({
+    onExitRecorded: finalSampleHook(usage, log),
     stateDir: config.stateDir,
     ...(config.runtimePath === undefined ? {} : { runtimePath: config.runtimePath }),
     ...(config.runtimeName === undefined ? {} : { runtimeName: config.runtimeName }),
@@ -84,8 +97,17 @@ async function main(): Promise<number> {
     containers: service.list().length,
   });
 
+  const sampler = new UsageSampler({
+    source: service,
+    spool: usage,
+    intervalMs: config.usageIntervalSec * 1000,
+    log,
+  });
+  sampler.start();
+
   let outbox: Outbox | undefined;
   let client: AgentClient | undefined;
+  let cgroupLayout: CgroupLayout | undefined;
   try {
     const credential = await ensureCredential({
       stateDir: config.stateDir,
@@ -101,7 +123,10 @@ async function main(): Promise<number> {
       credential,
       handler: service,
       outbox,
+      usage,
       log,
+      storeCredential: (cred) => writeCredential(config.stateDir, cred),
+      nodeUsage: async () => readSubtreeUsage((cgroupLayout ??= await detectCgroups())),
     });
     client.start();
     log.info("agent started", {
@@ -128,7 +153,9 @@ async function main(): Promise<number> {
     }
     throw e;
   } finally {
+    await sampler.stop();
     await closeAll(log, client, service, outbox);
+    usage.close();
   }
 }
 

@@ -11,6 +11,9 @@ const EnvelopeSchema = z.union([
 
 export class E2EApi {
   private cookie = "";
+  private csrf = "";
+  /** The team calls act in (`x-berth-team`); null: the user's default team. */
+  team: string | null = null;
   constructor(private readonly baseURL: string) {}
 
   private async call(path: string, init: RequestInit): Promise<unknown> {
@@ -19,11 +22,16 @@ export class E2EApi {
       headers: {
         "content-type": "application/json",
         ...(this.cookie ? { cookie: this.cookie } : {}),
+        // Cookie-authenticated mutations carry the CSRF token, as the dashboard sends it.
+        ...(this.csrf ? { "x-berth-csrf": this.csrf } : {}),
+        ...(this.team ? { "x-berth-team": this.team } : {}),
       },
     });
     const cookies = res.headers.getSetCookie();
     const session = cookies.find((c) => c.startsWith("berth_session="));
     if (session) this.cookie = session.split(";")[0]!;
+    const csrf = cookies.find((c) => c.startsWith("berth_csrf="));
+    if (csrf) this.csrf = csrf.split(";")[0]!.slice("berth_csrf=".length);
     const body = EnvelopeSchema.parse(await res.json());
     if ("error" in body) throw new Error(`${path}: ${body.error.message} (HTTP ${res.status})`);
     return body.result.data;

@@ -35,6 +35,10 @@ import type { AppRouter } from "@berth/web/router";
 import { z } from "zod";
 import { CliError } from "../errors";
 import { ExecChunkSchema, type ExecChunk } from "./exec-chunk";
+import { FleetApi } from "./fleet-api";
+import { TeamsApi } from "./teams-api";
+import { UsageApi } from "./usage-api";
+import { AuditApi, TokensApi } from "./account-api";
 import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
 import {
   ContainerNetworksSchema,
@@ -53,6 +57,7 @@ import {
   type ImageRemovalView,
 } from "./image-views";
 import { createHttpClient, type HttpClient, type HttpFetch } from "./http-fetch";
+import { streamLogsOverHttp } from "./log-stream";
 import {
   CliLoginResultSchema,
   ContainerViewSchema,
@@ -83,6 +88,8 @@ export interface BerthApiOptions {
   token: string | null;
   /** Sent as the User-Agent. */
   userAgent: string;
+  /** The team to act in (`x-berth-team`); null: the user's default team. */
+  team?: string | null;
 }
 
 function parseAnswer<S extends z.ZodType>(
@@ -113,6 +120,7 @@ export class BerthApi {
     this.hasToken = opts.token !== null;
     const headers: Record<string, string> = { "user-agent": opts.userAgent };
     if (opts.token !== null) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.team) headers["x-berth-team"] = opts.team;
     this.http = createHttpClient(() => headers);
     this.client = createTRPCClient<AppRouter>({
       links: [
@@ -122,6 +130,31 @@ export class BerthApi {
         }),
       ],
     });
+  }
+
+  /** Fleet management: nodes, pools, join tokens (./fleet-api.ts). */
+  get fleet(): FleetApi {
+    return new FleetApi(this.client);
+  }
+
+  /** Teams, members, roles, users and effective access (./teams-api.ts). */
+  get teams(): TeamsApi {
+    return new TeamsApi(this.client);
+  }
+
+  /** Usage reports, prices and budgets (./usage-api.ts). */
+  get usage(): UsageApi {
+    return new UsageApi(this.client);
+  }
+
+  /** The audit trail: listing, chain verification, export (./account-api.ts). */
+  get audit(): AuditApi {
+    return new AuditApi(this.client, this.server, this.http.fetch);
+  }
+
+  /** The caller's API tokens (./account-api.ts). */
+  get tokens(): TokensApi {
+    return new TokensApi(this.client);
   }
 
   /** The raw keep-alive fetch, for non-tRPC endpoints. */
@@ -463,10 +496,18 @@ export class BerthApi {
     onChunk: (chunk: LogChunk) => void,
     signal?: AbortSignal,
   ): Promise<void> {
+    // The raw NDJSON route first (log-stream.ts); an older server without it: the subscription.
+    try {
+      if (await streamLogsOverHttp(this.http.fetch, this.server, input, onChunk, signal)) return;
+    } catch (e) {
+      if (signal?.aborted) return; // detached (`run` after a second Ctrl-C): not a failure
+      throw e;
+    }
     const client = await this.subscriptions();
     await this.relay(
       "the log stream",
-      (handlers) => client.containers.logs.subscribe(input, handlers),
+      // Packed batches: a few strings per chunk instead of an object per line (log-pack.ts).
+      (handlers) => client.containers.logs.subscribe({ ...input, packed: true }, handlers),
       (data) => onChunk(parseAnswer(LogChunkSchema, data, "containers.logs")),
       signal,
     );

@@ -7,6 +7,7 @@ import {
   ContainerStateSchema,
   HealthSchema as ContainerHealthSchema,
   LogLineSchema,
+  PackedLogsSchema,
   NodeFactsSchema,
 } from "@berth/core";
 import { z } from "zod";
@@ -66,7 +67,11 @@ export type WaitResult = z.infer<typeof WaitResultSchema>;
 
 export const RemoveResultSchema = z.looseObject({ id: z.string(), removed: z.literal(true) });
 
-export const LogChunkSchema = z.object({ lines: z.array(LogLineSchema) });
+/** A `containers.logs` chunk: `{lines}`, or `{packed}` (core log-pack.ts) as the CLI asks. */
+export const LogChunkSchema = z.union([
+  z.object({ lines: z.array(LogLineSchema) }),
+  z.object({ packed: PackedLogsSchema }),
+]);
 export type LogChunk = z.infer<typeof LogChunkSchema>;
 
 export const ImageViewSchema = z.looseObject({

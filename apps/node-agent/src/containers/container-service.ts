@@ -41,11 +41,14 @@ import { importRootfs, loadArchive, saveImages } from "../images/archive";
 import { ImageStore } from "../images/image-store";
 import { ImageTransfers } from "../images/transfer";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
-import { readLog } from "../monitor/k8s-log";
+import { lineFilter, readLog } from "../monitor/k8s-log";
 import { RotatingLog } from "../monitor/log-rotation";
+import { StatsHistoryRecorder } from "./stats-history";
 import type { OciRuntime } from "../runtime/oci-runtime";
 import type { RuntimeName } from "../runtime/runtime-probe";
 import { selectRuntime } from "../runtime/select-runtime";
+import { readCgroupCounters, readVethCounters } from "../usage/usage-counters";
+import type { UsageCounters } from "../usage/usage-sampler";
 import {
   buildSpec,
   withAnnotations,
@@ -102,6 +105,7 @@ import { runtimeExecStream, type ExecChunk } from "../runtime/runtime-exec-strea
 import { runtimeExecTty } from "../runtime/runtime-exec-tty";
 import { execProcess } from "./exec";
 import { commitContainer } from "../images/commit";
+import { readCredential } from "../control/credentials";
 import {
   Builder,
   type BuildIo,
@@ -133,7 +137,16 @@ export interface ContainerServiceDeps {
    * network namespace with loopback only (what `--network none` gives).
    */
   network?: { prefix: string; defaultSubnet?: string; dns?: boolean };
+  /**
+   * Called when an exit is recorded, before the cgroup is released, with the run's last
+   * counters (null when they cannot be read): the final usage sample. Set at create, so exits
+   * found while adopting after an agent restart are sampled too.
+   */
+  onExitRecorded?: ExitHook;
 }
+
+/** See ContainerServiceDeps.onExitRecorded. */
+export type ExitHook = (status: ContainerStatus, counters: UsageCounters | null) => void;
 
 type EventCallback = <N extends EventName>(name: N, data: EventData<N>) => void;
 
@@ -152,6 +165,8 @@ interface Entry {
 
 const AGENT_VERSION = "0.1.0";
 const EXIT_POLL_MS = 1000;
+/** Stats history sampling interval: 720 points make the hour. */
+const STATS_INTERVAL_MS = 5000;
 const LIVE: ReadonlySet<ContainerState> = new Set(["created", "running", "paused", "stopping"]);
 
 function newEntry(rec: ContainerRecord, paths: ContainerPaths): Entry {
@@ -222,6 +237,12 @@ export class ContainerService {
   private builder!: Builder;
   /** Bridges, addresses, ports and names (containers/networking.ts); absent when disabled. */
   private net: ContainerNetworking | undefined;
+  /** The last hour of stats of the node and each container (stats-history.ts). */
+  private readonly history = new StatsHistoryRecorder(this, STATS_INTERVAL_MS, undefined, (e) =>
+    this.log("stats history sample failed", { error: String(e) }),
+  );
+  /** The final usage sample at exit (ContainerServiceDeps.onExitRecorded). */
+  private exitHook: ExitHook | undefined;
 
   private constructor(
     private readonly stateDir: string,
@@ -236,7 +257,13 @@ export class ContainerService {
     this.socketsDir = join(stateDir, "sockets");
     this.volumes = new VolumeStore(stateDir);
     this.log = log ?? (() => undefined);
-    this.transfers = new ImageTransfers(images, { log: this.log, insecureRegistries });
+    this.transfers = new ImageTransfers(images, {
+      log: this.log,
+      insecureRegistries,
+      // berth-server's own registry is pulled from with the node credential (read when needed:
+      // it is stored after the engine starts and may be rotated).
+      nodeIdentity: () => readCredential(stateDir),
+    });
   }
 
   /** Detects cgroups, seeds busybox, adopts the containers already on disk. */
@@ -268,6 +295,7 @@ export class ContainerService {
       deps.log,
       deps.insecureRegistries,
     );
+    svc.exitHook = deps.onExitRecorded;
     svc.userns = await UsernsAllocator.open(stateDir);
     svc.runtimes = runtimes;
     svc.builder = await Builder.open({
@@ -284,6 +312,7 @@ export class ContainerService {
       });
     await svc.adopt();
     svc.startWatching();
+    svc.history.start();
     return svc;
   }
 
@@ -529,6 +558,27 @@ export class ContainerService {
       blkio: { readBytes: cg.blkioReadBytes, writeBytes: cg.blkioWriteBytes },
       ...(this.net ? { net: sumCounters(await this.net.counters(id)) } : {}),
     };
+  }
+
+  /**
+   * Raw counters for usage accounting (usage/usage-sampler.ts): the cgroup files and the veths.
+   * Works on an exited container until its cgroup is released (the final sample).
+   */
+  usageCounters(id: string): Promise<UsageCounters> {
+    if (!this.entries.has(id)) throw notFound(`container ${id.slice(0, 12)} not found`, { id });
+    return Promise.resolve({
+      ...readCgroupCounters(id, this.cgroups.containerPaths(id)),
+      ...readVethCounters(this.net?.hostVeths(id) ?? []),
+    });
+  }
+
+  /** `stats.history`: the last hour of a container's or the node's stats. */
+  statsHistory(p: CommandParams<"stats.history">): CommandResult<"stats.history"> {
+    if (p.containerId !== undefined && !this.entries.has(p.containerId))
+      throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
+        id: p.containerId,
+      });
+    return this.history.history(p);
   }
 
   private running(id: string, action: string): Entry {
@@ -976,6 +1026,20 @@ export class ContainerService {
     await this.save(exited);
     Object.assign(rec, exited);
     this.emit("container.exited", toStatus(rec));
+    // The last usage sample of this run, while the cgroup's counters are still readable.
+    if (this.exitHook) {
+      let counters: UsageCounters | null = null;
+      try {
+        counters = await this.usageCounters(rec.id);
+      } catch (x) {
+        this.log("cannot read the final usage counters", { id: rec.id, error: String(x) });
+      }
+      try {
+        this.exitHook(toStatus(rec), counters);
+      } catch (x) {
+        this.log("final usage sample failed", { id: rec.id, error: String(x) });
+      }
+    }
     // The process is gone: free the runtime's state and cgroups, and the rootfs mount. This
     // runs after the event (the exit is not delayed by two more process spawns) but still under
     // the container's lock, so whatever comes next (start, restart, rm) and `wait` (which
@@ -1304,7 +1368,8 @@ export class ContainerService {
   async logs(
     p: CommandParams<"container.logs">,
     signal: AbortSignal,
-    onChunk: (lines: LogLine[]) => void,
+    /** Awaited when it returns a promise: back-pressure on the read. */
+    onChunk: (lines: LogLine[]) => unknown,
   ): Promise<void> {
     const e = this.entries.get(p.containerId);
     if (!e)
@@ -1321,6 +1386,7 @@ export class ContainerService {
         done: e.exited,
         since: p.since,
         until: p.until,
+        filter: lineFilter(p.stream, p.grep) ?? undefined,
       },
       onChunk,
     );
@@ -1658,6 +1724,7 @@ export class ContainerService {
   /** Stops watchers; the containers keep running. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.history.stop();
     for (const e of this.entries.values()) clearTimeout(e.restartTimer);
     for (const id of [...this.healthChecks.keys()]) this.stopHealthcheck(id);
     await Promise.all([...this.logFiles.keys()].map((id) => this.closeLogFiles(id)));

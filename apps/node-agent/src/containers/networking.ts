@@ -383,6 +383,11 @@ export class ContainerNetworking {
     return this.manager.counters(id);
   }
 
+  /** The host ends of a container's veths. */
+  hostVeths(id: string): string[] {
+    return this.manager.hostVeths(id);
+  }
+
   async close(): Promise<void> {
     for (const id of [...this.responders.keys()]) await this.stopDns(id);
   }

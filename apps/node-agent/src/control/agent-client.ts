@@ -26,9 +26,13 @@ import {
   IMAGE_UPLOAD_ACK_BYTES,
   IMAGE_UPLOAD_WINDOW_BYTES,
   MAX_FRAME_BYTES,
+  MAX_USAGE_BATCH,
   MAX_STREAM_INPUT_BYTES,
   PROTOCOL_VERSION,
   STREAM_COMMANDS,
+  LogPacker,
+  LOG_FLOW_WINDOW,
+  packedWeight,
   HelloFrameSchema,
   parseCommandParams,
   parseEventData,
@@ -42,6 +46,8 @@ import {
   type ErrorBody,
   type EventName,
   type LogLine,
+  type PackedLogs,
+  type NodeMetrics,
   type ServerFrame,
   type StreamInput,
 } from "@berth/core";
@@ -51,9 +57,11 @@ import type { CommandHandler } from "./command-handler";
 import type { StoredCredential } from "./credentials";
 import type { Logger } from "./logger";
 import { LruMap } from "./lru";
+import { NodeMetricsRecorder } from "./node-metrics";
 import type { Outbox } from "./outbox";
 import { StreamInputBuffer } from "./stream-input";
 import { UploadStream } from "./upload-stream";
+import type { UsageSpool } from "../usage/usage-spool";
 
 export interface AgentClientOptions {
   /** http(s) base URL of berth-server; the socket goes to ws(s)://…/api/agent. */
@@ -61,6 +69,8 @@ export interface AgentClientOptions {
   credential: StoredCredential;
   handler: CommandHandler;
   outbox: Outbox;
+  /** Usage samples (usage/usage-spool.ts), sent in `usage` frames until `usage_ack`ed. */
+  usage?: UsageSpool | null;
   log: Logger;
   /** Reconnect backoff: 500 ms doubling to 30 s, jittered; reset after a connection lasted resetAfterMs. */
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number; random?: () => number };
@@ -78,6 +88,13 @@ export interface AgentClientOptions {
   streamBatchBytes?: number;
   /** A stream whose unsent output exceeds this is ended with an error (consumer too slow). */
   streamBufferLimitBytes?: number;
+  /**
+   * Persists a rotated credential (`node.rotate_credential`) durably and atomically before the
+   * agent acknowledges it; without it the agent refuses rotations.
+   */
+  storeCredential?: ((credential: StoredCredential) => void) | null;
+  /** Reads the agent's cgroup usage for the metrics heartbeats carry (node-metrics.ts). */
+  nodeUsage?: (() => Promise<NodeMetrics["cgroup"]>) | null;
 }
 
 type ResultFrame = Extract<AgentFrame, { type: "result" }>;
@@ -91,6 +108,7 @@ type UnaryName = Exclude<
   | "image.load"
   | "image.import"
   | "image.build"
+  | "node.rotate_credential"
 >;
 
 interface StreamState {
@@ -118,6 +136,11 @@ interface Connection {
   sentSeq: number;
   flushing: boolean;
   flushAgain: boolean;
+  /** Highest usage sample seq sent on this connection. */
+  usageSentSeq: number;
+  /** The server's welcome announced usage accounting (usageAckedSeq). */
+  usageAcked: boolean;
+  usageFlushing: boolean;
 }
 
 const UNARY: {
@@ -137,6 +160,7 @@ const UNARY: {
   "container.inspect": async (h, p) => h.inspect(p.containerId),
   "container.update": (h, p) => h.update(p),
   "container.stats": (h, p) => h.stats(p.containerId),
+  "stats.history": async (h, p) => h.statsHistory(p),
   "image.list": async (h) => ({ images: await h.listImages() }),
   "image.inspect": (h, p) => h.imageInspect(p),
   "image.tag": (h, p) => h.imageTag(p),
@@ -181,6 +205,7 @@ export class AgentClient {
   private started = false;
   private closing: Promise<void> | undefined;
   private readonly welcomedWaiters = new Set<() => void>();
+  private readonly metrics: NodeMetricsRecorder;
 
   constructor(opts: AgentClientOptions) {
     this.o = {
@@ -191,6 +216,9 @@ export class AgentClient {
       highWaterBytes: 4 * 1024 * 1024,
       streamBatchBytes: 256 * 1024,
       streamBufferLimitBytes: 64 * 1024 * 1024,
+      storeCredential: null,
+      nodeUsage: null,
+      usage: null,
       ...opts,
       backoff: {
         initialMs: 500,
@@ -201,6 +229,9 @@ export class AgentClient {
       },
     };
     this.backoff = new Backoff(this.o.backoff);
+    this.metrics = new NodeMetricsRecorder(this.o.nodeUsage, (e) =>
+      this.o.log.debug("cannot read the cgroup usage", { error: e.message }),
+    );
     this.results = new LruMap(this.o.idempotencyCacheSize);
     this.streamIds = new LruMap(this.o.idempotencyCacheSize);
   }
@@ -210,6 +241,16 @@ export class AgentClient {
     if (this.started) throw new Error("AgentClient already started");
     this.started = true;
     this.unsubscribe = this.o.handler.onEvent((name, data) => this.onEngineEvent(name, data));
+    const offUsage = this.o.usage?.onAppend(() => {
+      if (this.conn) this.flushUsage(this.conn);
+    });
+    if (offUsage) {
+      const off = this.unsubscribe;
+      this.unsubscribe = () => {
+        off?.();
+        offUsage();
+      };
+    }
     this.connect();
   }
 
@@ -278,6 +319,9 @@ export class AgentClient {
       sentSeq: 0,
       flushing: false,
       flushAgain: false,
+      usageSentSeq: 0,
+      usageAcked: false,
+      usageFlushing: false,
     };
     this.conn = conn;
     this.o.log.debug("connecting", { url, attempt: conn.n });
@@ -479,6 +523,10 @@ export class AgentClient {
         case "stream_input":
           this.onStreamInput(conn, f);
           return;
+        case "usage_ack":
+          this.o.usage?.ack(f.seq);
+          this.flushUsage(conn);
+          return;
         case "ack": {
           const dropped = this.o.outbox.ack(f.seq);
           if (dropped > 0)
@@ -542,10 +590,19 @@ export class AgentClient {
         return;
       }
       if (conn.ws.readyState !== WebSocket.OPEN) return;
-      this.send(conn, { type: "heartbeat", ts: Date.now() });
+      this.send(conn, {
+        type: "heartbeat",
+        ts: Date.now(),
+        metrics: this.metrics.snapshot(this.o.handler.list()),
+      });
       conn.ws.ping();
     }, f.heartbeatIntervalMs);
     void this.flushOutbox(conn);
+    if (this.o.usage && f.usageAckedSeq !== undefined) {
+      this.o.usage.reconcile(f.usageAckedSeq);
+      conn.usageAcked = true;
+      this.flushUsage(conn);
+    }
     for (const w of this.welcomedWaiters) w();
     this.welcomedWaiters.clear();
   }
@@ -566,7 +623,34 @@ export class AgentClient {
     });
   }
 
+  /** `node.rotate_credential`: stores the new credential first, then answers (the server then drops the old one). */
+  private rotateCredential(f: CommandFrame): ResultFrame {
+    const params = parseCommandParams("node.rotate_credential", f.params);
+    const fail = (kind: ErrorBody["kind"], message: string): ResultFrame => ({
+      type: "result",
+      id: f.id,
+      ok: false,
+      error: { kind, message },
+    });
+    if (!params.success) return fail("invalid_input", "invalid params for node.rotate_credential");
+    const { credential } = params.data;
+    if (!credential.startsWith(`${this.o.credential.nodeId}.`))
+      return fail("invalid_input", "the rotated credential names another node");
+    if (!this.o.storeCredential)
+      return fail("invalid_state", "this agent cannot store a rotated credential");
+    const next: StoredCredential = { ...this.o.credential, credential };
+    try {
+      this.o.storeCredential(next);
+    } catch (e) {
+      return fail("internal", clampMessage(`cannot store the credential: ${(e as Error).message}`));
+    }
+    this.o.credential = next;
+    this.o.log.info("node credential rotated", { nodeId: next.nodeId });
+    return { type: "result", id: f.id, ok: true, data: { stored: true } };
+  }
+
   private async execute(f: CommandFrame): Promise<ResultFrame> {
+    if (f.name === "node.rotate_credential") return this.rotateCredential(f);
     const name = f.name as UnaryName;
     const params = parseCommandParams(name, f.params);
     if (!params.success) {
@@ -599,6 +683,8 @@ export class AgentClient {
         };
       }
       this.o.log.debug("command done", { id: f.id, name, ms: Date.now() - started });
+      if (name === "container.run" || name === "container.start" || name === "container.restart")
+        this.metrics.recordStart((Date.now() - started) / 1000);
       return { type: "result", id: f.id, ok: true, data: checked.data };
     } catch (e) {
       const error = safeErrorBody(e);
@@ -651,6 +737,20 @@ export class AgentClient {
       return this.onUploadCommand(conn, f);
     const s = this.openStream(conn, f, "container.logs");
     if (!s) return;
+    if (s.params.packed) s.out.packer = new LogPacker(s.params.timestamps !== false);
+    if (s.params.packed && s.params.flow) {
+      // Flow control: the server acknowledges what its reader took; stay within the window.
+      const out = s.out;
+      out.flow = { sent: 0, acked: 0 };
+      s.state.input = {
+        push: (ev) => {
+          if (out.flow && ev.ack !== undefined && ev.ack > out.flow.acked) out.flow.acked = ev.ack;
+          out.wakeFlow();
+        },
+        overflowed: false,
+      };
+      s.state.abort.signal.addEventListener("abort", () => out.wakeFlow());
+    }
     this.finishStream(
       conn,
       f.id,
@@ -901,6 +1001,27 @@ export class AgentClient {
     if (conn && this.live(conn)) void this.flushOutbox(conn);
   }
 
+  /**
+   * Sends pending usage samples in batches, one batch in flight: the next goes when the server
+   * acks the previous (or when new samples arrive and nothing is in flight). Needs a server that
+   * announced `usageAckedSeq` in its welcome.
+   */
+  private flushUsage(conn: Connection): void {
+    const usage = this.o.usage;
+    if (!usage || !conn.usageAcked || conn.usageFlushing || !this.live(conn)) return;
+    conn.usageFlushing = true;
+    try {
+      const inFlight = usage.pending(0, 1)[0];
+      // Unacked samples already sent on this connection: wait for their ack.
+      if (inFlight && inFlight.seq <= conn.usageSentSeq) return;
+      const batch = usage.pending(conn.usageSentSeq, MAX_USAGE_BATCH);
+      if (batch.length === 0) return;
+      if (this.send(conn, { type: "usage", samples: batch })) conn.usageSentSeq = batch.at(-1)!.seq;
+    } finally {
+      conn.usageFlushing = false;
+    }
+  }
+
   /** Sends pending events above what this connection already sent, in order, one flusher at a time. */
   private async flushOutbox(conn: Connection): Promise<void> {
     if (conn.flushing) {
@@ -939,6 +1060,17 @@ class StreamSender {
   private ended = false;
   /** Set when the stream had to be ended by the sender itself. */
   error: ErrorBody | undefined;
+  /** Set for log streams asked with `packed: true`. */
+  packer: LogPacker | undefined;
+  /** Set for log streams asked with `flow: true`: weights sent and acknowledged. */
+  flow: { sent: number; acked: number } | undefined;
+  private flowWaiter: (() => void) | undefined;
+
+  wakeFlow(): void {
+    const w = this.flowWaiter;
+    this.flowWaiter = undefined;
+    w?.();
+  }
 
   constructor(
     private readonly ws: WebSocket,
@@ -956,6 +1088,7 @@ class StreamSender {
   /** Queues lines; resolves once the unsent backlog is under the high-water mark. */
   push(lines: readonly LogLine[]): Promise<void> {
     if (this.ended || this.abort.signal.aborted) return Promise.resolve();
+    if (this.packer) return this.pushPacked(this.packer, lines);
     for (const line of lines) {
       for (const part of splitLine(line)) {
         const bytes = Buffer.byteLength(JSON.stringify(part)) + 1;
@@ -981,6 +1114,52 @@ class StreamSender {
       return Promise.resolve();
     }
     if (this.queuedBytes + this.batchBytes <= this.o.highWaterBytes) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /**
+   * `push` for a stream asked with `packed: true`: lines go into one LogPacker (no per-line
+   * object or JSON), sealed as `{packed}` frames of about streamBatchBytes.
+   */
+  private pushPacked(packer: LogPacker, lines: readonly LogLine[]): Promise<void> {
+    for (const line of lines) {
+      if (line.line.length <= MAX_LINE_CHARS) {
+        packer.add(line.ts, line.stream, line.line, line.full !== false);
+      } else {
+        for (const part of splitLine(line))
+          packer.add(part.ts, part.stream, part.line, part.full !== false);
+      }
+      if (packer.size >= this.o.streamBatchBytes) this.seal();
+    }
+    if (packer.count > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.seal();
+      });
+    }
+    return this.flow ? this.flowPressure() : this.backPressure("log");
+  }
+
+  /** Waits until the server acknowledged enough (and the socket drained) to read on. */
+  private async flowPressure(): Promise<void> {
+    const flow = this.flow!;
+    while (!this.abort.signal.aborted && flow.sent - flow.acked > LOG_FLOW_WINDOW)
+      await new Promise<void>((r) => (this.flowWaiter = r));
+    return this.backPressure("log");
+  }
+
+  private backPressure(what: string): Promise<void> {
+    if (this.queuedBytes > this.o.streamBufferLimitBytes) {
+      this.error = {
+        kind: "unavailable",
+        message: `${what} stream aborted: the server reads slower than the container writes`,
+      };
+      this.abort.abort(new Error(this.error.message));
+      return Promise.resolve();
+    }
+    if (this.queuedBytes + (this.packer?.size ?? this.batchBytes) <= this.o.highWaterBytes)
+      return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 
@@ -1015,6 +1194,14 @@ class StreamSender {
   }
 
   private seal(): void {
+    if (this.packer) {
+      if (this.packer.count > 0) {
+        const packed = this.packer.take();
+        if (this.flow) this.flow.sent += packedWeight(packed);
+        this.enqueue({ type: "stream", id: this.id, data: { packed } });
+      }
+      return;
+    }
     if (this.batch.length === 0) return;
     const lines = this.batch;
     this.batch = [];
@@ -1023,7 +1210,17 @@ class StreamSender {
   }
 
   private enqueue(frame: AgentFrame): void {
-    const bytes = frame.type === "stream" ? Buffer.byteLength(JSON.stringify(frame)) : 64;
+    // A packed batch's weight is its size give or take escapes: no second JSON of a big frame.
+    const packed =
+      frame.type === "stream"
+        ? (frame.data as { packed?: PackedLogs } | undefined)?.packed
+        : undefined;
+    const bytes =
+      packed !== undefined
+        ? packedWeight(packed) + 128
+        : frame.type === "stream"
+          ? Buffer.byteLength(JSON.stringify(frame))
+          : 64;
     this.queue.push({ frame, bytes });
     this.queuedBytes += bytes;
     this.kick();

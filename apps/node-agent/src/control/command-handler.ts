@@ -40,6 +40,8 @@ export interface CommandHandler {
   update(p: CommandParams<"container.update">): Promise<ContainerStatus>;
   /** One sample of a running container's usage. */
   stats(id: string): Promise<ContainerStats>;
+  /** The last hour of a container's (or, without containerId, the node's) stats. */
+  statsHistory(p: CommandParams<"stats.history">): CommandResult<"stats.history">;
   list(): ContainerStatus[];
   /**
    * Streams log lines to `onChunk` until done (or `signal` aborts). `onChunk` returns a promise

@@ -17,6 +17,7 @@ import {
 import type { ImageStore } from "./image-store";
 import { parseReference } from "./reference";
 import { pullImage, type TransferProgress } from "./registry/pull";
+import { nodeRegistryCredential, type NodeIdentity } from "./registry/node-credential";
 import { pushImage } from "./registry/push";
 
 /** Progress chunks per stream at most this often, plus one at every status change. */
@@ -67,6 +68,8 @@ export interface ImageTransferOptions {
   /** Registries (`host[:port]`) the operator allows over plain HTTP besides loopback ones. */
   insecureRegistries?: readonly string[];
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** The node's credential and server, for `{onBehalfOfTeam}` pulls from berth-server's registry. */
+  nodeIdentity?: () => NodeIdentity | undefined;
 }
 
 type OnChunk = (c: ImageTransferChunk) => void | Promise<void>;
@@ -76,6 +79,7 @@ export class ImageTransfers {
   private readonly log: NonNullable<ImageTransferOptions["log"]>;
   /** One pull per reference and credential at a time: concurrent runs of a missing image share it. */
   private readonly pulls = new Map<string, Promise<{ digest: string; ref: string }>>();
+  private readonly nodeIdentity: () => NodeIdentity | undefined;
 
   constructor(
     private readonly images: ImageStore,
@@ -83,9 +87,19 @@ export class ImageTransfers {
   ) {
     this.insecure = opts.insecureRegistries ?? [];
     this.log = opts.log ?? (() => undefined);
+    this.nodeIdentity = opts.nodeIdentity ?? (() => undefined);
   }
 
-  private clientOptions(credential: RegistryCredentialBody | undefined) {
+  private clientOptions(credential: RegistryCredentialBody | undefined, ref: string) {
+    if (credential !== undefined && "onBehalfOfTeam" in credential)
+      return {
+        credential: nodeRegistryCredential(
+          parseReference(ref).domain,
+          credential.onBehalfOfTeam,
+          this.nodeIdentity(),
+        ),
+        insecureRegistries: this.insecure,
+      };
     return { credential, insecureRegistries: this.insecure };
   }
 
@@ -98,7 +112,7 @@ export class ImageTransfers {
     const batcher = new ProgressBatcher((progress) => void onChunk({ progress }));
     try {
       const r = await pullImage(this.images.content, p.ref, {
-        clientOptions: this.clientOptions(p.credential),
+        clientOptions: this.clientOptions(p.credential, p.ref),
         onProgress: (x) => batcher.push(x),
         signal,
       });
@@ -138,7 +152,7 @@ export class ImageTransfers {
       const r = await pushImage(this.images.content, p.target, {
         manifestDigest: image.digest,
         mountFrom,
-        clientOptions: this.clientOptions(p.credential),
+        clientOptions: this.clientOptions(p.credential, p.target),
         onProgress: (x) => batcher.push(x),
         signal,
       });

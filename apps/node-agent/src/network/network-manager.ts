@@ -617,6 +617,11 @@ export class NetworkManager {
       .map((a) => a.ip);
   }
 
+  /** The host ends of a container's veths (usage accounting reads their counters). */
+  hostVeths(containerId: string): string[] {
+    return this.store.allocations({ containerId }).map((a) => a.hostVeth);
+  }
+
   /** rx/tx counters per interface, read from the host veth end (swapped to the container's view). */
   async counters(containerId: string): Promise<InterfaceCounters[]> {
     return Promise.all(

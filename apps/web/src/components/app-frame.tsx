@@ -21,9 +21,14 @@ import {
   IconPackages,
   IconStack2,
   IconChevronDown,
+  IconReportMoney,
   IconLayoutDashboard,
   IconLogout,
+  IconShieldCheck,
+  IconUserCircle,
   IconServer2,
+  IconKey,
+  IconUsersGroup,
   IconShip,
 } from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -34,6 +39,7 @@ import { errorMessage } from "@/lib/errors";
 import { loginPathFor } from "@/lib/next-path";
 import { useTRPC, type Me } from "@/lib/trpc";
 import { ErrorState, LoadingState } from "./query-state";
+import { TeamSwitcher } from "./team-switcher";
 
 const NAV = [
   { href: "/", label: "Overview", icon: IconLayoutDashboard },
@@ -43,6 +49,10 @@ const NAV = [
   { href: "/volumes", label: "Volumes", icon: IconDatabase },
   { href: "/networks", label: "Networks", icon: IconNetwork },
   { href: "/registry", label: "Registry", icon: IconPackages },
+  { href: "/usage", label: "Usage", icon: IconReportMoney },
+  { href: "/teams", label: "Teams", icon: IconUsersGroup },
+  { href: "/access", label: "Access", icon: IconKey },
+  { href: "/audit", label: "Audit", icon: IconShieldCheck },
 ] as const;
 
 function isActive(pathname: string, href: string): boolean {
@@ -84,6 +94,13 @@ function UserMenu({ me }: { me: Me }) {
           Signed in as {me.username}
           {me.isAdmin ? " (admin)" : ""}
         </Menu.Label>
+        <Menu.Item
+          component={Link}
+          href="/account"
+          leftSection={<IconUserCircle size={14} aria-hidden />}
+        >
+          Account and tokens
+        </Menu.Item>
         <Menu.Item
           leftSection={<IconLogout size={14} aria-hidden />}
           onClick={() => logout.mutate()}
@@ -161,7 +178,10 @@ export function AppFrame({ children }: { children: ReactNode }) {
               <Title order={3}>Berth</Title>
             </Anchor>
           </Group>
-          <UserMenu me={user} />
+          <Group gap="sm">
+            <TeamSwitcher me={user} />
+            <UserMenu me={user} />
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">

@@ -24,6 +24,16 @@ export const ServerEnvSchema = z.object({
     .optional(),
   BERTH_BOOTSTRAP_JOIN_TOKEN: z.enum(["0", "1", ""]).default("0"),
   BERTH_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Audit rows older than this many days are archived under the data dir, then deleted. */
+  BERTH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  /** Bearer token that may scrape /metrics (administrators always may). */
+  BERTH_METRICS_TOKEN: z
+    .string()
+    .min(16, "BERTH_METRICS_TOKEN needs at least 16 characters")
+    .max(512)
+    .optional(),
+  /** "1": scrapes from loopback need no credential. */
+  BERTH_METRICS_ALLOW_LOOPBACK: z.enum(["0", "1", ""]).default("0"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
@@ -41,6 +51,10 @@ export interface ServerConfig {
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
   nodeEnv: "development" | "production" | "test";
+  auditRetentionDays: number;
+  /** /metrics: bearer token, and whether loopback clients need none. */
+  metricsToken: string | undefined;
+  metricsAllowLoopback: boolean;
 }
 
 /** Parses an environment (process.env by default) into the server's config; throws a readable error. */
@@ -69,5 +83,8 @@ export function loadServerConfig(
     publicUrl,
     secureCookies: publicUrl.startsWith("https:"),
     nodeEnv: e.NODE_ENV,
+    auditRetentionDays: e.BERTH_AUDIT_RETENTION_DAYS,
+    metricsToken: e.BERTH_METRICS_TOKEN,
+    metricsAllowLoopback: e.BERTH_METRICS_ALLOW_LOOPBACK === "1",
   };
 }

@@ -59,16 +59,32 @@ describe("http app", () => {
       body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }),
     });
     expect(login.status).toBe(200);
-    const setCookie = login.headers.get("set-cookie")!;
+    const [setCookie, setCsrf] = login.headers.getSetCookie();
     expect(setCookie).toMatch(
       /^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1209600$/,
     );
-    const me = await fetch(`${base}/api/trpc/auth.me`, {
-      headers: { cookie: setCookie.split(";")[0]! },
-    });
+    expect(setCsrf).toMatch(/^berth_csrf=[0-9a-f]{64}; Path=\/; SameSite=Strict; Max-Age=1209600$/);
+    const cookie = setCookie!.split(";")[0]!;
+    const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { cookie } });
     expect(
       ((await me.json()) as { result: { data: { username: string } } }).result.data.username,
     ).toBe("admin");
+    // Cookie-authenticated mutations need the CSRF header (the dashboard copies the cookie).
+    const json = { "content-type": "application/json" };
+    const forged = await fetch(`${base}/api/trpc/auth.logout`, {
+      method: "POST",
+      headers: { ...json, cookie },
+    });
+    expect(forged.status).toBe(403);
+    const out = await fetch(`${base}/api/trpc/auth.logout`, {
+      method: "POST",
+      headers: {
+        ...json,
+        cookie,
+        "x-berth-csrf": setCsrf!.split(";")[0]!.slice("berth_csrf=".length),
+      },
+    });
+    expect(out.status).toBe(200);
   });
 
   it("answers errors with the mapped status, data.kind and flattened zod errors", async () => {

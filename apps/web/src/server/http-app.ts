@@ -1,7 +1,8 @@
 /**
  * berth-server's own HTTP surface, mounted by server.ts in front of Next.js:
  * `/api/health`, `/api/agent/join`, `/api/trpc/*`, `/api/images/{save,load,import}` (image
- * archives, raw bytes), the OCI registry at `/v2/` and the `/api/agent` WebSocket upgrade.
+ * archives, raw bytes), `/api/audit/export` (the audit trail as CSV or JSON lines), the OCI
+ * registry at `/v2/` and the `/api/agent` WebSocket upgrade.
  * Returns false for anything else so the caller can hand it to Next.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,7 +16,11 @@ import { createContextFactory } from "./context";
 import { HTTP_STATUS_BY_KIND } from "./errors";
 import { sendJson } from "./http-json";
 import { createImageArchiveRoutes, isImageArchivePath } from "./modules/images/image-archives.http";
+import { createLogDownloadRoute, logRoute } from "./modules/containers/container-logs.http";
+import { AUDIT_EXPORT_PATH, createAuditExportRoute } from "./modules/audit/audit-export.http";
 import { createRegistryRoutes, isRegistryPath, type RegistryDeps } from "./registry/registry.http";
+import { METRICS_PATH, type MetricsAccess, type ServerMetrics } from "./metrics";
+import { serveMetrics } from "./metrics.http";
 import { appRouter } from "./root";
 import type { Services } from "./services";
 
@@ -32,6 +37,8 @@ export interface HttpAppDeps {
   serverId: string;
   defaultTeamId: string;
   secureCookies: boolean;
+  /** Prometheus metrics: requests are counted and /metrics served when present. */
+  metrics?: { metrics: ServerMetrics; access: MetricsAccess };
   /** The OCI registry at /v2/ (storage, token signer, public URL); not served when absent. */
   registry?: Omit<RegistryDeps, "db" | "services" | "onError">;
   onError?: (message: string) => void;
@@ -81,6 +88,20 @@ export function createHttpApp(deps: HttpAppDeps) {
     onError: deps.onError,
   });
 
+  const logDownload = createLogDownloadRoute({
+    services: deps.services,
+    defaultTeamId: deps.defaultTeamId,
+    secureCookies: deps.secureCookies,
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
+
+  const auditExport = createAuditExportRoute({
+    services: deps.services,
+    defaultTeamId: deps.defaultTeamId,
+    secureCookies: deps.secureCookies,
+    onError: deps.onError,
+  });
+
   const registry = deps.registry
     ? createRegistryRoutes({
         ...deps.registry,
@@ -116,6 +137,22 @@ export function createHttpApp(deps: HttpAppDeps) {
   /** Handles a request if it is berth-server's own; false means "not mine". */
   function handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     const path = pathOf(req);
+    const metrics = deps.metrics;
+    if (metrics) {
+      metrics.metrics.observeRequest(req, res, path);
+      if (path === METRICS_PATH) {
+        serveMetrics(req, res, {
+          ...metrics,
+          services: deps.services,
+          defaultTeamId: deps.defaultTeamId,
+        }).catch((e: unknown) => {
+          deps.onError?.(`metrics: ${(e as Error).message}`);
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        });
+        return true;
+      }
+    }
     if (path === HEALTH_PATH) {
       const h = deps.services.health.check();
       sendJson(res, h.db === "ok" ? 200 : 503, h);
@@ -123,6 +160,15 @@ export function createHttpApp(deps: HttpAppDeps) {
     }
     if (path === AGENT_JOIN_PATH) {
       void join(req, res);
+      return true;
+    }
+    const logs = logRoute(path);
+    if (logs !== null) {
+      void logDownload(req, res, logs.ref, logs.kind);
+      return true;
+    }
+    if (path === AUDIT_EXPORT_PATH) {
+      void auditExport(req, res);
       return true;
     }
     if (isImageArchivePath(path)) {

@@ -75,14 +75,16 @@ describe("appRouter", () => {
       address: "127.0.0.1",
     });
     expect(JSON.stringify(lastAudit()!.params)).not.toContain(ADMIN_PASSWORD);
-    const cookie = f.cookies.at(-1)!;
+    // The session cookie, then the CSRF cookie the dashboard copies into x-berth-csrf.
+    const cookie = f.cookies.find((c) => c.startsWith("berth_session="))!;
     expect(cookie).toMatch(
       /^berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1209600$/,
     );
+    expect(f.cookies.at(-1)).toMatch(/^berth_csrf=[0-9a-f]{64}; Path=\/; SameSite=Strict;/);
     const signedIn = createCaller(contextFor(f, { cookie: cookie.split(";")[0]! }));
     expect(await signedIn.auth.me()).toMatchObject({ username: "admin" });
     expect(await signedIn.auth.logout()).toEqual({ ok: true });
-    expect(f.cookies.at(-1)).toContain("Max-Age=0");
+    expect(f.cookies.filter((c) => c.endsWith("Max-Age=0"))).toHaveLength(2);
     expect(
       await createCaller(contextFor(f, { cookie: cookie.split(";")[0]! })).auth.me(),
     ).toBeNull();
@@ -114,7 +116,7 @@ describe("appRouter", () => {
     const olive = createCaller(contextFor(f, { authorization: `Bearer ${token}` }));
     const err = await trpcError(olive.joinTokens.create({ ttlSeconds: 600 }));
     expect(err.code).toBe("FORBIDDEN");
-    expect(err.message).toBe("only administrators may do this");
+    expect(err.message).toBe("only administrators may do this (node.manage)");
     expect(lastAudit()).toMatchObject({
       action: "joinTokens.create",
       result: "denied",

@@ -7,15 +7,21 @@ import type { AgentGateway } from "./agents/gateway";
 import { AuditService } from "./modules/audit/audit.service";
 import { AuthService } from "./modules/auth/auth.service";
 import { ContainersService } from "./modules/containers/containers.service";
+import { StatsHistoryService } from "./modules/containers/stats-history.service";
 import { HealthService } from "./modules/health/health.service";
 import { ImageArchivesService } from "./modules/images/image-archives.service";
 import { ImagesService } from "./modules/images/images.service";
 import { JoinTokensService } from "./modules/join-tokens/join-tokens.service";
 import { NetworksService } from "./modules/networks/networks.service";
 import { NodesService } from "./modules/nodes/nodes.service";
+import { PoolsService } from "./modules/pools/pools.service";
 import { RegistriesService } from "./modules/registries/registries.service";
+import { selfRegistryHosts } from "./registry/registry-self";
 import { RegistryService } from "./modules/registry/registry.service";
 import { RegistryStorage } from "./registry/registry-storage";
+import { TeamsService } from "./modules/teams/teams.service";
+import { UsersService } from "./modules/users/users.service";
+import { UsageService } from "./modules/usage/usage.service";
 import { VolumesService } from "./modules/volumes/volumes.service";
 
 export interface Services {
@@ -23,6 +29,7 @@ export interface Services {
   audit: AuditService;
   joinTokens: JoinTokensService;
   nodes: NodesService;
+  pools: PoolsService;
   containers: ContainersService;
   images: ImagesService;
   imageArchives: ImageArchivesService;
@@ -32,6 +39,13 @@ export interface Services {
   volumes: VolumesService;
   networks: NetworksService;
   health: HealthService;
+  /** Teams, memberships, custom roles; the caller's memberships per request. */
+  teams: TeamsService;
+  users: UsersService;
+  /** The last hour of container and node stats, kept by the agents. */
+  statsHistory: StatsHistoryService;
+  /** Usage accounting: ingest of the agents' samples, reports, prices, budgets. */
+  usage: UsageService;
 }
 
 export interface ServicesDeps {
@@ -49,6 +63,10 @@ export interface ServicesDeps {
    * empty store under a fresh temporary path, made at first write (tests).
    */
   registryStorage?: RegistryStorage;
+  /** The audit chain's key (32 bytes; server.ts: `<data>/audit-chain.key`). Default: random (tests). */
+  auditKey?: () => Buffer;
+  /** Where audit retention writes its archives (server.ts: `<data>/audit-archive`). */
+  auditArchiveDir?: string;
 }
 
 export function createServices({
@@ -58,16 +76,33 @@ export function createServices({
   version,
   registryKey,
   registryStorage,
+  auditKey,
+  auditArchiveDir,
 }: ServicesDeps): Services {
-  const registries = new RegistriesService(db, registryKey ?? (() => randomBytes(32)));
+  const audit = new AuditService(db, {
+    ...(auditKey ? { key: auditKey } : {}),
+    ...(auditArchiveDir ? { archiveDir: auditArchiveDir } : {}),
+  });
+  const registries = new RegistriesService(
+    db,
+    registryKey ?? (() => randomBytes(32)),
+    selfRegistryHosts(publicUrl),
+  );
   const containers = new ContainersService(db, gateway, registries);
   const networks = new NetworksService(db, gateway, containers);
   containers.setNetworkCheck((actor, nodeId, spec) => networks.checkRun(actor, nodeId, spec));
+  const teams = new TeamsService(db);
+  const usage = new UsageService(db);
+  gateway.setUsageSink(usage.sink);
   return {
-    auth: new AuthService(db),
-    audit: new AuditService(db),
+    usage,
+    teams,
+    users: new UsersService(db, teams),
+    auth: new AuthService(db, undefined, audit),
+    audit,
     joinTokens: new JoinTokensService(db, publicUrl),
-    nodes: new NodesService(db),
+    nodes: new NodesService(db, gateway),
+    pools: new PoolsService(db),
     containers,
     images: new ImagesService(db, gateway, registries),
     imageArchives: new ImageArchivesService(db, gateway),
@@ -80,5 +115,10 @@ export function createServices({
     volumes: new VolumesService(db, gateway),
     networks,
     health: new HealthService(db, () => gateway.connectedCount, version),
+    statsHistory: new StatsHistoryService({
+      gateway,
+      resolveContainer: (actor, ref) => containers.resolve(actor, ref),
+      resolveNode: (ref) => new NodesService(db, gateway).resolve(ref),
+    }),
   };
 }

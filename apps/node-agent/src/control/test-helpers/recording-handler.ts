@@ -154,6 +154,10 @@ export class RecordingHandler implements CommandHandler {
   list(): ContainerStatus[] {
     return [...this.containers.values()];
   }
+  statsHistory(p: CommandParams<"stats.history">): { intervalMs: number; points: [] } {
+    this.calls.push({ method: "statsHistory", args: p });
+    return { intervalMs: 5000, points: [] };
+  }
   logs(
     p: CommandParams<"container.logs">,
     signal: AbortSignal,

@@ -145,6 +145,7 @@ describe("agent gateway over a real socket", () => {
       serverId: SERVER_ID,
       heartbeatIntervalMs: 5000,
       ackedSeq: 0,
+      usageAckedSeq: 0,
     });
     expect(node(j.nodeId)).toMatchObject({ status: "online", facts: TEST_FACTS });
     expect(f.services.health.check().agentsConnected).toBe(1);

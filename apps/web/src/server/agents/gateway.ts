@@ -12,6 +12,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import {
   CommandSchemas,
   DomainError,
+  HeartbeatFrameSchema,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   StreamInputFrameSchema,
@@ -24,14 +25,22 @@ import {
   type CommandResult,
   type ContainerStatus,
   type HelloFrame,
+  type NodeMetrics,
   type ServerFrame,
   type StreamInputBody,
+  type UsageSample,
 } from "@berth/core";
 import { and, containers, eq, lt, nodes, type ContainerRow, type Db } from "@berth/db";
 import { z } from "zod";
 import { applyContainerStatus } from "./container-state";
 import { ContainerEventBus, type ContainerChange } from "./container-events";
 import { authenticateNode } from "./node-auth";
+
+/** What /metrics learns from the gateway as commands go out and come back. */
+export interface GatewayObserver {
+  commandStarted(name: CommandName): void;
+  commandFinished(name: CommandName, seconds: number, outcome: "ok" | "error" | "timeout"): void;
+}
 
 export interface GatewayLogger {
   info(message: string): void;
@@ -69,6 +78,8 @@ interface OpenStream {
 class AgentSession {
   ready = false;
   lastSeen = Date.now();
+  /** The latest numbers its heartbeats carried (memory only, for /metrics). */
+  metrics: NodeMetrics | undefined;
   readonly pending = new Map<string, PendingCommand>();
   readonly streams = new Map<string, OpenStream>();
 
@@ -79,8 +90,21 @@ class AgentSession {
     public ackedSeq: number,
   ) {}
 
+  /** Set when the agent stopped reading (its socket buffer passed MAX_BUFFERED_BYTES). */
+  overflowed = false;
+
+  /**
+   * Queues a frame; false when the socket is closed. Back-pressure: an agent that lets more
+   * than MAX_BUFFERED_BYTES pile up unread is disconnected (it reconnects and reconciles)
+   * rather than allowed to grow the server's memory.
+   */
   send(frame: ServerFrame): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.overflowed = true;
+      this.ws.terminate();
+      return false;
+    }
     this.ws.send(JSON.stringify(frame));
     return true;
   }
@@ -99,8 +123,37 @@ class AgentSession {
   }
 }
 
+/** Where `usage` frames go (modules/usage, wired by createServices). */
+export interface UsageSink {
+  /** Highest usage seq stored for the node, announced in `welcome`. */
+  ackedSeq(nodeId: string): number;
+  /** Stores a batch (skipping repeats); returns the seq to ack. */
+  ingest(nodeId: string, samples: UsageSample[]): number;
+}
+
 const DEFAULT_HEARTBEAT_MS = 5000;
+/** Unsent bytes an agent connection may hold before it is dropped (> an upload window + a frame). */
+export const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+/** Commands one agent may have unanswered at once. */
+export const MAX_PENDING_COMMANDS = 4096;
 const MISSED_HEARTBEATS = 3;
+
+/**
+ * parseAgentFrame, with a fast path for the most frequent frame: a heartbeat (one every few
+ * seconds from every agent) is checked against its own schema, not tried against the union.
+ */
+function parseFrame(text: string): ReturnType<typeof parseAgentFrame> {
+  if (!text.startsWith('{"type":"heartbeat"') || text.length > 64 * 1024)
+    return parseAgentFrame(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parseAgentFrame(text);
+  }
+  const r = HeartbeatFrameSchema.safeParse(value);
+  return r.success ? { ok: true, frame: r.data } : parseAgentFrame(value);
+}
 
 export class AgentGateway {
   readonly events: ContainerEventBus;
@@ -113,6 +166,7 @@ export class AgentGateway {
   private readonly wss: WebSocketServer;
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
+  private usage: UsageSink | undefined;
 
   constructor(opts: AgentGatewayOptions) {
     this.db = opts.db;
@@ -121,9 +175,36 @@ export class AgentGateway {
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
     this.creatingGraceMs = opts.creatingGraceMs ?? 60_000;
     this.log = opts.logger ?? { info: (m) => console.log(m), warn: (m) => console.warn(m) };
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    // Per connection: frames up to MAX_FRAME_BYTES, no compression contexts, no tracking set
+    // (sessions are tracked here), and a bounded send buffer (AgentSession.send).
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
     this.watchdog = setInterval(() => this.closeSilentSessions(), this.heartbeatIntervalMs);
     this.watchdog.unref();
+  }
+
+  /** Accepts usage samples from now on (agents keep them until a server with a sink acks). */
+  setUsageSink(sink: UsageSink): void {
+    this.usage = sink;
+  }
+
+  private observer: GatewayObserver | undefined;
+  /** Reports every command sent (and how it ended) from now on: the server's /metrics. */
+  setObserver(observer: GatewayObserver): void {
+    this.observer = observer;
+  }
+
+  /** The latest heartbeat numbers of each connected node. */
+  nodeMetrics(): { nodeId: string; nodeName: string; metrics: NodeMetrics }[] {
+    const out: { nodeId: string; nodeName: string; metrics: NodeMetrics }[] = [];
+    for (const s of this.sessions.values())
+      if (s.ready && s.metrics)
+        out.push({ nodeId: s.nodeId, nodeName: s.nodeName, metrics: s.metrics });
+    return out;
   }
 
   /** Agents connected and past `hello`. */
@@ -186,10 +267,13 @@ export class AgentGateway {
       });
       return;
     }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.from(data as ArrayBuffer).toString("utf8");
-    const parsed = parseAgentFrame(text);
+    // ws hands over a Buffer: decode it in place (Buffer.from would copy it first).
+    const text = Buffer.isBuffer(data)
+      ? data.toString("utf8")
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString("utf8")
+        : Buffer.from(data).toString("utf8");
+    const parsed = parseFrame(text);
     if (!parsed.ok) {
       session.send({ type: "error", error: parsed.error });
       return;
@@ -220,7 +304,9 @@ export class AgentGateway {
     }
     switch (frame.type) {
       case "heartbeat":
-        return; // lastSeen is already updated; no database write per heartbeat
+        // lastSeen is already updated; no database write per heartbeat
+        if (frame.metrics) session.metrics = frame.metrics;
+        return;
       case "result": {
         const p = session.pending.get(frame.id);
         if (p) {
@@ -270,6 +356,11 @@ export class AgentGateway {
       }
       case "event":
         return this.onEvent(session, frame);
+      case "usage": {
+        if (!this.usage) return; // not announced in welcome: the agent never sends it
+        session.send({ type: "usage_ack", seq: this.usage.ingest(session.nodeId, frame.samples) });
+        return;
+      }
       case "error": {
         const p = frame.ref ? session.pending.get(frame.ref) : undefined;
         if (p && frame.ref) {
@@ -319,6 +410,7 @@ export class AgentGateway {
       serverId: this.serverId,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       ackedSeq: session.ackedSeq,
+      ...(this.usage ? { usageAckedSeq: this.usage.ackedSeq(session.nodeId) } : {}),
     });
     for (const c of changes) this.events.publish(c);
     this.log.info(
@@ -337,7 +429,12 @@ export class AgentGateway {
     this.db.transaction((tx) => {
       const db = tx as unknown as Db;
       db.update(nodes)
-        .set({ facts: hello.facts, status: "online", lastSeenAt: now })
+        .set({
+          facts: hello.facts,
+          status: "online",
+          lastSeenAt: now,
+          agentVersion: hello.facts.agentVersion,
+        })
         .where(eq(nodes.id, session.nodeId))
         .run();
       const inventory = new Map<string, ContainerStatus>(hello.inventory.map((c) => [c.id, c]));
@@ -428,7 +525,9 @@ export class AgentGateway {
     if (this.sessions.get(session.nodeId) !== session) return; // replaced: the new session owns the node
     this.sessions.delete(session.nodeId);
     this.markOffline(session.nodeId);
-    this.log.info(`agent ${session.nodeName} (${session.nodeId}) offline`);
+    this.log.info(
+      `agent ${session.nodeName} (${session.nodeId}) offline${session.overflowed ? `: it left more than ${MAX_BUFFERED_BYTES} bytes unread` : ""}`,
+    );
   }
 
   private markOffline(nodeId: string): void {
@@ -493,6 +592,36 @@ export class AgentGateway {
     } catch (e) {
       return Promise.reject(e as Error);
     }
+    if (session.pending.size >= MAX_PENDING_COMMANDS)
+      return Promise.reject(
+        new DomainError(
+          "unavailable",
+          `node ${session.nodeName} has ${MAX_PENDING_COMMANDS} commands unanswered: try again shortly`,
+        ),
+      );
+    const observer = this.observer;
+    if (!observer) return this.deliver(session, frame, name, timeoutMs);
+    const started = performance.now();
+    observer.commandStarted(name);
+    const p = this.deliver(session, frame, name, timeoutMs);
+    p.then(
+      () => observer.commandFinished(name, (performance.now() - started) / 1000, "ok"),
+      (e: unknown) =>
+        observer.commandFinished(
+          name,
+          (performance.now() - started) / 1000,
+          (e as DomainError).kind === "timeout" ? "timeout" : "error",
+        ),
+    );
+    return p;
+  }
+
+  private deliver<N extends CommandName>(
+    session: AgentSession,
+    frame: ReturnType<AgentGateway["commandFrame"]>,
+    name: N,
+    timeoutMs: number,
+  ): Promise<CommandResult<N>> {
     return new Promise<CommandResult<N>>((resolve, reject) => {
       const timer = setTimeout(() => {
         session.pending.delete(frame.id);
@@ -611,6 +740,16 @@ export class AgentGateway {
       throw new DomainError("invalid_input", `invalid input: ${z.prettifyError(frame.error)}`);
     if (!session.send(frame.data))
       throw new DomainError("unavailable", `node ${session.nodeName} disconnected`);
+  }
+
+  /** Closes the node's connection, if any (its commands fail with `reason`). */
+  disconnect(nodeId: string, reason: string): void {
+    const s = this.sessions.get(nodeId);
+    if (!s) return;
+    this.sessions.delete(nodeId);
+    s.failAll(new DomainError("unavailable", reason));
+    s.ws.close(4001, reason.slice(0, 120));
+    this.markOffline(nodeId);
   }
 
   /** Closes every agent connection (nodes go offline) and stops accepting new ones. */

@@ -88,7 +88,7 @@ export async function addUser(
 /** A tRPC context as the HTTP adapter would build it. */
 export function contextFor(
   f: Fixture,
-  headers: { cookie?: string; authorization?: string } = {},
+  headers: { cookie?: string; authorization?: string; team?: string } = {},
 ): Context {
   return buildContext(
     { services: f.services, defaultTeamId: f.defaultTeamId, secureCookies: false },

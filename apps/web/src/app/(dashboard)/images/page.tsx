@@ -57,8 +57,8 @@ export default function ImagesPage() {
   const trpc = useTRPC();
   const me = useMe();
   const images = useQuery(trpc.images.list.queryOptions(undefined, { refetchInterval: 5000 }));
-  // Viewers read; owners, operators and admins change images (images.write on the server).
-  const canWrite = !!me && (me.isAdmin || me.role !== "viewer");
+  // Pull, tag and remove need image.* permissions (auth.me lists those held in the team).
+  const canWrite = !!me && me.permissions.includes("image.pull");
   const cols = useMemo(() => columns(canWrite), [canWrite]);
 
   return (

@@ -86,6 +86,17 @@ describe("containers.exec", () => {
       error: null,
       params: { argv: ["sh", "-c", "echo out; exit 3"], user: "nobody", env: ["TOKEN=[redacted]"] },
     });
+    // The session's end is recorded too, after its start, with the exit code.
+    const end = f.services.audit.recent().filter((r) => r.action === "containers.exec.end");
+    expect(end).toHaveLength(1);
+    expect(end[0]).toMatchObject({
+      actorId: f.adminId,
+      target: `web (${id.slice(0, 12)})`,
+      result: "ok",
+      params: { exitCode: 3 },
+    });
+    expect(end[0]!.seq).toBeGreaterThan(rows[0]!.seq!);
+    expect(f.services.audit.verify().ok).toBe(true);
   });
 
   it("an agent refusal fails the subscription with its message and audits an error", async () => {

@@ -2,7 +2,8 @@
  * `containers.exec`: relays the agent's `container.exec` stream (stdout/stderr chunks, then the
  * exit code). Subscriptions are not mutations, so the audit middleware does not see them: the
  * exec start is recorded here through the same AuditService, with the target and argv (env
- * values redacted by the audit service), "ok" once the agent answered or "error".
+ * values redacted by the audit service), "ok" once the agent answered or "error"; its end
+ * (`containers.exec.end`: duration, exit code or why it stopped) when the stream finishes.
  *
  * Interactive exec (`-i` and/or `-t`): the output path stays this subscription; its first chunk
  * is `{sessionId}`, a random unguessable id registered in ExecSessions with the caller's actor
@@ -138,6 +139,9 @@ export async function* containerExec(
     },
   });
   let audited = false;
+  const startedAt = Date.now();
+  let exitCode: number | undefined;
+  let failure: string | null = null;
   try {
     // The first next() sends the command (and registers the session) synchronously.
     let next = chunks.next();
@@ -151,12 +155,14 @@ export async function* containerExec(
         audited = true;
         audit(target, "ok", null);
       }
+      if (r.value.exitCode !== undefined) exitCode = r.value.exitCode;
       yield r.value;
       next = chunks.next();
       next.catch(() => undefined);
     }
   } catch (e) {
-    if (!audited) audit(target, "error", e instanceof Error ? e.message : String(e));
+    failure = e instanceof Error ? e.message : String(e);
+    if (!audited) audit(target, "error", failure);
     audited = true;
     throw e;
   } finally {
@@ -166,6 +172,23 @@ export async function* containerExec(
     await chunks.return(undefined).catch(() => undefined);
     // Ended (or cancelled) without output: the exec still ran.
     if (!audited) audit(target, "ok", null);
+    // The session's end: how long it ran, its exit code, or why it stopped.
+    deps.audit.record({
+      actorId: actor.id,
+      actorName: actor.username,
+      teamId: actor.teamId,
+      action: "containers.exec.end",
+      target,
+      params: {
+        durationMs: Date.now() - startedAt,
+        ...(exitCode === undefined ? { ended: failure ? "failed" : "cancelled" } : { exitCode }),
+        ...(input.tty ? { tty: true } : {}),
+        ...(input.interactive ? { interactive: true } : {}),
+      },
+      result: failure ? "error" : "ok",
+      error: failure,
+      address,
+    });
   }
 }
 

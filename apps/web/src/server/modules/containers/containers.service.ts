@@ -19,10 +19,10 @@ import {
   type Health,
   type RestartPolicy,
   type LogConfig,
-  type LogLine,
   type ContainerExecInput,
   type ExecSessionInput,
   type ContainerEventsInput,
+  type ContainerLogsInput,
 } from "@berth/core";
 import {
   and,
@@ -41,7 +41,7 @@ import { applyContainerStatus } from "../../agents/container-state";
 import type { ContainerChange } from "../../agents/container-events";
 import { containerCountsByNode, NodesService } from "../nodes/nodes.service";
 import { generateContainerName } from "./container-names";
-import { containerEvents, statsStream } from "./container-streams";
+import { containerEvents, containerLogs, statsStream, type LogChunk } from "./container-streams";
 import {
   containerExec,
   execInput,
@@ -50,6 +50,8 @@ import {
   type ExecDeps,
 } from "./container-exec";
 import { registryAuthError, type RegistriesService } from "../registries/registries.service";
+import { stampAttribution } from "../usage/usage-ingest";
+import { assertVolumesUsable, recordContainerVolumes } from "../volumes/volume-owners";
 
 export interface Actor {
   id: string;
@@ -281,19 +283,30 @@ export class ContainersService {
     return `${generateContainerName()}_${Math.floor(Math.random() * 10_000)}`;
   }
 
-  /** The node a container goes to: the one asked for, else the online node running fewest containers. */
-  pickNode(ref: string | undefined): { id: string; name: string } {
+  /**
+   * The node a container goes to: the one asked for, else the online node running fewest
+   * containers. With `teamId`, only nodes the team may use (not cordoned; pool granted).
+   */
+  pickNode(ref: string | undefined, teamId?: string): { id: string; name: string } {
     if (ref !== undefined) {
       const node = this.nodes.resolve(ref);
       if (!this.gateway.isOnline(node.id))
         throw new DomainError("unavailable", `node ${node.name} is offline`);
+      if (teamId !== undefined) this.nodes.assertTeamMayUse(teamId, node.id);
       return node;
     }
-    const online = this.db
+    const up = this.db
       .select({ id: nodes.id, name: nodes.name })
       .from(nodes)
       .all()
       .filter((n) => this.gateway.isOnline(n.id));
+    const online = teamId === undefined ? up : up.filter((n) => this.nodes.mayUse(teamId, n.id));
+    if (online.length === 0 && up.length > 0) {
+      throw new DomainError(
+        "unavailable",
+        "no online node takes containers of your team: every one is cordoned or in a pool not granted to it",
+      );
+    }
     if (online.length === 0) {
       throw new DomainError(
         "unavailable",
@@ -329,7 +342,9 @@ export class ContainersService {
   ): Promise<ContainerView> {
     assertSecurityAllowed(actor, input.spec);
     if (input.name !== undefined) this.assertNameFree(input.name);
-    const node = this.pickNode(input.node);
+    const node = this.pickNode(input.node, actor.teamId);
+    // Another team's (or an unowned) named volume on that node is not mounted: not found.
+    await assertVolumesUsable(this.db, this.gateway, actor, node.id, input.spec);
     const spec = this.networkCheck
       ? await this.networkCheck(actor, node.id, input.spec)
       : input.spec;
@@ -356,6 +371,8 @@ export class ContainersService {
       if (isUniqueViolation(e)) this.assertNameFree(name);
       throw e;
     }
+    // Who its usage is billed to, fixed now (later changes never move past usage).
+    stampAttribution(this.db, inserted);
     let status;
     try {
       // The node pulls the image if it lacks it, with this team's credential for its registry.
@@ -377,6 +394,8 @@ export class ContainersService {
       this.gateway.events.publish({ type: "removed", containerId: id });
       throw registryAuthError(e, registryOfReference(input.spec.image));
     }
+    // Volumes the agent made on first use belong to the caller's team.
+    recordContainerVolumes(this.db, actor, node.id, input.spec);
     const row = applyContainerStatus(this.db, node.id, status);
     if (row) {
       this.gateway.events.publish({ type: "updated", containerId: id, row });
@@ -699,20 +718,11 @@ export class ContainersService {
   /** Relays the agent's log stream; aborting `signal` cancels the agent's stream. */
   async *logs(
     actor: Actor,
-    input: { ref: string; follow: boolean; tail?: number; since?: string; until?: string },
+    input: ContainerLogsInput,
     signal?: AbortSignal,
-  ): AsyncGenerator<{ lines: LogLine[] }, void, undefined> {
+  ): AsyncGenerator<LogChunk, void, undefined> {
     const row = this.resolve(actor, input.ref);
-    const params = {
-      containerId: row.id,
-      follow: input.follow,
-      ...(input.tail === undefined ? {} : { tail: input.tail }),
-      ...(input.since === undefined ? {} : { since: input.since }),
-      ...(input.until === undefined ? {} : { until: input.until }),
-    };
-    for await (const chunk of this.gateway.stream(row.nodeId, "container.logs", params, signal)) {
-      yield { lines: chunk.lines };
-    }
+    yield* containerLogs(this.gateway, row, input, signal);
   }
 }
 

@@ -81,7 +81,7 @@ describe("image archive endpoints", () => {
     });
     expect(load.status).toBe(403);
     expect(await load.json()).toMatchObject({
-      error: { kind: "forbidden", message: expect.stringMatching(/images.write/) },
+      error: { kind: "forbidden", message: expect.stringMatching(/image.pull/) },
     });
     expect(audits().map((a) => [a.action, a.result, a.actorName])).toEqual(
       expect.arrayContaining([

@@ -10,7 +10,7 @@
  *        (the status is 200 once the build started: errors after that come as the last line)
  *
  * Authentication as tRPC (session cookie or `Authorization: Bearer berth_…`), the same
- * permission model (`images.read` to save, `images.write` to load or import), and one audit row
+ * permission model (`image.read` to save, `image.pull` to load or import, `image.build` to build), and one audit row
  * per attempt, denied and failed ones included, written as the audit middleware writes them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -23,12 +23,13 @@ import {
   parseImageChanges,
   toErrorBody,
   type ImageChanges,
+  type Permission,
 } from "@berth/core";
 import { z } from "zod";
-import { buildContext, type ContextDeps } from "../../context";
+import { buildContext, requestInfo, type ContextDeps } from "../../context";
 import { HTTP_STATUS_BY_KIND } from "../../errors";
 import { sendJson } from "../../http-json";
-import { hasPermission, type Permission } from "../../trpc";
+import { requirePermission } from "../../trpc";
 
 export const IMAGES_SAVE_PATH = "/api/images/save";
 export const IMAGES_LOAD_PATH = "/api/images/load";
@@ -89,13 +90,14 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
             ? "images.build"
             : "images.import";
     const method = action === "images.save" ? "GET" : "POST";
-    const permission: Permission = action === "images.save" ? "images.read" : "images.write";
-    const ctx = buildContext(deps, {
-      cookie: req.headers.cookie,
-      authorization: req.headers.authorization,
-      address: req.socket.remoteAddress ?? null,
-      setCookie: (value) => res.appendHeader("Set-Cookie", value),
-    });
+    const permission: Permission =
+      action === "images.save"
+        ? "image.read"
+        : action === "images.build"
+          ? "image.build"
+          : "image.pull";
+    // With the method and headers: the POST routes get the CSRF check for cookie callers.
+    const ctx = buildContext(deps, requestInfo(req, res));
     const refs = url.searchParams.getAll(action === "images.build" ? "t" : "ref");
     const node = url.searchParams.get("node") ?? undefined;
     const changes = url.searchParams.getAll("change");
@@ -122,12 +124,7 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
         sendJson(res, 405, { error: { kind: "invalid_input", message: `use ${method}` } });
         return;
       }
-      if (!ctx.user || !ctx.actor) throw new DomainError("unauthenticated", "sign in first");
-      if (!hasPermission(ctx.user, ctx.actor, permission))
-        throw new DomainError(
-          "forbidden",
-          `your role (${ctx.actor.role}) does not allow ${permission}`,
-        );
+      requirePermission(ctx, permission);
       const nodeRef = node === undefined ? undefined : one(NodeRefSchema, node, "node");
       const abort = new AbortController();
       res.on("close", () => {

@@ -11,23 +11,23 @@ import { procedureWith, router } from "../../trpc";
 const OnNode = { node: NodeRefSchema.optional() };
 
 export const imagesRouter = router({
-  list: procedureWith("images.read")
+  list: procedureWith("image.read")
     .input(z.object(OnNode).optional())
     .query(({ ctx, input }) => ctx.services.images.list(input?.node)),
-  inspect: procedureWith("images.read")
+  inspect: procedureWith("image.read")
     .input(z.object({ ref: ImageRefOrIdSchema, ...OnNode }))
     .query(({ ctx, input }) => ctx.services.images.inspect(input.ref, input.node)),
-  tag: procedureWith("images.write")
+  tag: procedureWith("image.build")
     .input(z.object({ source: ImageRefOrIdSchema, target: ImageRefSchema, ...OnNode }))
     .mutation(({ ctx, input }) => ctx.services.images.tag(input.source, input.target, input.node)),
-  remove: procedureWith("images.write")
+  remove: procedureWith("image.delete")
     .input(z.object({ ref: ImageRefOrIdSchema, force: z.boolean().default(false), ...OnNode }))
     .mutation(({ ctx, input }) => ctx.services.images.remove(input.ref, input.force, input.node)),
-  prune: procedureWith("images.write")
+  prune: procedureWith("image.delete")
     .input(z.object({ all: z.boolean().default(false), ...OnNode }))
     .mutation(({ ctx, input }) => ctx.services.images.prune(input.all, input.node)),
   /** Progress chunks, then `{digest, ref, nodeName}`; the team's registry credential attached. */
-  pull: procedureWith("images.write")
+  pull: procedureWith("image.pull")
     .input(ImagePullInputSchema)
     .subscription(async function* ({ ctx, input, signal }) {
       yield* ctx.services.images.transfer(
@@ -38,7 +38,7 @@ export const imagesRouter = router({
         signal,
       );
     }),
-  push: procedureWith("images.write")
+  push: procedureWith("image.push")
     .input(ImagePushInputSchema)
     .subscription(async function* ({ ctx, input, signal }) {
       yield* ctx.services.images.transfer(

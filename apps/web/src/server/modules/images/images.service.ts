@@ -40,7 +40,7 @@ export class ImagesService {
   constructor(
     db: Db,
     private readonly gateway: AgentGateway,
-    private readonly registries?: Pick<RegistriesService, "credentialFor">,
+    private readonly registries?: Pick<RegistriesService, "credentialFor" | "pullCredentialFor">,
   ) {
     this.nodes = new NodeTargets(db, gateway);
   }
@@ -59,7 +59,10 @@ export class ImagesService {
         gateway: this.gateway,
         audit,
         target: (n) => this.nodes.target(n, what),
-        credentialFor: (teamId, registry) => this.registries?.credentialFor(teamId, registry),
+        credentialFor: (teamId, registry) =>
+          t.kind === "pull"
+            ? this.registries?.pullCredentialFor(teamId, registry)
+            : this.registries?.credentialFor(teamId, registry),
       },
       actor,
       t,

@@ -17,6 +17,7 @@ import {
   type RegistryCredentialBody,
 } from "@berth/core";
 import { and, eq, registryCredentials, type Db } from "@berth/db";
+import { isSelfRegistry } from "../../registry/registry-self";
 import { SecretBox } from "./secret-box";
 
 export interface RegistryLoginView {
@@ -52,6 +53,8 @@ export class RegistriesService {
   constructor(
     private readonly db: Db,
     keyProvider: () => Buffer,
+    /** berth-server's own registry hosts (registry/registry-self.ts): pulled with node credentials. */
+    private readonly selfHosts: readonly string[] = [],
   ) {
     this.box = new SecretBox(keyProvider);
   }
@@ -123,8 +126,18 @@ export class RegistriesService {
     return { username: row.username, password: this.box.open(row.secret, bound(teamId, key)) };
   }
 
-  /** The team's credential for the registry an image reference names. */
+  /**
+   * What a node pulls from `registry` with for the team: for berth-server's own registry,
+   * `{onBehalfOfTeam}` (the node authenticates with its node credential and gets the team's
+   * pull rights, no stored password involved); elsewhere the team's stored credential.
+   */
+  pullCredentialFor(teamId: string, registry: string): RegistryCredentialBody | undefined {
+    if (isSelfRegistry(this.selfHosts, registry)) return { onBehalfOfTeam: teamId };
+    return this.credentialFor(teamId, registry);
+  }
+
+  /** What a node pulls the image a reference names with (see pullCredentialFor). */
   credentialForImage(teamId: string, ref: string): RegistryCredentialBody | undefined {
-    return this.credentialFor(teamId, registryOfReference(ref));
+    return this.pullCredentialFor(teamId, registryOfReference(ref));
   }
 }

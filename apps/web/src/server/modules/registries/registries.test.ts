@@ -177,11 +177,11 @@ describe("registries.* and the credential attached to image and run commands", (
 
     const viewer = callerFor(await addUser(f, "vic", { role: "viewer" }));
     await expect(viewer.images.pull({ ref: "busybox" }).then(collect)).rejects.toThrow(
-      /does not allow images.write/,
+      /does not allow image.pull/,
     );
     await expect(
       viewer.registries.login({ registry: "127.0.0.1:5000", username: "v", password: "p" }),
-    ).rejects.toThrow(/does not allow images.write/);
+    ).rejects.toThrow(/does not allow image.push/);
   });
 
   it("images.push and containers.run carry the team's credential; run without one sends pull: {}", async () => {

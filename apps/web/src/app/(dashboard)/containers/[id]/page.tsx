@@ -7,19 +7,24 @@ import {
   Group,
   SimpleGrid,
   Stack,
+  Tabs,
   Text,
   Title,
 } from "@mantine/core";
+import { IconChartLine, IconFileText, IconTerminal2 } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams, useRouter } from "next/navigation";
-import { useCallback, type ReactNode } from "react";
+import { useCallback, useState, type ReactNode } from "react";
 import { formatBytes } from "@berth/core";
+import { useMe } from "@/components/app-frame";
 import { ContainerActions, isActive } from "@/components/container-actions";
 import { ContainerNetworkCard } from "@/components/container-network";
 import { LogViewer } from "@/components/log-viewer";
 import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { ContainerStatsCharts } from "@/components/stats-charts";
 import { ContainerStateBadge, HealthBadge } from "@/components/status-badges";
+import { ContainerTerminal } from "@/components/terminal";
 import { useNow } from "@/components/use-now";
 import { isNotFound } from "@/lib/errors";
 import { formatCommand, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
@@ -109,6 +114,8 @@ export default function ContainerPage() {
   const queryClient = useQueryClient();
   const router = useRouter();
   const now = useNow();
+  const me = useMe();
+  const [tab, setTab] = useState<string | null>("logs");
   const container = useQuery(
     trpc.containers.get.queryOptions(
       { ref: id },
@@ -168,7 +175,37 @@ export default function ContainerPage() {
       </Group>
       <Details c={c} now={now} />
       <ContainerNetworkCard containerRef={c.id} />
-      <LogViewer containerRef={c.id} onEnded={onLogsEnded} endedNote={endedNote} />
+      <Tabs value={tab} onChange={setTab} aria-label="Container views">
+        <Tabs.List>
+          <Tabs.Tab value="logs" leftSection={<IconFileText size={16} />}>
+            Logs
+          </Tabs.Tab>
+          <Tabs.Tab value="terminal" leftSection={<IconTerminal2 size={16} />}>
+            Terminal
+          </Tabs.Tab>
+          <Tabs.Tab value="stats" leftSection={<IconChartLine size={16} />}>
+            Stats
+          </Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="logs" pt="sm">
+          <LogViewer containerRef={c.id} onEnded={onLogsEnded} endedNote={endedNote} />
+        </Tabs.Panel>
+        <Tabs.Panel value="terminal" pt="sm">
+          <ContainerTerminal
+            containerRef={c.id}
+            running={c.state === "running"}
+            disabledReason={
+              !me || me.permissions.includes("container.exec")
+                ? null
+                : `your role (${me.role ?? "none"}) does not allow container.exec`
+            }
+          />
+        </Tabs.Panel>
+        <Tabs.Panel value="stats" pt="sm">
+          {/* Charts measure their box: mounted only while visible. */}
+          {tab === "stats" && <ContainerStatsCharts containerRef={c.id} running={isActive(c)} />}
+        </Tabs.Panel>
+      </Tabs>
     </Stack>
   );
 }

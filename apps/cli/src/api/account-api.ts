@@ -8,21 +8,9 @@ import type {
 import type { TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@berth/web/router";
 import { z } from "zod";
-import { CliError } from "../errors";
+import { parseAnswer } from "./parse-answer";
 import { TransferError } from "./archive-transfer";
 import type { HttpFetch } from "./http-fetch";
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, procedure: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CliError(
-      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      { hint: "the CLI and the server may be different versions: compare `berth version`" },
-    );
-  }
-  return parsed.data;
-}
 
 export const AuditRowSchema = z.object({
   id: z.number(),
@@ -81,11 +69,11 @@ export class AuditApi {
   ) {}
 
   async list(input: AuditListInput): Promise<{ items: AuditRow[]; nextCursor: number | null }> {
-    return parse(AuditPageSchema, await this.client.audit.list.query(input), "audit.list");
+    return parseAnswer(AuditPageSchema, await this.client.audit.list.query(input), "audit.list");
   }
 
   async verify(): Promise<AuditVerify> {
-    return parse(AuditVerifySchema, await this.client.audit.verify.query(), "audit.verify");
+    return parseAnswer(AuditVerifySchema, await this.client.audit.verify.query(), "audit.verify");
   }
 
   /** Streams the export's bytes to `write`, awaiting its promise (back-pressure). */
@@ -126,16 +114,16 @@ export class TokensApi {
 
   async create(input: ApiTokenCreateInput): Promise<TokenView & { token: string }> {
     const v = await this.client.auth.tokens.create.mutate(input);
-    return parse(TokenViewSchema.extend({ token: z.string() }), v, "auth.tokens.create");
+    return parseAnswer(TokenViewSchema.extend({ token: z.string() }), v, "auth.tokens.create");
   }
 
   async list(all = false): Promise<TokenView[]> {
     const v = await this.client.auth.tokens.list.query({ all });
-    return parse(TokenViewSchema.array(), v, "auth.tokens.list");
+    return parseAnswer(TokenViewSchema.array(), v, "auth.tokens.list");
   }
 
   async revoke(ref: string): Promise<TokenView> {
-    return parse(
+    return parseAnswer(
       TokenViewSchema,
       await this.client.auth.tokens.revoke.mutate({ ref }),
       "auth.tokens.revoke",

@@ -34,6 +34,7 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, type TRPCClient } fro
 import type { AppRouter } from "@berth/web/router";
 import { z } from "zod";
 import { CliError } from "../errors";
+import { parseAnswer } from "./parse-answer";
 import { ExecChunkSchema, type ExecChunk } from "./exec-chunk";
 import { FleetApi } from "./fleet-api";
 import { TeamsApi } from "./teams-api";
@@ -90,22 +91,6 @@ export interface BerthApiOptions {
   userAgent: string;
   /** The team to act in (`x-berth-team`); null: the user's default team. */
   team?: string | null;
-}
-
-function parseAnswer<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  procedure: string,
-): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CliError(
-      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      { hint: "the CLI and the server may be different versions: compare `berth version`" },
-    );
-  }
-  return parsed.data;
 }
 
 export class BerthApi {

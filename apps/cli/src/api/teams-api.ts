@@ -17,19 +17,7 @@ import {
 import type { TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@berth/web/router";
 import { z } from "zod";
-import { CliError } from "../errors";
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, procedure: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CliError(
-      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      { hint: "the CLI and the server may be different versions: compare `berth version`" },
-    );
-  }
-  return parsed.data;
-}
+import { parseAnswer } from "./parse-answer";
 
 const Removed = z.object({ id: z.string(), name: z.string() });
 const RemovedMember = z.object({ userId: z.string(), username: z.string() });
@@ -38,29 +26,33 @@ export class TeamsApi {
   constructor(private readonly client: TRPCClient<AppRouter>) {}
 
   async list(): Promise<TeamView[]> {
-    return parse(TeamViewSchema.array(), await this.client.teams.list.query(), "teams.list");
+    return parseAnswer(TeamViewSchema.array(), await this.client.teams.list.query(), "teams.list");
   }
   async create(name: string): Promise<TeamView> {
-    return parse(TeamViewSchema, await this.client.teams.create.mutate({ name }), "teams.create");
+    return parseAnswer(
+      TeamViewSchema,
+      await this.client.teams.create.mutate({ name }),
+      "teams.create",
+    );
   }
   async remove(team: string): Promise<{ id: string; name: string }> {
-    return parse(Removed, await this.client.teams.remove.mutate({ team }), "teams.remove");
+    return parseAnswer(Removed, await this.client.teams.remove.mutate({ team }), "teams.remove");
   }
   async members(team: string): Promise<MemberView[]> {
     const v = await this.client.teams.members.query({ team });
-    return parse(MemberViewSchema.array(), v, "teams.members");
+    return parseAnswer(MemberViewSchema.array(), v, "teams.members");
   }
   async addMember(team: string, user: string, role: string): Promise<MemberView> {
     const v = await this.client.teams.addMember.mutate({ team, user, role });
-    return parse(MemberViewSchema, v, "teams.addMember");
+    return parseAnswer(MemberViewSchema, v, "teams.addMember");
   }
   async removeMember(team: string, user: string): Promise<{ userId: string; username: string }> {
     const v = await this.client.teams.removeMember.mutate({ team, user });
-    return parse(RemovedMember, v, "teams.removeMember");
+    return parseAnswer(RemovedMember, v, "teams.removeMember");
   }
   async roles(team?: string): Promise<RoleView[]> {
     const v = await this.client.teams.roles.query(team ? { team } : {});
-    return parse(RoleViewSchema.array(), v, "teams.roles");
+    return parseAnswer(RoleViewSchema.array(), v, "teams.roles");
   }
   async createRole(input: CreateRoleInput & { global?: boolean }): Promise<RoleView> {
     const permissions = input.permissions as Permission[];
@@ -71,7 +63,7 @@ export class TeamsApi {
           permissions,
           ...(input.team ? { team: input.team } : {}),
         });
-    return parse(RoleViewSchema, v, "teams.createRole");
+    return parseAnswer(RoleViewSchema, v, "teams.createRole");
   }
   async removeRole(role: string, opts: { team?: string; global?: boolean }) {
     const v = opts.global
@@ -80,25 +72,25 @@ export class TeamsApi {
           role,
           ...(opts.team ? { team: opts.team } : {}),
         });
-    return parse(Removed, v, "teams.removeRole");
+    return parseAnswer(Removed, v, "teams.removeRole");
   }
   async users(): Promise<UserView[]> {
-    return parse(UserViewSchema.array(), await this.client.users.list.query(), "users.list");
+    return parseAnswer(UserViewSchema.array(), await this.client.users.list.query(), "users.list");
   }
   async createUser(input: CreateUserInput): Promise<UserView> {
     const v = await this.client.users.create.mutate(input);
-    return parse(UserViewSchema, v, "users.create");
+    return parseAnswer(UserViewSchema, v, "users.create");
   }
   async setUserDisabled(user: string, disabled: boolean): Promise<UserView> {
     const v = disabled
       ? await this.client.users.disable.mutate({ user })
       : await this.client.users.enable.mutate({ user });
-    return parse(UserViewSchema, v, disabled ? "users.disable" : "users.enable");
+    return parseAnswer(UserViewSchema, v, disabled ? "users.disable" : "users.enable");
   }
   async access(user?: string): Promise<EffectiveAccess> {
     const v = user
       ? await this.client.access.effective.query({ user })
       : await this.client.access.mine.query();
-    return parse(EffectiveAccessSchema, v, user ? "access.effective" : "access.mine");
+    return parseAnswer(EffectiveAccessSchema, v, user ? "access.effective" : "access.mine");
   }
 }

@@ -9,7 +9,7 @@ import {
 import type { TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@berth/web/router";
 import { z } from "zod";
-import { CliError } from "../errors";
+import { parseAnswer } from "./parse-answer";
 
 export const PriceViewSchema = z.object({
   unit: z.string(),
@@ -30,40 +30,36 @@ export const BudgetViewSchema = z.object({
 });
 export type BudgetView = z.infer<typeof BudgetViewSchema>;
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, procedure: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CliError(
-      `unexpected answer from berth-server to ${procedure}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      { hint: "the CLI and the server may be different versions: compare `berth version`" },
-    );
-  }
-  return parsed.data;
-}
-
 export class UsageApi {
   constructor(private readonly client: TRPCClient<AppRouter>) {}
 
   async report(input: UsageReportInput): Promise<UsageReport> {
-    return parse(UsageReportSchema, await this.client.usage.report.query(input), "usage.report");
+    return parseAnswer(
+      UsageReportSchema,
+      await this.client.usage.report.query(input),
+      "usage.report",
+    );
   }
   async prices(): Promise<PriceView[]> {
-    return parse(PriceViewSchema.array(), await this.client.usage.prices.query(), "usage.prices");
+    return parseAnswer(
+      PriceViewSchema.array(),
+      await this.client.usage.prices.query(),
+      "usage.prices",
+    );
   }
   async setPrice(input: UsagePriceInput): Promise<PriceView[]> {
     const v = await this.client.usage.setPrice.mutate(input);
-    return parse(PriceViewSchema.array(), v, "usage.setPrice");
+    return parseAnswer(PriceViewSchema.array(), v, "usage.setPrice");
   }
   async budgets(): Promise<BudgetView[]> {
-    return parse(
+    return parseAnswer(
       BudgetViewSchema.array(),
       await this.client.usage.budgets.query(),
       "usage.budgets",
     );
   }
   async setBudget(input: BudgetInput): Promise<BudgetView> {
-    return parse(
+    return parseAnswer(
       BudgetViewSchema,
       await this.client.usage.setBudget.mutate(input),
       "usage.setBudget",

@@ -11,9 +11,10 @@
 import { type Command } from "commander";
 import { isPermission, PERMISSIONS, type EffectiveAccess } from "@berth/core";
 import { withApi, type CliContext, type InputStream } from "../context";
-import { CliError, EXIT_FAILURE, toCliError, UsageError } from "../errors";
+import { UsageError } from "../errors";
 import { ago, formatTable } from "../format/docker-format";
 import type { BerthApi } from "../api/berth-api";
+import { eachRef } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 async function readAll(stream: InputStream): Promise<string> {
@@ -25,26 +26,14 @@ async function readAll(stream: InputStream): Promise<string> {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Runs `fn` for each name, reporting failures per name like docker's multi-target verbs. */
+/** Runs `fn` for each name, printing the line it returns; failures per name like docker's multi-target verbs (./each-ref.ts). */
 async function forEachName(
   ctx: CliContext,
   api: BerthApi,
   names: string[],
   fn: (name: string) => Promise<string>,
 ): Promise<void> {
-  let failed = 0;
-  for (const name of names) {
-    try {
-      ctx.stdout.write(`${await fn(name)}\n`);
-    } catch (e) {
-      failed++;
-      const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-      if (err.hint) throw err;
-      ctx.stderr.write(`berth: ${name}: ${err.message}\n`);
-    }
-  }
-  if (failed > 0)
-    throw new CliError(`${failed} of ${names.length} failed`, { exitCode: EXIT_FAILURE });
+  return eachRef(ctx, api, names, fn, (_name, line) => [line]);
 }
 
 /** The table `berth access` prints: one row per team, its role and its permissions. */

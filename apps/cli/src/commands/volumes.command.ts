@@ -3,8 +3,7 @@ import { type Command } from "commander";
 import type { VolumeView } from "../api/volume-views";
 import { withApi, type CliContext } from "../context";
 import { formatTable } from "../format/docker-format";
-import { CliError, EXIT_FAILURE, toCliError } from "../errors";
-import { inspectEach } from "./each-ref";
+import { eachRef, inspectEach } from "./each-ref";
 import { type GlobalFlags } from "./global-flags";
 
 export const VOLUME_COLUMNS = ["NODE", "DRIVER", "VOLUME NAME"];
@@ -82,21 +81,8 @@ export function registerVolumeCommands(
     .argument("<names...>", "volume names")
     .option("--node <node>", "the node that holds them (id or name)")
     .action(async (names: string[], flags: { node?: string }) => {
-      await withApi(ctx, globals(), {}, async (api) => {
-        let failed = 0;
-        for (const name of names) {
-          try {
-            await api.removeVolume({ name, node: flags.node });
-            ctx.stdout.write(`${name}\n`);
-          } catch (e) {
-            failed++;
-            const err = toCliError(e, { server: api.server, hasToken: api.hasToken });
-            if (err.hint) throw err;
-            ctx.stderr.write(`berth: ${name}: ${err.message}\n`);
-          }
-        }
-        if (failed > 0)
-          throw new CliError(`${failed} of ${names.length} failed`, { exitCode: EXIT_FAILURE });
-      });
+      await withApi(ctx, globals(), {}, (api) =>
+        eachRef(ctx, api, names, (name) => api.removeVolume({ name, node: flags.node })),
+      );
     });
 }

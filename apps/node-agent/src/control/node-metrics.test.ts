@@ -105,14 +105,7 @@ describe("heartbeats over the protocol", () => {
     const log = memoryLogger();
     const outbox = Outbox.open(dir, log);
     const client = new AgentClient({
-      serverUrl: server.url,
-      credential: {
-        serverUrl: server.url,
-        nodeId: server.nodeId,
-        nodeName: "node-one",
-        credential: server.credential,
-        serverId: server.serverId,
-      },
+      ...server.clientTarget(),
       handler: new RecordingHandler(),
       outbox,
       log,

@@ -14,23 +14,19 @@ import { memoryLogger } from "../control/logger";
 import { Outbox } from "../control/outbox";
 import { ProtocolTestServer, withTimeout } from "../control/test-helpers/protocol-server";
 import { RecordingHandler } from "../control/test-helpers/recording-handler";
+import { usageReading } from "./testing/usage-reading";
 import { UsageSpool, type UsageReading } from "./usage-spool";
 
 const T0 = Date.parse("2026-11-02T10:00:00.000Z");
 const ID = newContainerId();
-const reading = (s: number): UsageReading => ({
-  containerId: ID,
-  epoch: new Date(T0).toISOString(),
-  at: T0 + s * 1000,
-  cpuNs: s * 1e9,
-  memBytes: 1024,
-  memLimitBytes: null,
-  pids: 1,
-  blkReadBytes: 0,
-  blkWriteBytes: 0,
-  netRxBytes: 0,
-  netTxBytes: 0,
-});
+const reading = (s: number): UsageReading =>
+  usageReading({
+    containerId: ID,
+    epoch: new Date(T0).toISOString(),
+    at: T0 + s * 1000,
+    cpuNs: s * 1e9,
+    memBytes: 1024,
+  });
 
 describe("AgentClient usage frames", () => {
   let server: ProtocolTestServer;
@@ -48,14 +44,7 @@ describe("AgentClient usage frames", () => {
     outbox = Outbox.open(dir, log);
     spool = UsageSpool.open(dir, log);
     client = new AgentClient({
-      serverUrl: server.url,
-      credential: {
-        serverUrl: server.url,
-        nodeId: server.nodeId,
-        nodeName: "node-one",
-        credential: server.credential,
-        serverId: server.serverId,
-      },
+      ...server.clientTarget(),
       handler: new RecordingHandler(),
       outbox,
       usage: spool,

@@ -19,174 +19,41 @@
  * within 2% (CPU), 5% (memory) and 1% (bytes). Containers, processes and temp dirs go even on
  * failure.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CommandSchemas, UsageReportSchema } from "@berth/core";
-import { ContainerService } from "../containers/container-service";
-import { rootOrCi, tempStateDir, waitFor as poll } from "../containers/testing/integration-fixture";
-import { cleanupAll } from "../network/cleanup";
+import { UsageReportSchema } from "@berth/core";
+import { AgentServerStack, stopProcess } from "../containers/testing/agent-server-stack";
+import { rootOrCi, tempStateDir } from "../containers/testing/integration-fixture";
 
 const ENABLED = rootOrCi("usage accuracy (agent + server) needs root", process.env.CI === "true");
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
-const AGENT_DIR = join(REPO, "apps/node-agent");
-const CLI = join(REPO, "apps/cli/src/main.ts");
-const PASSWORD = "usage-accuracy-password";
-const NET_PREFIX = "bnusa";
 const MiB = 1024 * 1024;
 const HOLD_MIB = 100;
 const CHUNKS = 20;
 const CHUNK = 1_000_000;
 const SENT = CHUNKS * CHUNK;
 
-const tmp = tempStateDir("berth-usage-accuracy-", ENABLED);
-const dataDir = join(tmp, "server");
-const agentDir = join(tmp, "agent");
-const cliEnv = { ...process.env, BERTH_CONFIG_DIR: join(tmp, "cli") };
-let server: ChildProcess | undefined;
-let agent: ChildProcess | undefined;
-let port = 0;
-let base = "";
-
-const waitFor = <T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 30_000) =>
-  poll(what, fn, ms, 200);
+/** Server, agent (sampling usage every second) and CLI; probes poll every 200 ms. */
+const stack = new AgentServerStack({
+  env: process.env,
+  tmp: tempStateDir("berth-usage-accuracy-", ENABLED),
+  netPrefix: "bnusa",
+  password: "usage-accuracy-password",
+  pollMs: 200,
+  agentArgs: ["--usage-interval", "1"],
+});
+const { agentDir } = stack;
+const cli = (...args: string[]) => stack.cli(...args);
+const waitFor = stack.waitFor.bind(stack);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-function startProcess(argv: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, argv, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr!.on("data", (b: Buffer) => (err = (err + b.toString("utf8")).slice(-8192)));
-  child.once("exit", (code, sig) => {
-    if (code !== 0 && sig !== "SIGKILL" && sig !== "SIGTERM")
-      console.error(`${argv.join(" ")} exited (${code ?? sig}): ${err}`);
-  });
-  return child;
-}
-
-async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals) {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once("exit", r));
-  process.kill(child.pid, signal);
-  const t = setTimeout(
-    () => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"),
-    15_000,
-  );
-  await gone;
-  clearTimeout(t);
-}
-
-function cli(...args: string[]): string {
-  const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: REPO,
-    env: cliEnv,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (r.status !== 0) throw new Error(`berth ${args.join(" ")} (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function health(): Promise<{ agentsConnected: number } | undefined> {
-  const res = await fetch(`${base}/api/health`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  return (await res.json()) as { agentsConnected: number };
-}
-
-const agentConnected = () =>
-  waitFor(
-    "the agent to connect",
-    async () => ((await health())?.agentsConnected ?? 0) > 0 || undefined,
-    60_000,
-  );
-
-function startServer() {
-  server = startProcess(["--import", "tsx", "apps/web/server.ts"], REPO, {
-    ...process.env,
-    NODE_ENV: "production",
-    BERTH_PORT: String(port),
-    BERTH_HOST: "127.0.0.1",
-    BERTH_DATA_DIR: dataDir,
-    BERTH_BOOTSTRAP_JOIN_TOKEN: "1",
-    BERTH_ADMIN_PASSWORD: PASSWORD,
-  });
-  return waitFor("berth-server", health, 120_000);
-}
-
-function startAgent(joinToken?: string) {
-  agent = startProcess(
-    [
-      "--import",
-      "tsx",
-      "src/main.ts",
-      "--server",
-      base,
-      "--state-dir",
-      agentDir,
-      "--usage-interval",
-      "1",
-      ...(joinToken ? ["--join-token", joinToken] : []),
-    ],
-    AGENT_DIR,
-    { ...process.env, BERTH_NETWORK_PREFIX: NET_PREFIX },
-  );
-  return agentConnected();
-}
 
 const PsSchema = z.array(z.looseObject({ id: z.string(), name: z.string(), state: z.string() }));
 const ps = () => PsSchema.parse(JSON.parse(cli("ps", "-a", "--json")));
 
 afterAll(async () => {
-  if (!ENABLED) return;
-  try {
-    if (agent && agent.exitCode === null && agent.signalCode === null) {
-      let ids: string[] = [];
-      try {
-        ids = ps().map((c) => c.id);
-      } catch (e) {
-        console.error(`cleanup: berth ps failed: ${(e as Error).message}`);
-      }
-      if (ids.length > 0)
-        spawnSync(process.execPath, ["--import", "tsx", CLI, "rm", "-f", ...ids], {
-          cwd: REPO,
-          env: cliEnv,
-          timeout: 120_000,
-        });
-    }
-    await stopProcess(agent, "SIGTERM");
-    await stopProcess(server, "SIGTERM");
-    if (existsSync(join(agentDir, "containers"))) {
-      const svc = await ContainerService.create({
-        stateDir: agentDir,
-        network: { prefix: NET_PREFIX },
-      });
-      for (const c of svc.list())
-        await svc
-          .remove(
-            CommandSchemas["container.remove"].params.parse({ containerId: c.id, force: true }),
-          )
-          .catch((e: unknown) => console.error(`cleanup of ${c.id}: ${(e as Error).message}`));
-      await svc.close();
-    }
-    await cleanupAll(NET_PREFIX, agentDir);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  if (ENABLED) await stack.teardown();
 }, 240_000);
 
 /**
@@ -225,19 +92,9 @@ function within(actual: number, expected: number, tolerance: number, what: strin
 
 describe.runIf(ENABLED)("usage accounting accuracy with the real agent and server", () => {
   it("CPU, memory and bytes match within 2/5/1% across an agent kill and a cut link", async () => {
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    await startServer();
-    const tokenFile = join(dataDir, "bootstrap-join-token");
-    const token = await waitFor("the join token", () =>
-      existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : undefined,
-    );
-    await startAgent(token);
-    const login = spawnSync(
-      process.execPath,
-      ["--import", "tsx", CLI, "login", "--server", base, "-u", "admin", "--password-stdin"],
-      { cwd: REPO, env: cliEnv, input: `${PASSWORD}\n`, encoding: "utf8" },
-    );
+    await stack.startServer();
+    await stack.startAgent(await stack.joinToken());
+    const login = stack.login();
     expect(login.status, login.stderr).toBe(0);
 
     const from = new Date(Date.now() - 60_000).toISOString();
@@ -286,14 +143,14 @@ describe.runIf(ENABLED)("usage accounting accuracy with the real agent and serve
     // The agent dies mid-way and comes back; then the server goes away for a while (the
     // agent's link is cut and its samples wait on its disk) and comes back.
     await sleep(6000);
-    await stopProcess(agent, "SIGKILL");
+    await stopProcess(stack.agent, "SIGKILL");
     await sleep(3000);
-    await startAgent();
+    await stack.startAgent();
     await sleep(3000);
-    await stopProcess(server, "SIGTERM");
+    await stopProcess(stack.server, "SIGTERM");
     await sleep(6000);
-    await startServer();
-    await agentConnected();
+    await stack.startServer();
+    await stack.agentConnected();
 
     const ids = [cpu, mem, sender, listener, short];
     await waitFor(

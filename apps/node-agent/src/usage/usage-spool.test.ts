@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newContainerId } from "@berth/core";
 import { memoryLogger } from "../control/logger";
+import { usageReading } from "./testing/usage-reading";
 import { USAGE_DIR, UsageSpool, type UsageReading } from "./usage-spool";
 
 let dir: string;
@@ -16,27 +17,12 @@ const T0 = Date.parse("2026-11-02T10:00:00.000Z");
 const EPOCH = new Date(T0).toISOString();
 const MiB = 1024 * 1024;
 
-function reading(
+const reading = (
   containerId: string,
   at: number,
   memBytes: number,
   extra: Partial<UsageReading> = {},
-): UsageReading {
-  return {
-    containerId,
-    epoch: EPOCH,
-    at,
-    cpuNs: 0,
-    memBytes,
-    memLimitBytes: null,
-    pids: 1,
-    blkReadBytes: 0,
-    blkWriteBytes: 0,
-    netRxBytes: 0,
-    netTxBytes: 0,
-    ...extra,
-  };
-}
+): UsageReading => usageReading({ containerId, epoch: EPOCH, at, memBytes, ...extra });
 
 describe("UsageSpool", () => {
   it("numbers, integrates memory (trapezoids) and keeps samples until acked", () => {

@@ -6,19 +6,21 @@
  *
  * fsync policy: one write + one fsync per sampling round (all containers of a tick in one
  * append), plus an atomic rewrite (temp file, fsync, rename, fsync dir) when acked samples are
- * dropped. A crash can tear only the last line, which the next load skips.
+ * dropped. A crash can tear only the last line, which the next load skips. The numbering,
+ * appending, acking and compaction are ../control/seq-spool.ts's, shared with the event outbox.
  *
  * The spool also owns each container's running memory integral: memory in use is only a level,
  * so the agent integrates it between readings (trapezoids) and sends the cumulative byte-seconds.
  * The last reading per container survives restarts in <stateDir>/usage/state.json (rewritten
  * with the spool) plus the spool itself, so an agent restarted after a kill bridges the gap.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageSampleSchema, type UsageSample } from "@berth/core";
 import { writeFileAtomicSync } from "../control/atomic-file";
 import type { Logger } from "../control/logger";
+import { SeqSpool } from "../control/seq-spool";
 
 /** One reading of a container's counters, before numbering and integration. */
 export type UsageReading = Omit<UsageSample, "seq" | "memByteSec">;
@@ -46,10 +48,8 @@ const DEFAULT_MAX_PENDING = 100_000;
 const FORGET_FINAL_MS = 10 * 60_000;
 
 export class UsageSpool {
-  private entries: UsageSample[] = [];
+  private readonly spool: SeqSpool<UsageSample>;
   private readonly last = new Map<string, Last>();
-  private seq = 0;
-  private fd: number | undefined;
   private readonly file: string;
   private readonly stateFile: string;
   private readonly listeners = new Set<() => void>();
@@ -61,6 +61,11 @@ export class UsageSpool {
   ) {
     this.file = join(dir, SPOOL_FILE);
     this.stateFile = join(dir, STATE_FILE);
+    this.spool = new SeqSpool({
+      file: this.file,
+      schema: UsageSampleSchema,
+      writeState: (lastSeq) => this.writeState(lastSeq),
+    });
   }
 
   /**
@@ -77,43 +82,21 @@ export class UsageSpool {
   }
 
   private load(): void {
+    let seq = 0;
     try {
       const r = StateFileSchema.safeParse(JSON.parse(readFileSync(this.stateFile, "utf8")));
       if (r.success) {
-        this.seq = r.data.lastSeq;
+        seq = r.data.lastSeq;
         for (const [id, l] of Object.entries(r.data.containers)) this.last.set(id, l);
       } else this.log.warn("usage: ignoring a malformed state file", { path: this.stateFile });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT")
         this.log.warn("usage: cannot read the state file", { error: (e as Error).message });
     }
-    let text = "";
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-    let skipped = 0;
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      let r: ReturnType<typeof UsageSampleSchema.safeParse>;
-      try {
-        r = UsageSampleSchema.safeParse(JSON.parse(line));
-      } catch {
-        skipped++;
-        continue;
-      }
-      if (!r.success || r.data.seq <= (this.entries.at(-1)?.seq ?? 0)) {
-        skipped++;
-        continue;
-      }
-      this.entries.push(r.data);
-      this.remember(r.data);
-    }
-    this.seq = Math.max(this.seq, this.entries.at(-1)?.seq ?? 0);
+    const skipped = this.spool.load(seq, (s) => this.remember(s));
     if (skipped > 0) {
       this.log.warn("usage: skipped unreadable spool lines", { path: this.file, skipped });
-      this.rewrite();
+      this.spool.rewrite();
     }
   }
 
@@ -137,7 +120,7 @@ export class UsageSpool {
    */
   record(readings: readonly UsageReading[]): UsageSample[] {
     const out: UsageSample[] = [];
-    let seq = this.seq;
+    let seq = this.spool.lastSeq;
     const staged = new Map<string, Last>();
     for (const r of readings) {
       const prev = staged.get(r.containerId) ?? this.last.get(r.containerId);
@@ -164,47 +147,35 @@ export class UsageSpool {
       });
     }
     if (out.length === 0) return out;
-    this.fd ??= openSync(this.file, "a", 0o600);
-    writeSync(this.fd, out.map((s) => JSON.stringify(s) + "\n").join(""));
-    fsyncSync(this.fd);
-    this.seq = seq;
-    for (const s of out) {
-      this.entries.push(s);
-      this.remember(s);
-    }
-    if (this.entries.length > this.maxPending) this.thin();
+    this.spool.append(out);
+    for (const s of out) this.remember(s);
+    if (this.spool.size > this.maxPending) this.thin();
     for (const l of this.listeners) l();
     return out;
   }
 
   /** Drops every other pending sample of each run, keeping each run's last and final ones. */
   private thin(): void {
-    const before = this.entries.length;
+    const before = this.spool.size;
     const run = (e: UsageSample) => `${e.containerId}|${e.epoch}`;
     const last = new Map<string, number>();
-    this.entries.forEach((e, i) => last.set(run(e), i));
+    this.spool.all.forEach((e, i) => last.set(run(e), i));
     const seen = new Map<string, number>();
-    this.entries = this.entries.filter((e, i) => {
+    this.spool.retain((e, i) => {
       if (e.final || last.get(run(e)) === i) return true;
       const n = (seen.get(run(e)) ?? 0) + 1;
       seen.set(run(e), n);
       return n % 2 === 0;
     });
-    this.rewrite();
     this.log.warn("usage: too many unacked samples; thinned the spool (totals are kept)", {
       before,
-      after: this.entries.length,
+      after: this.spool.size,
     });
   }
 
   /** Drops every sample with seq ≤ `seq` and compacts the files. Returns how many were dropped. */
   ack(seq: number): number {
-    const before = this.entries.length;
-    const keep = this.entries.filter((e) => e.seq > seq);
-    if (keep.length === before) return 0;
-    this.entries = keep;
-    this.rewrite();
-    return before - keep.length;
+    return this.spool.ack(seq);
   }
 
   /**
@@ -212,28 +183,14 @@ export class UsageSpool {
    * state was lost), pending samples are renumbered above it so none is ignored as a repeat.
    */
   reconcile(ackedSeq: number): { dropped: number; renumbered: number } {
-    if (ackedSeq <= this.seq) return { dropped: this.ack(ackedSeq), renumbered: 0 };
-    this.log.warn("usage: the server acked a seq this agent never issued; renumbering", {
-      ackedSeq,
-      lastSeq: this.seq,
-      pending: this.entries.length,
-    });
-    let next = ackedSeq;
-    this.entries = this.entries.map((e) => ({ ...e, seq: ++next }));
-    this.seq = next;
-    this.rewrite();
-    return { dropped: 0, renumbered: this.entries.length };
+    return this.spool.reconcile(ackedSeq, (info) =>
+      this.log.warn("usage: the server acked a seq this agent never issued; renumbering", info),
+    );
   }
 
   /** Pending samples with seq > `after`, in order, at most `limit`. */
   pending(after = 0, limit = Infinity): UsageSample[] {
-    const out: UsageSample[] = [];
-    for (const e of this.entries) {
-      if (e.seq <= after) continue;
-      out.push(e);
-      if (out.length >= limit) break;
-    }
-    return out;
+    return this.spool.pending(after, limit);
   }
 
   /** Called after every append (the client sends what is new). */
@@ -243,35 +200,28 @@ export class UsageSpool {
   }
 
   get lastSeq(): number {
-    return this.seq;
+    return this.spool.lastSeq;
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.spool.size;
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.spool.close();
   }
 
-  private rewrite(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+  /** Called by the spool's rewrite, before it rewrites the spool file. */
+  private writeState(lastSeq: number): void {
     const now = Date.now();
-    const pendingIds = new Set(this.entries.map((e) => e.containerId));
+    const pendingIds = new Set(this.spool.all.map((e) => e.containerId));
     for (const [id, l] of this.last)
       if (l.final && now - l.at > FORGET_FINAL_MS && !pendingIds.has(id)) this.last.delete(id);
     // State first: if we crash between the two writes, seqs stay monotonic and the integrals
     // are at least as new as the spool (the spool's lines are replayed over them on load).
     writeFileAtomicSync(
       this.stateFile,
-      JSON.stringify({ lastSeq: this.seq, containers: Object.fromEntries(this.last) }) + "\n",
-      0o600,
-    );
-    writeFileAtomicSync(
-      this.file,
-      this.entries.map((e) => JSON.stringify(e) + "\n").join(""),
+      JSON.stringify({ lastSeq, containers: Object.fromEntries(this.last) }) + "\n",
       0o600,
     );
   }

@@ -52,14 +52,7 @@ export function useConnectedClient(tmpPrefix: string): ConnectedClientHarness {
       log = memoryLogger();
       outbox = Outbox.open(dir, log);
       client = new AgentClient({
-        serverUrl: server.url,
-        credential: {
-          serverUrl: server.url,
-          nodeId: server.nodeId,
-          nodeName: "node-one",
-          credential: server.credential,
-          serverId: server.serverId,
-        },
+        ...server.clientTarget(),
         handler,
         outbox,
         log,

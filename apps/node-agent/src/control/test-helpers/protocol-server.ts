@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, parseAgentFrame, type AgentFrame } from "@berth/core";
+import type { StoredCredential } from "../credentials";
 
 export interface ServerConn {
   ws: WebSocket;
@@ -78,6 +79,20 @@ export class ProtocolTestServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** What an AgentClient needs to reach this server as node `node-one` (its url and credential). */
+  clientTarget(): { serverUrl: string; credential: StoredCredential } {
+    return {
+      serverUrl: this.url,
+      credential: {
+        serverUrl: this.url,
+        nodeId: this.nodeId,
+        nodeName: "node-one",
+        credential: this.credential,
+        serverId: this.serverId,
+      },
+    };
   }
 
   async listen(port = 0): Promise<void> {

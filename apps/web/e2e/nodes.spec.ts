@@ -77,7 +77,8 @@ test("an admin puts the node in a pool, grants it to the team, and removes the p
 
   // the node's page: into the pool
   await page.getByTestId("node-row").first().getByRole("link").first().click();
-  await page.getByRole("textbox", { name: "Pool" }).click();
+  await expect(page).toHaveURL(/\/nodes\/[^/]+$/);
+  await page.getByRole("textbox", { name: "Pool", exact: true }).click();
   await page.getByRole("option", { name: pool, exact: true }).click();
   await expect(page.getByRole("region", { name: "Facts" })).toContainText(pool);
 

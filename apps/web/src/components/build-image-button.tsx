@@ -1,21 +1,12 @@
 "use client";
-import {
-  Alert,
-  Button,
-  Code,
-  FileInput,
-  Group,
-  Modal,
-  ScrollArea,
-  Stack,
-  TextInput,
-} from "@mantine/core";
+import { Alert, Button, Code, FileInput, ScrollArea, TextInput } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { IconHammer } from "@tabler/icons-react";
 import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ImageRefSchema, shortImageId } from "@berth/core";
 import { useTRPC } from "@/lib/trpc";
+import { FormModal } from "./form-modal";
 import { csrfHeaders } from "@/lib/csrf";
 
 type BuildLine = {
@@ -99,64 +90,55 @@ export function BuildImageButton() {
       >
         Build image
       </Button>
-      <Modal
+      <FormModal
         opened={opened}
         onClose={() => !running && setOpened(false)}
         title="Build an image"
         size="xl"
+        onSubmit={() => {
+          void start();
+        }}
+        submitLabel="Build"
+        submitDisabled={!file || !validTag}
+        pending={running}
+        cancelLabel="Close"
+        cancelDisabled={running}
       >
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void start();
-          }}
-        >
-          <Stack>
-            <FileInput
-              label="Build context"
-              description="A tar of the context directory: tar -cf context.tar -C DIR ."
-              placeholder="Choose a .tar file"
-              accept=".tar,.tar.gz,.tgz,application/x-tar,application/gzip"
-              value={file}
-              onChange={setFile}
-              clearable
-            />
-            <TextInput
-              label="Tag"
-              placeholder="app:1"
-              value={tag}
-              onChange={(e) => setTag(e.currentTarget.value)}
-              error={validTag ? null : "not a valid image reference"}
-            />
-            <TextInput
-              label="Dockerfile"
-              description="Its path inside the context"
-              value={dockerfile}
-              onChange={(e) => setDockerfile(e.currentTarget.value)}
-            />
-            {lines.length > 0 && (
-              <ScrollArea.Autosize mah={280}>
-                <Code block data-testid="build-output">
-                  {lines.join("\n")}
-                </Code>
-              </ScrollArea.Autosize>
-            )}
-            {error && (
-              <Alert color="red" title="The build failed" role="alert">
-                {error}
-              </Alert>
-            )}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)} disabled={running}>
-                Close
-              </Button>
-              <Button type="submit" disabled={!file || !validTag} loading={running}>
-                Build
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+        <FileInput
+          label="Build context"
+          description="A tar of the context directory: tar -cf context.tar -C DIR ."
+          placeholder="Choose a .tar file"
+          accept=".tar,.tar.gz,.tgz,application/x-tar,application/gzip"
+          value={file}
+          onChange={setFile}
+          clearable
+        />
+        <TextInput
+          label="Tag"
+          placeholder="app:1"
+          value={tag}
+          onChange={(e) => setTag(e.currentTarget.value)}
+          error={validTag ? null : "not a valid image reference"}
+        />
+        <TextInput
+          label="Dockerfile"
+          description="Its path inside the context"
+          value={dockerfile}
+          onChange={(e) => setDockerfile(e.currentTarget.value)}
+        />
+        {lines.length > 0 && (
+          <ScrollArea.Autosize mah={280}>
+            <Code block data-testid="build-output">
+              {lines.join("\n")}
+            </Code>
+          </ScrollArea.Autosize>
+        )}
+        {error && (
+          <Alert color="red" title="The build failed" role="alert">
+            {error}
+          </Alert>
+        )}
+      </FormModal>
     </>
   );
 }

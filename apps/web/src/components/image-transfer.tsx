@@ -1,16 +1,5 @@
 "use client";
-import {
-  Alert,
-  Button,
-  Code,
-  Group,
-  Modal,
-  Progress,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Alert, Button, Code, Progress, Table, Text, TextInput } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { IconCloudDownload } from "@tabler/icons-react";
 import { useQueryClient } from "@tanstack/react-query";
@@ -18,6 +7,7 @@ import { useEffect, useRef, useState } from "react";
 import { formatBytes, ImageRefSchema, shortImageId, type TransferProgressBody } from "@berth/core";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, useTRPCClient } from "@/lib/trpc";
+import { FormModal } from "./form-modal";
 
 type Job =
   | { kind: "pull"; ref: string; node?: string }
@@ -162,7 +152,7 @@ export function PullImageButton() {
       >
         Pull image
       </Button>
-      <Modal
+      <FormModal
         opened={opened}
         onClose={() => {
           setOpened(false);
@@ -170,31 +160,23 @@ export function PullImageButton() {
         }}
         title="Pull an image"
         size="xl"
+        onSubmit={() => {
+          if (valid.success) setJob({ kind: "pull", ref: valid.data });
+        }}
+        submitLabel="Pull"
+        submitDisabled={!valid.success}
+        pending={running}
       >
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (valid.success) setJob({ kind: "pull", ref: valid.data });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Image"
-              description="NAME[:TAG] or NAME@sha256:…, e.g. registry.example:5000/team/app:1"
-              value={ref}
-              onChange={(e) => setRef(e.currentTarget.value)}
-              error={ref.trim() !== "" && !valid.success ? "not a valid image reference" : null}
-              data-autofocus
-            />
-            <TransferStatus blobs={blobs} result={result} error={error} verb="Pull" />
-            <Group justify="flex-end">
-              <Button type="submit" disabled={!valid.success} loading={running}>
-                Pull
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+        <TextInput
+          label="Image"
+          description="NAME[:TAG] or NAME@sha256:…, e.g. registry.example:5000/team/app:1"
+          value={ref}
+          onChange={(e) => setRef(e.currentTarget.value)}
+          error={ref.trim() !== "" && !valid.success ? "not a valid image reference" : null}
+          data-autofocus
+        />
+        <TransferStatus blobs={blobs} result={result} error={error} verb="Pull" />
+      </FormModal>
     </>
   );
 }
@@ -220,7 +202,7 @@ export function PushImageModal({
     if (result) notifications.show({ color: "green", title: "Image pushed", message: result.ref });
   }, [result]);
   return (
-    <Modal
+    <FormModal
       opened={opened}
       onClose={() => {
         onClose();
@@ -228,29 +210,21 @@ export function PushImageModal({
       }}
       title={`Push ${source}`}
       size="xl"
+      onSubmit={() => {
+        if (valid.success) setJob({ kind: "push", source, target: valid.data, node: nodeId });
+      }}
+      submitLabel="Push"
+      submitDisabled={!valid.success}
+      pending={running}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (valid.success) setJob({ kind: "push", source, target: valid.data, node: nodeId });
-        }}
-      >
-        <Stack>
-          <TextInput
-            label="Push to"
-            description="registry/name:tag — the team's login for that registry is used (berth login REGISTRY)"
-            value={target}
-            onChange={(e) => setTarget(e.currentTarget.value)}
-            error={valid.success ? null : "not a valid image reference"}
-          />
-          <TransferStatus blobs={blobs} result={result} error={error} verb="Push" />
-          <Group justify="flex-end">
-            <Button type="submit" disabled={!valid.success} loading={running}>
-              Push
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+      <TextInput
+        label="Push to"
+        description="registry/name:tag — the team's login for that registry is used (berth login REGISTRY)"
+        value={target}
+        onChange={(e) => setTarget(e.currentTarget.value)}
+        error={valid.success ? null : "not a valid image reference"}
+      />
+      <TransferStatus blobs={blobs} result={result} error={error} verb="Push" />
+    </FormModal>
   );
 }

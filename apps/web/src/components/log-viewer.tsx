@@ -32,6 +32,7 @@ import { formatLogTimestamp } from "@/lib/format";
 import { LogStore } from "@/lib/log-lines";
 import { logDownloadUrl, localToRfc3339, type LogQuery } from "@/lib/log-query";
 import { useTRPCClient } from "@/lib/trpc";
+import { PanelBar, panelDivider } from "./panel-bar";
 import { unpackLogLines } from "@berth/core";
 
 type StreamStatus =
@@ -151,33 +152,31 @@ export function LogViewer({
 
   return (
     <Paper withBorder radius="md" p={0}>
-      <Group
-        justify="space-between"
-        px="md"
-        py="xs"
-        style={{ borderBottom: "1px solid var(--mantine-color-default-border)" }}
+      <PanelBar
+        title="Logs"
+        status={
+          <>
+            <Badge
+              variant="light"
+              color={
+                status.phase === "error"
+                  ? "red"
+                  : status.phase === "ended"
+                    ? "gray"
+                    : status.phase === "streaming"
+                      ? "green"
+                      : "blue"
+              }
+              data-testid="log-status"
+            >
+              {status.phase === "streaming" ? "live" : status.phase}
+            </Badge>
+            <Text size="xs" c="dimmed" data-testid="log-count">
+              {store.lines.length.toLocaleString()} lines
+            </Text>
+          </>
+        }
       >
-        <Group gap="xs">
-          <Text fw={600}>Logs</Text>
-          <Badge
-            variant="light"
-            color={
-              status.phase === "error"
-                ? "red"
-                : status.phase === "ended"
-                  ? "gray"
-                  : status.phase === "streaming"
-                    ? "green"
-                    : "blue"
-            }
-            data-testid="log-status"
-          >
-            {status.phase === "streaming" ? "live" : status.phase}
-          </Badge>
-          <Text size="xs" c="dimmed" data-testid="log-count">
-            {store.lines.length.toLocaleString()} lines
-          </Text>
-        </Group>
         <Group gap="md">
           <Switch
             size="sm"
@@ -203,7 +202,7 @@ export function LogViewer({
             Download
           </Button>
         </Group>
-      </Group>
+      </PanelBar>
       <Box
         component="form"
         px="md"
@@ -212,7 +211,7 @@ export function LogViewer({
           e.preventDefault();
           apply();
         }}
-        style={{ borderBottom: "1px solid var(--mantine-color-default-border)" }}
+        style={panelDivider}
       >
         <Group gap="xs" align="flex-end" wrap="wrap">
           <TextInput

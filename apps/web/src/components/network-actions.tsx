@@ -1,19 +1,19 @@
 "use client";
-import { Button, Checkbox, Group, Modal, Select, Stack, TextInput } from "@mantine/core";
+import { Button, Checkbox, Select, TextInput } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { NetworkCreateOptionsSchema } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
+import { FormModal } from "./form-modal";
 import { ConfirmRemoveButton } from "./confirm-remove";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type NetworkRow = RouterOutputs["networks"]["list"][number];
 
 function useRefreshNetworks() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => void queryClient.invalidateQueries({ queryKey: trpc.networks.pathKey() });
+  return useInvalidate((t) => [t.networks.pathKey()]);
 }
 
 /** Remove one network, after a confirmation (refused while containers are connected). */
@@ -88,76 +88,66 @@ export function CreateNetworkButton() {
       <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
         Create network
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a network">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (parsed.success && !needNode)
-              create.mutate({ ...parsed.data, ...(node ? { node } : {}) });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Network name"
-              description="Your team's containers join it with --network NAME"
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={name.trim() !== "" ? issue("name") : null}
-              data-autofocus
-            />
-            <TextInput
-              label="Subnet (optional)"
-              placeholder="e.g. 10.10.0.0/24; default: the first free of the pool"
-              value={subnet}
-              onChange={(e) => setSubnet(e.currentTarget.value)}
-              error={subnet.trim() !== "" ? issue("subnet") : null}
-            />
-            <TextInput
-              label="Gateway (optional)"
-              placeholder="default: the subnet's first address"
-              value={gateway}
-              onChange={(e) => setGateway(e.currentTarget.value)}
-              error={gateway.trim() !== "" ? issue("gateway") : null}
-            />
-            <Checkbox
-              label="Containers on it may talk to each other (icc)"
-              checked={icc}
-              onChange={(e) => setIcc(e.currentTarget.checked)}
-            />
-            <Checkbox
-              label="Outbound NAT (masquerade)"
-              checked={masquerade}
-              onChange={(e) => setMasquerade(e.currentTarget.checked)}
-            />
-            <Checkbox
-              label="Internal (no traffic in or out)"
-              checked={internal}
-              onChange={(e) => setInternal(e.currentTarget.checked)}
-            />
-            {online.length > 1 && (
-              <Select
-                label="Node"
-                placeholder="Pick the node that gets it"
-                data={online.map((n) => ({ value: n.id, label: n.name }))}
-                value={node}
-                onChange={setNode}
-              />
-            )}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)}>
-                Cancel
-              </Button>
-              <Button
-                type="submit"
-                disabled={!parsed.success || needNode}
-                loading={create.isPending}
-              >
-                Create
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Create a network"
+        onSubmit={() => {
+          if (parsed.success && !needNode)
+            create.mutate({ ...parsed.data, ...(node ? { node } : {}) });
+        }}
+        submitLabel="Create"
+        submitDisabled={!parsed.success || needNode}
+        pending={create.isPending}
+        cancelLabel="Cancel"
+      >
+        <TextInput
+          label="Network name"
+          description="Your team's containers join it with --network NAME"
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          error={name.trim() !== "" ? issue("name") : null}
+          data-autofocus
+        />
+        <TextInput
+          label="Subnet (optional)"
+          placeholder="e.g. 10.10.0.0/24; default: the first free of the pool"
+          value={subnet}
+          onChange={(e) => setSubnet(e.currentTarget.value)}
+          error={subnet.trim() !== "" ? issue("subnet") : null}
+        />
+        <TextInput
+          label="Gateway (optional)"
+          placeholder="default: the subnet's first address"
+          value={gateway}
+          onChange={(e) => setGateway(e.currentTarget.value)}
+          error={gateway.trim() !== "" ? issue("gateway") : null}
+        />
+        <Checkbox
+          label="Containers on it may talk to each other (icc)"
+          checked={icc}
+          onChange={(e) => setIcc(e.currentTarget.checked)}
+        />
+        <Checkbox
+          label="Outbound NAT (masquerade)"
+          checked={masquerade}
+          onChange={(e) => setMasquerade(e.currentTarget.checked)}
+        />
+        <Checkbox
+          label="Internal (no traffic in or out)"
+          checked={internal}
+          onChange={(e) => setInternal(e.currentTarget.checked)}
+        />
+        {online.length > 1 && (
+          <Select
+            label="Node"
+            placeholder="Pick the node that gets it"
+            data={online.map((n) => ({ value: n.id, label: n.name }))}
+            value={node}
+            onChange={setNode}
+          />
+        )}
+      </FormModal>
     </>
   );
 }

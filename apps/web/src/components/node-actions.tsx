@@ -23,6 +23,8 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { parseLabelArgs, type Labels } from "@berth/core";
 import { useTRPC, type NodeView } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
+import { FormModal } from "./form-modal";
 import { useMe } from "./app-frame";
 import { EmptyState, ErrorState, LoadingState } from "./query-state";
 import { RelativeTime } from "./relative-time";
@@ -32,12 +34,7 @@ import { useNotifyingMutation } from "./use-notifying-mutation";
 type NodeRef = Pick<NodeView, "id" | "name" | "status" | "cordoned">;
 
 function useRefreshNodes() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => {
-    void queryClient.invalidateQueries({ queryKey: trpc.nodes.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.containers.pathKey() });
-  };
+  return useInvalidate((t) => [t.nodes.pathKey(), t.containers.pathKey()]);
 }
 
 /** What the signed-in user may do to nodes: cordon/drain (node.drain), manage (node.manage). */
@@ -271,34 +268,28 @@ export function EditLabelsButton({ node }: { node: Pick<NodeView, "id" | "name">
       >
         Edit labels
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title={`Labels of ${node.name}`}>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (parsed) save.mutate({ ref: node.id, set: parsed.set, remove: parsed.remove });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Changes"
-              description="key=value sets a label, key- removes one; separate with spaces"
-              placeholder="zone=eu-1 gpu=a10 old-"
-              value={text}
-              onChange={(e) => setText(e.currentTarget.value)}
-              error={text.trim() ? error : null}
-              data-autofocus
-            />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={save.isPending} disabled={!parsed || !text.trim()}>
-                Save
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title={`Labels of ${node.name}`}
+        onSubmit={() => {
+          if (parsed) save.mutate({ ref: node.id, set: parsed.set, remove: parsed.remove });
+        }}
+        submitLabel="Save"
+        submitDisabled={!parsed || !text.trim()}
+        pending={save.isPending}
+        cancelLabel="Cancel"
+      >
+        <TextInput
+          label="Changes"
+          description="key=value sets a label, key- removes one; separate with spaces"
+          placeholder="zone=eu-1 gpu=a10 old-"
+          value={text}
+          onChange={(e) => setText(e.currentTarget.value)}
+          error={text.trim() ? error : null}
+          data-autofocus
+        />
+      </FormModal>
     </>
   );
 }

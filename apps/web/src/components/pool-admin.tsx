@@ -12,21 +12,17 @@ import {
   VisuallyHidden,
 } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { PoolNameSchema } from "@berth/core";
 import { useTRPC, type NodeView } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
 import { ConfirmRemoveButton } from "./confirm-remove";
-import { EmptyState, ErrorState, LoadingState } from "./query-state";
+import { EmptyState, QueryView } from "./query-state";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 function useRefreshPools() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => {
-    void queryClient.invalidateQueries({ queryKey: trpc.pools.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.nodes.pathKey() });
-  };
+  return useInvalidate((t) => [t.pools.pathKey(), t.nodes.pathKey()]);
 }
 
 /** The pool a node is in (administrators): a select of the pools, or none. */
@@ -124,112 +120,110 @@ export function PoolsSection() {
           </Button>
         </Group>
       </form>
-      {pools.isPending ? (
-        <LoadingState label="Loading pools…" />
-      ) : pools.isError ? (
-        <ErrorState
-          title="Could not load pools"
-          error={pools.error}
-          onRetry={() => void pools.refetch()}
-        />
-      ) : pools.data.length === 0 ? (
-        <EmptyState title="No pools">
-          Every node serves every team until it is put in a pool.
-        </EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={600}>
-          <Table striped aria-label="Pools" verticalSpacing="xs">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Pool</Table.Th>
-                <Table.Th>Nodes</Table.Th>
-                <Table.Th>Granted to</Table.Th>
-                <Table.Th>Grant to a team</Table.Th>
-                <Table.Th>
-                  <VisuallyHidden>Actions</VisuallyHidden>
-                </Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pools.data.map((p) => {
-                const candidates = (teams.data ?? []).filter(
-                  (t) => !p.teams.some((g) => g.id === t.id),
-                );
-                return (
-                  <Table.Tr key={p.id} data-testid="pool-row">
-                    <Table.Td>
-                      <Text fw={500}>{p.name}</Text>
-                    </Table.Td>
-                    <Table.Td>{p.nodes}</Table.Td>
-                    <Table.Td>
-                      {p.teams.length === 0 ? (
-                        <Text size="sm" c="dimmed">
-                          no team
-                        </Text>
-                      ) : (
-                        <Group gap={4}>
-                          {p.teams.map((t) => (
-                            <Badge
-                              key={t.id}
-                              variant="light"
-                              tt="none"
-                              rightSection={
-                                <CloseButton
-                                  size="xs"
-                                  aria-label={`Revoke pool ${p.name} from team ${t.name}`}
-                                  onClick={() => revoke.mutate({ ref: p.id, team: t.id })}
-                                />
-                              }
-                            >
-                              {t.name}
-                            </Badge>
-                          ))}
+      <QueryView
+        query={pools}
+        what="pools"
+        empty={
+          <EmptyState title="No pools">
+            Every node serves every team until it is put in a pool.
+          </EmptyState>
+        }
+      >
+        {(data) => (
+          <Table.ScrollContainer minWidth={600}>
+            <Table striped aria-label="Pools" verticalSpacing="xs">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Pool</Table.Th>
+                  <Table.Th>Nodes</Table.Th>
+                  <Table.Th>Granted to</Table.Th>
+                  <Table.Th>Grant to a team</Table.Th>
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {data.map((p) => {
+                  const candidates = (teams.data ?? []).filter(
+                    (t) => !p.teams.some((g) => g.id === t.id),
+                  );
+                  return (
+                    <Table.Tr key={p.id} data-testid="pool-row">
+                      <Table.Td>
+                        <Text fw={500}>{p.name}</Text>
+                      </Table.Td>
+                      <Table.Td>{p.nodes}</Table.Td>
+                      <Table.Td>
+                        {p.teams.length === 0 ? (
+                          <Text size="sm" c="dimmed">
+                            no team
+                          </Text>
+                        ) : (
+                          <Group gap={4}>
+                            {p.teams.map((t) => (
+                              <Badge
+                                key={t.id}
+                                variant="light"
+                                tt="none"
+                                rightSection={
+                                  <CloseButton
+                                    size="xs"
+                                    aria-label={`Revoke pool ${p.name} from team ${t.name}`}
+                                    onClick={() => revoke.mutate({ ref: p.id, team: t.id })}
+                                  />
+                                }
+                              >
+                                {t.name}
+                              </Badge>
+                            ))}
+                          </Group>
+                        )}
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          <Select
+                            aria-label={`Team to grant pool ${p.name} to`}
+                            placeholder={teams.isPending ? "Loading…" : "Team"}
+                            data={candidates.map((t) => ({ value: t.id, label: t.name }))}
+                            value={grantTeam[p.id] ?? null}
+                            onChange={(v) => setGrantTeam((g) => ({ ...g, [p.id]: v }))}
+                            size="xs"
+                            w={160}
+                          />
+                          <Button
+                            size="xs"
+                            variant="light"
+                            disabled={!grantTeam[p.id]}
+                            loading={grant.isPending}
+                            onClick={() => {
+                              const team = grantTeam[p.id];
+                              if (team) grant.mutate({ ref: p.id, team });
+                            }}
+                          >
+                            Grant
+                          </Button>
                         </Group>
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Select
-                          aria-label={`Team to grant pool ${p.name} to`}
-                          placeholder={teams.isPending ? "Loading…" : "Team"}
-                          data={candidates.map((t) => ({ value: t.id, label: t.name }))}
-                          value={grantTeam[p.id] ?? null}
-                          onChange={(v) => setGrantTeam((g) => ({ ...g, [p.id]: v }))}
-                          size="xs"
-                          w={160}
-                        />
-                        <Button
-                          size="xs"
-                          variant="light"
-                          disabled={!grantTeam[p.id]}
-                          loading={grant.isPending}
-                          onClick={() => {
-                            const team = grantTeam[p.id];
-                            if (team) grant.mutate({ ref: p.id, team });
-                          }}
+                      </Table.Td>
+                      <Table.Td>
+                        <ConfirmRemoveButton
+                          label={`Remove pool ${p.name}`}
+                          title={`Remove pool ${p.name}?`}
+                          pending={remove.isPending}
+                          onConfirm={(close) => remove.mutate({ ref: p.id }, { onSuccess: close })}
                         >
-                          Grant
-                        </Button>
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>
-                      <ConfirmRemoveButton
-                        label={`Remove pool ${p.name}`}
-                        title={`Remove pool ${p.name}?`}
-                        pending={remove.isPending}
-                        onConfirm={(close) => remove.mutate({ ref: p.id }, { onSuccess: close })}
-                      >
-                        Its {p.nodes} node(s) are left in no pool (usable by every team) and its
-                        grants go.
-                      </ConfirmRemoveButton>
-                    </Table.Td>
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+                          Its {p.nodes} node(s) are left in no pool (usable by every team) and its
+                          grants go.
+                        </ConfirmRemoveButton>
+                      </Table.Td>
+                    </Table.Tr>
+                  );
+                })}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
     </Stack>
   );
 }

@@ -19,11 +19,12 @@ import {
   Tooltip,
 } from "@mantine/core";
 import { IconCheck, IconCopy } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { formatBytes } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
 import { ConfirmRemoveButton } from "./confirm-remove";
-import { ErrorState, EmptyState, LoadingState } from "./query-state";
+import { EmptyState, QueryView } from "./query-state";
 import { RelativeTime } from "./relative-time";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
@@ -31,9 +32,7 @@ export type RegistryRepositoryRow = RouterOutputs["registry"]["repositories"][nu
 type TagRow = RouterOutputs["registry"]["tags"][number];
 
 function useRefreshRegistry() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => void queryClient.invalidateQueries({ queryKey: trpc.registry.pathKey() });
+  return useInvalidate((t) => [t.registry.pathKey()]);
 }
 
 /** The caller's team: storage used against its quota (a bar when there is a quota). */
@@ -189,59 +188,57 @@ export function RepositoryDrawer({
               {formatBytes(repo.sizeBytes)} stored
             </Text>
           </Group>
-          {tags.isPending ? (
-            <LoadingState label="Loading tags…" />
-          ) : tags.isError ? (
-            <ErrorState
-              title="Could not load tags"
-              error={tags.error}
-              onRetry={() => void tags.refetch()}
-            />
-          ) : tags.data.length === 0 ? (
-            <EmptyState title="No tags">
-              Push one: <Code>docker push {`${host}/${repo.name}:latest`}</Code>
-            </EmptyState>
-          ) : (
-            <Table.ScrollContainer minWidth={640}>
-              <Table aria-label={`Tags of ${repo.name}`} verticalSpacing="xs">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Tag</Table.Th>
-                    <Table.Th>Digest</Table.Th>
-                    <Table.Th>Size</Table.Th>
-                    <Table.Th>Pushed</Table.Th>
-                    {repo.canDelete && <Table.Th>Actions</Table.Th>}
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {tags.data.map((t) => (
-                    <Table.Tr key={t.tag} data-testid="registry-tag-row">
-                      <Table.Td>
-                        <Stack gap={2}>
-                          <Text fw={500}>{t.tag}</Text>
-                          <CopyCommand command={`docker pull ${host}/${repo.name}:${t.tag}`} />
-                        </Stack>
-                      </Table.Td>
-                      <Table.Td>
-                        <Tooltip label={t.digest} withArrow>
-                          <Code>{t.digest.slice(0, 19)}</Code>
-                        </Tooltip>
-                      </Table.Td>
-                      <Table.Td>{formatBytes(t.sizeBytes)}</Table.Td>
-                      <Table.Td>
-                        <RelativeTime at={t.pushedAt} />
-                      </Table.Td>
-                      {repo.canDelete && (
-                        <Table.Td>
-                          <TagActions repo={repo} tag={t} />
-                        </Table.Td>
-                      )}
+          <QueryView
+            query={tags}
+            what="tags"
+            empty={
+              <EmptyState title="No tags">
+                Push one: <Code>docker push {`${host}/${repo.name}:latest`}</Code>
+              </EmptyState>
+            }
+          >
+            {(data) => (
+              <Table.ScrollContainer minWidth={640}>
+                <Table aria-label={`Tags of ${repo.name}`} verticalSpacing="xs">
+                  <Table.Thead>
+                    <Table.Tr>
+                      <Table.Th>Tag</Table.Th>
+                      <Table.Th>Digest</Table.Th>
+                      <Table.Th>Size</Table.Th>
+                      <Table.Th>Pushed</Table.Th>
+                      {repo.canDelete && <Table.Th>Actions</Table.Th>}
                     </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
-          )}
+                  </Table.Thead>
+                  <Table.Tbody>
+                    {data.map((t) => (
+                      <Table.Tr key={t.tag} data-testid="registry-tag-row">
+                        <Table.Td>
+                          <Stack gap={2}>
+                            <Text fw={500}>{t.tag}</Text>
+                            <CopyCommand command={`docker pull ${host}/${repo.name}:${t.tag}`} />
+                          </Stack>
+                        </Table.Td>
+                        <Table.Td>
+                          <Tooltip label={t.digest} withArrow>
+                            <Code>{t.digest.slice(0, 19)}</Code>
+                          </Tooltip>
+                        </Table.Td>
+                        <Table.Td>{formatBytes(t.sizeBytes)}</Table.Td>
+                        <Table.Td>
+                          <RelativeTime at={t.pushedAt} />
+                        </Table.Td>
+                        {repo.canDelete && (
+                          <Table.Td>
+                            <TagActions repo={repo} tag={t} />
+                          </Table.Td>
+                        )}
+                      </Table.Tr>
+                    ))}
+                  </Table.Tbody>
+                </Table>
+              </Table.ScrollContainer>
+            )}
+          </QueryView>
         </Stack>
       )}
     </Drawer>

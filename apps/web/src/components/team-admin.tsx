@@ -7,17 +7,15 @@ import {
   Badge,
   Button,
   Group,
-  Modal,
   MultiSelect,
   PasswordInput,
   Select,
-  Stack,
   Switch,
   Text,
   TextInput,
 } from "@mantine/core";
 import { IconPlus, IconUserOff, IconUserCheck } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useMemo, useState } from "react";
 import {
@@ -29,9 +27,12 @@ import {
   type Permission,
 } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { actionsColumn } from "./columns";
+import { useInvalidate } from "./use-invalidate";
+import { FormModal } from "./form-modal";
 import { ConfirmRemoveButton } from "./confirm-remove";
-import { DataTable } from "./data-table";
-import { EmptyState, QueryView } from "./query-state";
+import { EmptyState } from "./query-state";
+import { QueryTable } from "./query-table";
 import { RelativeTime } from "./relative-time";
 import { RowAction } from "./row-action";
 import { useNotifyingMutation } from "./use-notifying-mutation";
@@ -42,14 +43,12 @@ type RoleRow = RouterOutputs["teams"]["roles"][number];
 type UserRow = RouterOutputs["users"]["list"][number];
 
 function useRefresh() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => {
-    void queryClient.invalidateQueries({ queryKey: trpc.teams.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.users.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.access.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.auth.me.queryKey() });
-  };
+  return useInvalidate((t) => [
+    t.teams.pathKey(),
+    t.users.pathKey(),
+    t.access.pathKey(),
+    t.auth.me.queryKey(),
+  ]);
 }
 
 /** The roles a member may be given: built-in ones and the team's (and global) custom roles. */
@@ -103,31 +102,27 @@ export function CreateTeamButton() {
       <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
         Create team
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a team">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (valid.success) create.mutate({ name: valid.data });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Name"
-              description="Lowercase letters and digits, separated by . _ or - (also the team's registry namespace)"
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={name && !valid.success ? valid.error.issues[0]?.message : undefined}
-              data-autofocus
-              required
-            />
-            <Group justify="flex-end">
-              <Button type="submit" loading={create.isPending} disabled={!valid.success}>
-                Create
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Create a team"
+        onSubmit={() => {
+          if (valid.success) create.mutate({ name: valid.data });
+        }}
+        submitLabel="Create"
+        submitDisabled={!valid.success}
+        pending={create.isPending}
+      >
+        <TextInput
+          label="Name"
+          description="Lowercase letters and digits, separated by . _ or - (also the team's registry namespace)"
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          error={name && !valid.success ? valid.error.issues[0]?.message : undefined}
+          data-autofocus
+          required
+        />
+      </FormModal>
     </>
   );
 }
@@ -166,22 +161,12 @@ export function TeamsTable({
         cell: (c) => <RelativeTime at={Date.parse(c.row.original.createdAt)} />,
         enableGlobalFilter: false,
       },
-      ...(isAdmin
-        ? [
-            {
-              id: "actions",
-              header: "Actions",
-              enableSorting: false,
-              enableGlobalFilter: false,
-              cell: (c) => <RemoveTeamButton team={c.row.original} />,
-            } satisfies ColumnDef<TeamRow, unknown>,
-          ]
-        : []),
+      ...(isAdmin ? [actionsColumn<TeamRow>((t) => <RemoveTeamButton team={t} />)] : []),
     ],
     [isAdmin, actingTeamId],
   );
   return (
-    <QueryView
+    <QueryTable
       query={teams}
       what="teams"
       empty={
@@ -189,18 +174,12 @@ export function TeamsTable({
           Create one with Create team or `berth team create`.
         </EmptyState>
       }
-    >
-      {(data) => (
-        <DataTable
-          label="Teams"
-          data={data}
-          columns={columns}
-          getRowId={(t) => t.id}
-          initialSorting={[{ id: "name", desc: false }]}
-          rowTestId="team-row"
-        />
-      )}
-    </QueryView>
+      label="Teams"
+      columns={columns}
+      getRowId={(t) => t.id}
+      initialSorting={[{ id: "name", desc: false }]}
+      rowTestId="team-row"
+    />
   );
 }
 
@@ -270,37 +249,33 @@ export function AddMemberButton({ team }: { team: string }) {
       <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
         Add member
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Add a member">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (user.trim() && role) add.mutate({ team, user: user.trim(), role });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Username"
-              value={user}
-              onChange={(e) => setUser(e.currentTarget.value)}
-              data-autofocus
-              required
-            />
-            <Select
-              label="Role"
-              data={options}
-              value={role}
-              onChange={setRole}
-              allowDeselect={false}
-              required
-            />
-            <Group justify="flex-end">
-              <Button type="submit" loading={add.isPending} disabled={!user.trim() || !role}>
-                Add
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Add a member"
+        onSubmit={() => {
+          if (user.trim() && role) add.mutate({ team, user: user.trim(), role });
+        }}
+        submitLabel="Add"
+        submitDisabled={!user.trim() || !role}
+        pending={add.isPending}
+      >
+        <TextInput
+          label="Username"
+          value={user}
+          onChange={(e) => setUser(e.currentTarget.value)}
+          data-autofocus
+          required
+        />
+        <Select
+          label="Role"
+          data={options}
+          value={role}
+          onChange={setRole}
+          allowDeselect={false}
+          required
+        />
+      </FormModal>
     </>
   );
 }
@@ -348,21 +323,13 @@ export function MembersTable({ team, canManage }: { team: string; canManage: boo
         enableGlobalFilter: false,
       },
       ...(canManage
-        ? [
-            {
-              id: "actions",
-              header: "Actions",
-              enableSorting: false,
-              enableGlobalFilter: false,
-              cell: (c) => <RemoveMemberButton team={team} member={c.row.original} />,
-            } satisfies ColumnDef<MemberRow, unknown>,
-          ]
+        ? [actionsColumn<MemberRow>((m) => <RemoveMemberButton team={team} member={m} />)]
         : []),
     ],
     [team, canManage],
   );
   return (
-    <QueryView
+    <QueryTable
       query={members}
       what="members"
       empty={
@@ -370,18 +337,12 @@ export function MembersTable({ team, canManage }: { team: string; canManage: boo
           Add one with Add member or `berth team add-member`.
         </EmptyState>
       }
-    >
-      {(data) => (
-        <DataTable
-          label="Members"
-          data={data}
-          columns={columns}
-          getRowId={(m) => m.userId}
-          initialSorting={[{ id: "username", desc: false }]}
-          rowTestId="member-row"
-        />
-      )}
-    </QueryView>
+      label="Members"
+      columns={columns}
+      getRowId={(m) => m.userId}
+      initialSorting={[{ id: "username", desc: false }]}
+      rowTestId="member-row"
+    />
   );
 }
 
@@ -431,43 +392,35 @@ export function CreateRoleButton({ team }: { team: string }) {
       >
         Create role
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a custom role">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (valid.success && permissions.length > 0)
-              create.mutate({ team, name: valid.data, permissions: permissions as Permission[] });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Name"
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={name && !valid.success ? valid.error.issues[0]?.message : undefined}
-              data-autofocus
-              required
-            />
-            <MultiSelect
-              label="Permissions"
-              data={[...PERMISSIONS]}
-              value={permissions}
-              onChange={setPermissions}
-              searchable
-              required
-            />
-            <Group justify="flex-end">
-              <Button
-                type="submit"
-                loading={create.isPending}
-                disabled={!valid.success || permissions.length === 0}
-              >
-                Create
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Create a custom role"
+        onSubmit={() => {
+          if (valid.success && permissions.length > 0)
+            create.mutate({ team, name: valid.data, permissions: permissions as Permission[] });
+        }}
+        submitLabel="Create"
+        submitDisabled={!valid.success || permissions.length === 0}
+        pending={create.isPending}
+      >
+        <TextInput
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          error={name && !valid.success ? valid.error.issues[0]?.message : undefined}
+          data-autofocus
+          required
+        />
+        <MultiSelect
+          label="Permissions"
+          data={[...PERMISSIONS]}
+          value={permissions}
+          onChange={setPermissions}
+          searchable
+          required
+        />
+      </FormModal>
     </>
   );
 }
@@ -505,33 +458,24 @@ export function RolesTable({ team, canManage }: { team: string; canManage: boole
       },
       ...(canManage
         ? [
-            {
-              id: "actions",
-              header: "Actions",
-              enableSorting: false,
-              enableGlobalFilter: false,
-              cell: (c) =>
-                c.row.original.builtin || c.row.original.teamId === null ? null : (
-                  <RemoveRoleButton team={team} role={c.row.original} />
-                ),
-            } satisfies ColumnDef<RoleRow, unknown>,
+            actionsColumn<RoleRow>((r) =>
+              r.builtin || r.teamId === null ? null : <RemoveRoleButton team={team} role={r} />,
+            ),
           ]
         : []),
     ],
     [team, canManage],
   );
   return (
-    <QueryView query={roles} what="roles" empty={<EmptyState title="No roles" />}>
-      {(data) => (
-        <DataTable
-          label="Roles"
-          data={data}
-          columns={columns}
-          getRowId={(r) => r.id ?? `builtin:${r.name}`}
-          rowTestId="role-row"
-        />
-      )}
-    </QueryView>
+    <QueryTable
+      query={roles}
+      what="roles"
+      empty={<EmptyState title="No roles" />}
+      label="Roles"
+      columns={columns}
+      getRowId={(r) => r.id ?? `builtin:${r.name}`}
+      rowTestId="role-row"
+    />
   );
 }
 
@@ -601,71 +545,61 @@ export function CreateUserButton({ teams }: { teams: { id: string; name: string 
       <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
         Create user
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a user">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (validName.success && password.length >= 8)
-              create.mutate({
-                username: validName.data,
-                password,
-                isAdmin: admin,
-                ...(team ? { team, role: role ?? "viewer" } : {}),
-              });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Username"
-              value={username}
-              onChange={(e) => setUsername(e.currentTarget.value)}
-              error={
-                username && !validName.success ? validName.error.issues[0]?.message : undefined
-              }
-              data-autofocus
-              required
-            />
-            <PasswordInput
-              label="Password"
-              description="At least 8 characters"
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              required
-            />
-            <Select
-              label="Team"
-              placeholder="No team"
-              data={teams.map((t) => ({ value: t.id, label: t.name }))}
-              value={team}
-              onChange={setTeam}
-              clearable
-            />
-            {team && (
-              <Select
-                label="Role in the team"
-                data={roleOptions}
-                value={role}
-                onChange={setRole}
-                allowDeselect={false}
-              />
-            )}
-            <Switch
-              label="Administrator"
-              checked={admin}
-              onChange={(e) => setAdmin(e.currentTarget.checked)}
-            />
-            <Group justify="flex-end">
-              <Button
-                type="submit"
-                loading={create.isPending}
-                disabled={!validName.success || password.length < 8}
-              >
-                Create
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Create a user"
+        onSubmit={() => {
+          if (validName.success && password.length >= 8)
+            create.mutate({
+              username: validName.data,
+              password,
+              isAdmin: admin,
+              ...(team ? { team, role: role ?? "viewer" } : {}),
+            });
+        }}
+        submitLabel="Create"
+        submitDisabled={!validName.success || password.length < 8}
+        pending={create.isPending}
+      >
+        <TextInput
+          label="Username"
+          value={username}
+          onChange={(e) => setUsername(e.currentTarget.value)}
+          error={username && !validName.success ? validName.error.issues[0]?.message : undefined}
+          data-autofocus
+          required
+        />
+        <PasswordInput
+          label="Password"
+          description="At least 8 characters"
+          value={password}
+          onChange={(e) => setPassword(e.currentTarget.value)}
+          required
+        />
+        <Select
+          label="Team"
+          placeholder="No team"
+          data={teams.map((t) => ({ value: t.id, label: t.name }))}
+          value={team}
+          onChange={setTeam}
+          clearable
+        />
+        {team && (
+          <Select
+            label="Role in the team"
+            data={roleOptions}
+            value={role}
+            onChange={setRole}
+            allowDeselect={false}
+          />
+        )}
+        <Switch
+          label="Administrator"
+          checked={admin}
+          onChange={(e) => setAdmin(e.currentTarget.checked)}
+        />
+      </FormModal>
     </>
   );
 }
@@ -709,28 +643,20 @@ export function UsersTable() {
         header: "Status",
         accessorFn: (u) => (u.disabled ? "disabled" : "active"),
       },
-      {
-        id: "actions",
-        header: "Actions",
-        enableSorting: false,
-        enableGlobalFilter: false,
-        cell: (c) => <UserStatusButton user={c.row.original} />,
-      },
+      actionsColumn<UserRow>((u) => <UserStatusButton user={u} />),
     ],
     [],
   );
   return (
-    <QueryView query={users} what="users" empty={<EmptyState title="No users" />}>
-      {(data) => (
-        <DataTable
-          label="Users"
-          data={data}
-          columns={columns}
-          getRowId={(u) => u.id}
-          initialSorting={[{ id: "username", desc: false }]}
-          rowTestId="user-row"
-        />
-      )}
-    </QueryView>
+    <QueryTable
+      query={users}
+      what="users"
+      empty={<EmptyState title="No users" />}
+      label="Users"
+      columns={columns}
+      getRowId={(u) => u.id}
+      initialSorting={[{ id: "username", desc: false }]}
+      rowTestId="user-row"
+    />
   );
 }

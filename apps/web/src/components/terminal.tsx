@@ -18,6 +18,7 @@ import { ArgvSyntaxError, splitArgv } from "@/lib/argv";
 import { errorMessage } from "@/lib/errors";
 import { TerminalInputQueue } from "@/lib/terminal-input";
 import { useTRPCClient } from "@/lib/trpc";
+import { PanelBar } from "./panel-bar";
 
 type Phase =
   | { phase: "idle" }
@@ -208,15 +209,9 @@ export function ContainerTerminal({
 
   return (
     <Paper withBorder radius="md" p={0}>
-      <Group
-        justify="space-between"
-        px="md"
-        py="xs"
-        wrap="wrap"
-        style={{ borderBottom: "1px solid var(--mantine-color-default-border)" }}
-      >
-        <Group gap="xs">
-          <Text fw={600}>Terminal</Text>
+      <PanelBar
+        title="Terminal"
+        status={
           <Badge
             variant="light"
             data-testid="terminal-status"
@@ -238,7 +233,8 @@ export function ContainerTerminal({
                   : `exited ${phase.code}`
                 : phase.phase}
           </Badge>
-        </Group>
+        }
+      >
         <Group gap="xs" align="flex-end">
           <Select
             size="xs"
@@ -277,7 +273,7 @@ export function ContainerTerminal({
             </Button>
           )}
         </Group>
-      </Group>
+      </PanelBar>
       {blocked !== null && !active && (
         <Text px="md" py="xs" size="sm" c="dimmed" data-testid="terminal-disabled">
           Terminal unavailable: {blocked}.

@@ -1,17 +1,17 @@
 "use client";
 /** The usage page's dialogs: a team's monthly budget (budget.manage) and unit prices (admins). */
-import { Button, Group, Modal, NumberInput, Select, Stack, TextInput } from "@mantine/core";
+import { Button, NumberInput, Select, TextInput } from "@mantine/core";
 import { IconCoin, IconPigMoney } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { BudgetInputSchema, USAGE_UNITS, type UsageUnit } from "@berth/core";
 import { useTRPC } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
+import { FormModal } from "./form-modal";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 function useRefreshUsage() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => void queryClient.invalidateQueries({ queryKey: trpc.usage.pathKey() });
+  return useInvalidate((t) => [t.usage.pathKey()]);
 }
 
 /** "Set budget": the monthly amount of the team the caller acts in, thresholds and a webhook. */
@@ -47,51 +47,45 @@ export function SetBudgetButton() {
       >
         Set budget
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Monthly budget of your team">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (parsed.success) set.mutate(parsed.data);
-          }}
-        >
-          <Stack>
-            <NumberInput
-              label="Amount per month (UTC)"
-              min={0}
-              decimalScale={2}
-              value={amount}
-              onChange={setAmount}
-              data-autofocus
-            />
-            <TextInput
-              label="Notify at (% of the amount)"
-              description="Comma-separated, e.g. 50, 80, 100"
-              value={thresholds}
-              onChange={(e) => setThresholds(e.currentTarget.value)}
-            />
-            <TextInput
-              label="Webhook URL (optional)"
-              description="POSTed a JSON body when a threshold is crossed"
-              placeholder="https://hooks.example.com/berth"
-              value={webhook}
-              onChange={(e) => setWebhook(e.currentTarget.value)}
-              error={
-                !parsed.success && webhook.trim() !== ""
-                  ? parsed.error.issues.find((i) => i.path[0] === "webhookUrl")?.message
-                  : undefined
-              }
-            />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)}>
-                Cancel
-              </Button>
-              <Button type="submit" disabled={!parsed.success} loading={set.isPending}>
-                Save
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Monthly budget of your team"
+        onSubmit={() => {
+          if (parsed.success) set.mutate(parsed.data);
+        }}
+        submitLabel="Save"
+        submitDisabled={!parsed.success}
+        pending={set.isPending}
+        cancelLabel="Cancel"
+      >
+        <NumberInput
+          label="Amount per month (UTC)"
+          min={0}
+          decimalScale={2}
+          value={amount}
+          onChange={setAmount}
+          data-autofocus
+        />
+        <TextInput
+          label="Notify at (% of the amount)"
+          description="Comma-separated, e.g. 50, 80, 100"
+          value={thresholds}
+          onChange={(e) => setThresholds(e.currentTarget.value)}
+        />
+        <TextInput
+          label="Webhook URL (optional)"
+          description="POSTed a JSON body when a threshold is crossed"
+          placeholder="https://hooks.example.com/berth"
+          value={webhook}
+          onChange={(e) => setWebhook(e.currentTarget.value)}
+          error={
+            !parsed.success && webhook.trim() !== ""
+              ? parsed.error.issues.find((i) => i.path[0] === "webhookUrl")?.message
+              : undefined
+          }
+        />
+      </FormModal>
     </>
   );
 }
@@ -126,50 +120,43 @@ export function SetPriceButton() {
       >
         Prices
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Unit prices">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            const p = Number(price);
-            if (Number.isFinite(p) && p >= 0)
-              set.mutate({ unit, price: p, ...(pool ? { pool } : {}) });
-          }}
-        >
-          <Stack>
-            <Select
-              label="Unit"
-              data={USAGE_UNITS.map((u) => ({ value: u, label: u }))}
-              value={unit}
-              onChange={(v) => v && setUnit(v as UsageUnit)}
-              allowDeselect={false}
-            />
-            <Select
-              label="Pool"
-              placeholder="every pool (default price)"
-              data={(pools.data ?? []).map((p) => ({ value: p.id, label: p.name }))}
-              value={pool}
-              onChange={setPool}
-              clearable
-            />
-            <NumberInput
-              label="Price per unit (0 removes it)"
-              description={current ? `now ${current.price}` : "not set"}
-              min={0}
-              decimalScale={8}
-              value={price}
-              onChange={setPrice}
-            />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)}>
-                Close
-              </Button>
-              <Button type="submit" loading={set.isPending}>
-                Save
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Unit prices"
+        onSubmit={() => {
+          const p = Number(price);
+          if (Number.isFinite(p) && p >= 0)
+            set.mutate({ unit, price: p, ...(pool ? { pool } : {}) });
+        }}
+        submitLabel="Save"
+        pending={set.isPending}
+        cancelLabel="Close"
+      >
+        <Select
+          label="Unit"
+          data={USAGE_UNITS.map((u) => ({ value: u, label: u }))}
+          value={unit}
+          onChange={(v) => v && setUnit(v as UsageUnit)}
+          allowDeselect={false}
+        />
+        <Select
+          label="Pool"
+          placeholder="every pool (default price)"
+          data={(pools.data ?? []).map((p) => ({ value: p.id, label: p.name }))}
+          value={pool}
+          onChange={setPool}
+          clearable
+        />
+        <NumberInput
+          label="Price per unit (0 removes it)"
+          description={current ? `now ${current.price}` : "not set"}
+          min={0}
+          decimalScale={8}
+          value={price}
+          onChange={setPrice}
+        />
+      </FormModal>
     </>
   );
 }

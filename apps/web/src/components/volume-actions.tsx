@@ -1,19 +1,19 @@
 "use client";
-import { Button, Group, Modal, Select, Stack, TextInput } from "@mantine/core";
+import { Button, Select, TextInput } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { VolumeNameSchema } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
+import { useInvalidate } from "./use-invalidate";
+import { FormModal } from "./form-modal";
 import { ConfirmRemoveButton } from "./confirm-remove";
 import { useNotifyingMutation } from "./use-notifying-mutation";
 
 export type VolumeRow = RouterOutputs["volumes"]["list"][number];
 
 function useRefreshVolumes() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  return () => void queryClient.invalidateQueries({ queryKey: trpc.volumes.pathKey() });
+  return useInvalidate((t) => [t.volumes.pathKey()]);
 }
 
 /** Remove one volume, after a confirmation (the agent refuses while a container uses it). */
@@ -68,47 +68,37 @@ export function CreateVolumeButton() {
       <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setOpened(true)}>
         Create volume
       </Button>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Create a volume">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (valid.success && !needNode)
-              create.mutate({ name: valid.data, ...(node ? { node } : {}) });
-          }}
-        >
-          <Stack>
-            <TextInput
-              label="Volume name"
-              description="At least 2 characters: letters, digits, '.', '_' and '-', starting with a letter or digit"
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={name.trim() !== "" && !valid.success ? "not a valid volume name" : null}
-              data-autofocus
-            />
-            {online.length > 1 && (
-              <Select
-                label="Node"
-                placeholder="Pick the node that keeps it"
-                data={online.map((n) => ({ value: n.id, label: n.name }))}
-                value={node}
-                onChange={setNode}
-              />
-            )}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setOpened(false)}>
-                Cancel
-              </Button>
-              <Button
-                type="submit"
-                disabled={!valid.success || needNode}
-                loading={create.isPending}
-              >
-                Create
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Modal>
+      <FormModal
+        opened={opened}
+        onClose={() => setOpened(false)}
+        title="Create a volume"
+        onSubmit={() => {
+          if (valid.success && !needNode)
+            create.mutate({ name: valid.data, ...(node ? { node } : {}) });
+        }}
+        submitLabel="Create"
+        submitDisabled={!valid.success || needNode}
+        pending={create.isPending}
+        cancelLabel="Cancel"
+      >
+        <TextInput
+          label="Volume name"
+          description="At least 2 characters: letters, digits, '.', '_' and '-', starting with a letter or digit"
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          error={name.trim() !== "" && !valid.success ? "not a valid volume name" : null}
+          data-autofocus
+        />
+        {online.length > 1 && (
+          <Select
+            label="Node"
+            placeholder="Pick the node that keeps it"
+            data={online.map((n) => ({ value: n.id, label: n.name }))}
+            value={node}
+            onChange={setNode}
+          />
+        )}
+      </FormModal>
     </>
   );
 }

@@ -29,8 +29,9 @@ import { useState, type FormEvent } from "react";
 import { PERMISSIONS } from "@berth/core";
 import { useMe } from "@/components/app-frame";
 import { ConfirmRemoveButton } from "@/components/confirm-remove";
-import { DataTable } from "@/components/data-table";
-import { EmptyState, QueryView } from "@/components/query-state";
+import { ModalForm } from "@/components/form-modal";
+import { EmptyState } from "@/components/query-state";
+import { QueryTable } from "@/components/query-table";
 import { RelativeTime } from "@/components/relative-time";
 import { useNotifyingMutation } from "@/components/use-notifying-mutation";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
@@ -193,8 +194,7 @@ function CreateToken({ onCreated }: { onCreated: () => void }) {
     setScopes([]);
     setExpiry("30");
   };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const submit = () => {
     create.mutate({
       name: name.trim(),
       ...(scopes.length ? { scopes: scopes as (typeof PERMISSIONS)[number][] } : {}),
@@ -232,43 +232,40 @@ function CreateToken({ onCreated }: { onCreated: () => void }) {
             </Group>
           </Stack>
         ) : (
-          <form onSubmit={submit}>
-            <Stack>
-              <TextInput
-                label="Name"
-                placeholder="ci-deploy"
-                value={name}
-                onChange={(e) => setName(e.currentTarget.value)}
-                required
-                data-autofocus
-              />
-              <MultiSelect
-                label="Scopes"
-                description="Leave empty for all of your permissions"
-                placeholder="all permissions"
-                data={[...PERMISSIONS]}
-                value={scopes}
-                onChange={setScopes}
-                searchable
-                clearable
-              />
-              <Select
-                label="Expires after"
-                data={EXPIRY}
-                value={expiry}
-                onChange={setExpiry}
-                allowDeselect={false}
-              />
-              <Group justify="flex-end">
-                <Button variant="default" onClick={close}>
-                  Cancel
-                </Button>
-                <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
-                  Create
-                </Button>
-              </Group>
-            </Stack>
-          </form>
+          <ModalForm
+            onSubmit={submit}
+            submitLabel="Create"
+            submitDisabled={!name.trim()}
+            pending={create.isPending}
+            cancelLabel="Cancel"
+            onCancel={close}
+          >
+            <TextInput
+              label="Name"
+              placeholder="ci-deploy"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              required
+              data-autofocus
+            />
+            <MultiSelect
+              label="Scopes"
+              description="Leave empty for all of your permissions"
+              placeholder="all permissions"
+              data={[...PERMISSIONS]}
+              value={scopes}
+              onChange={setScopes}
+              searchable
+              clearable
+            />
+            <Select
+              label="Expires after"
+              data={EXPIRY}
+              value={expiry}
+              onChange={setExpiry}
+              allowDeselect={false}
+            />
+          </ModalForm>
         )}
       </Modal>
     </>
@@ -364,22 +361,16 @@ function Tokens() {
         <Text size="sm" c="dimmed">
           For the CLI and automation: <Code>berth token create</Code> does the same.
         </Text>
-        <QueryView
+        <QueryTable
           query={tokens}
           what="tokens"
           empty={<EmptyState title="No API tokens">Create one for CI or scripts.</EmptyState>}
-        >
-          {(data) => (
-            <DataTable
-              label="API tokens"
-              data={data}
-              columns={columns}
-              getRowId={(t) => t.id}
-              initialSorting={[{ id: "created", desc: true }]}
-              rowTestId="token-row"
-            />
-          )}
-        </QueryView>
+          label="API tokens"
+          columns={columns}
+          getRowId={(t) => t.id}
+          initialSorting={[{ id: "created", desc: true }]}
+          rowTestId="token-row"
+        />
       </Stack>
     </Paper>
   );

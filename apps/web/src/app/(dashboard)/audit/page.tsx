@@ -4,18 +4,7 @@
  * filtered on the server (user, team, action prefix, target, result, time range), newest first,
  * with "Load more" and, for administrators, "Verify chain" (the hash chain, audit-chain.ts).
  */
-import {
-  Alert,
-  Badge,
-  Button,
-  Code,
-  Group,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Tooltip,
-} from "@mantine/core";
+import { Alert, Badge, Button, Code, Group, Select, Stack, Text, Tooltip } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { IconAlertTriangle, IconShieldCheck } from "@tabler/icons-react";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
@@ -25,6 +14,7 @@ import { AUDIT_RESULTS, type AuditResult } from "@berth/core";
 import { useMe } from "@/components/app-frame";
 import { ListPage } from "@/components/list-page";
 import { EmptyState } from "@/components/query-state";
+import { TextFilter } from "@/components/text-filter";
 import { RelativeTime } from "@/components/relative-time";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
@@ -216,34 +206,28 @@ export default function AuditPage() {
       filterPlaceholder="within the loaded records…"
       filterControls={
         <Group align="flex-end" gap="sm">
-          <TextInput
+          <TextFilter
             label="User"
             placeholder="name or id"
             value={user}
-            onChange={(e) => setUser(e.currentTarget.value)}
+            onValue={setUser}
             w={140}
           />
           {me?.isAdmin && (
-            <TextInput
-              label="Team"
-              placeholder="team id"
-              value={team}
-              onChange={(e) => setTeam(e.currentTarget.value)}
-              w={140}
-            />
+            <TextFilter label="Team" placeholder="team id" value={team} onValue={setTeam} w={140} />
           )}
-          <TextInput
+          <TextFilter
             label="Action"
             placeholder="prefix: containers."
             value={action}
-            onChange={(e) => setAction(e.currentTarget.value)}
+            onValue={setAction}
             w={180}
           />
-          <TextInput
+          <TextFilter
             label="Target"
             placeholder="contains…"
             value={target}
-            onChange={(e) => setTarget(e.currentTarget.value)}
+            onValue={setTarget}
             w={140}
           />
           <Select

@@ -13,6 +13,7 @@ import {
 import { EmptyState } from "@/components/query-state";
 import { RelativeTime } from "@/components/relative-time";
 import { useTRPC } from "@/lib/trpc";
+import { actionsColumn } from "@/components/columns";
 
 function columns(canWrite: boolean): ColumnDef<NetworkRow, unknown>[] {
   return [
@@ -50,17 +51,7 @@ function columns(canWrite: boolean): ColumnDef<NetworkRow, unknown>[] {
       cell: (c) => <RelativeTime at={c.row.original.createdAt} />,
       enableGlobalFilter: false,
     },
-    ...(canWrite
-      ? [
-          {
-            id: "actions",
-            header: "Actions",
-            enableSorting: false,
-            enableGlobalFilter: false,
-            cell: (c) => <RemoveNetworkButton network={c.row.original} />,
-          } satisfies ColumnDef<NetworkRow, unknown>,
-        ]
-      : []),
+    ...(canWrite ? [actionsColumn<NetworkRow>((n) => <RemoveNetworkButton network={n} />)] : []),
   ];
 }
 

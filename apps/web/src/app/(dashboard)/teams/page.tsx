@@ -7,6 +7,7 @@
 import { Alert, Group, Stack, Tabs, Text, Title } from "@mantine/core";
 import { IconInfoCircle } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
 import { useMe } from "@/components/app-frame";
 import {
   AddMemberButton,
@@ -20,6 +21,35 @@ import {
 } from "@/components/team-admin";
 import { LoadingState } from "@/components/query-state";
 import { useTRPC } from "@/lib/trpc";
+
+const noTeamRead = (
+  <Alert icon={<IconInfoCircle size={16} />} color="gray">
+    Your role does not allow team.read in this team.
+  </Alert>
+);
+
+/** A tab about the acting team: a note and an action above its table. */
+function TeamTab({
+  note,
+  action,
+  children,
+}: {
+  note: ReactNode;
+  action: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Text size="sm" c="dimmed">
+          {note}
+        </Text>
+        {action}
+      </Group>
+      {children}
+    </Stack>
+  );
+}
 
 export default function TeamsPage() {
   const trpc = useTRPC();
@@ -44,38 +74,30 @@ export default function TeamsPage() {
         </Tabs.List>
         <Tabs.Panel value="members" pt="sm">
           {!team || !canRead ? (
-            <Alert icon={<IconInfoCircle size={16} />} color="gray">
-              Your role does not allow team.read in this team.
-            </Alert>
+            noTeamRead
           ) : (
-            <Stack>
-              <Group justify="space-between">
-                <Text size="sm" c="dimmed">
-                  {canManage
-                    ? "Change roles here; switch teams in the header."
-                    : "Only members with team.manage change this list."}
-                </Text>
-                {canManage && <AddMemberButton team={team.id} />}
-              </Group>
+            <TeamTab
+              note={
+                canManage
+                  ? "Change roles here; switch teams in the header."
+                  : "Only members with team.manage change this list."
+              }
+              action={canManage && <AddMemberButton team={team.id} />}
+            >
               <MembersTable team={team.id} canManage={canManage} />
-            </Stack>
+            </TeamTab>
           )}
         </Tabs.Panel>
         <Tabs.Panel value="roles" pt="sm">
           {!team || !canRead ? (
-            <Alert icon={<IconInfoCircle size={16} />} color="gray">
-              Your role does not allow team.read in this team.
-            </Alert>
+            noTeamRead
           ) : (
-            <Stack>
-              <Group justify="space-between">
-                <Text size="sm" c="dimmed">
-                  Built-in roles, global custom roles and {team.name}&apos;s own.
-                </Text>
-                {canManage && <CreateRoleButton team={team.id} />}
-              </Group>
+            <TeamTab
+              note={<>Built-in roles, global custom roles and {team.name}&apos;s own.</>}
+              action={canManage && <CreateRoleButton team={team.id} />}
+            >
               <RolesTable team={team.id} canManage={canManage} />
-            </Stack>
+            </TeamTab>
           )}
         </Tabs.Panel>
         {me.isAdmin && (

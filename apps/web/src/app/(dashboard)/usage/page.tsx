@@ -18,7 +18,6 @@ import {
   SimpleGrid,
   Stack,
   Text,
-  TextInput,
   Title,
 } from "@mantine/core";
 import { IconBell, IconDownload, IconRefresh } from "@tabler/icons-react";
@@ -34,6 +33,7 @@ import {
 import { useMe } from "@/components/app-frame";
 import { DataTable } from "@/components/data-table";
 import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { TextFilter } from "@/components/text-filter";
 import { SetBudgetButton, SetPriceButton } from "@/components/usage-actions";
 import { useTRPC } from "@/lib/trpc";
 
@@ -277,12 +277,7 @@ export default function UsagePage() {
           w={140}
         />
         {group === "label" && (
-          <TextInput
-            label="Label key"
-            value={labelKey}
-            onChange={(e) => setLabelKey(e.currentTarget.value)}
-            w={140}
-          />
+          <TextFilter label="Label key" value={labelKey} onValue={setLabelKey} w={140} />
         )}
         <Select
           label="Step"

@@ -21,12 +21,12 @@ import { useMe } from "@/components/app-frame";
 import { ContainerActions, isActive } from "@/components/container-actions";
 import { ContainerNetworkCard } from "@/components/container-network";
 import { LogViewer } from "@/components/log-viewer";
-import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { DetailLoadError } from "@/components/detail-load-error";
+import { LoadingState } from "@/components/query-state";
 import { ContainerStatsCharts } from "@/components/stats-charts";
 import { ContainerStateBadge, HealthBadge } from "@/components/status-badges";
 import { ContainerTerminal } from "@/components/terminal";
 import { useNow } from "@/components/use-now";
-import { isNotFound } from "@/lib/errors";
 import { formatCommand, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
 import { useTRPC, type ContainerView } from "@/lib/trpc";
 
@@ -129,18 +129,13 @@ export default function ContainerPage() {
 
   if (container.isPending) return <LoadingState label="Loading container…" />;
   if (container.isError) {
-    return isNotFound(container.error) ? (
-      <EmptyState title="No such container">
-        It may have been removed.{" "}
-        <Anchor component={Link} href="/containers">
-          Back to containers
-        </Anchor>
-      </EmptyState>
-    ) : (
-      <ErrorState
-        title="Could not load the container"
+    return (
+      <DetailLoadError
+        what="container"
         error={container.error}
         onRetry={() => void container.refetch()}
+        listHref="/containers"
+        listName="containers"
       />
     );
   }

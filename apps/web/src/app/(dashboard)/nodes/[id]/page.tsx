@@ -27,10 +27,10 @@ import {
 import { NodeLiveStats } from "@/components/node-live-stats";
 import { NodePoolSelect } from "@/components/pool-admin";
 import { NodeStatsCharts } from "@/components/stats-charts";
-import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
+import { DetailLoadError } from "@/components/detail-load-error";
+import { EmptyState, LoadingState } from "@/components/query-state";
 import { RelativeTime } from "@/components/relative-time";
 import { ContainerStateBadge, NodeStatusBadge } from "@/components/status-badges";
-import { isNotFound } from "@/lib/errors";
 import { useTRPC, type NodeDetail } from "@/lib/trpc";
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -182,18 +182,13 @@ export default function NodePage() {
 
   if (node.isPending) return <LoadingState label="Loading node…" />;
   if (node.isError) {
-    return isNotFound(node.error) ? (
-      <EmptyState title="No such node">
-        It may have been removed.{" "}
-        <Anchor component={Link} href="/nodes">
-          Back to nodes
-        </Anchor>
-      </EmptyState>
-    ) : (
-      <ErrorState
-        title="Could not load the node"
+    return (
+      <DetailLoadError
+        what="node"
         error={node.error}
         onRetry={() => void node.refetch()}
+        listHref="/nodes"
+        listName="nodes"
       />
     );
   }

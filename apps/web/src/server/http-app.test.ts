@@ -1,35 +1,21 @@
 /** The HTTP surface over a real socket on 127.0.0.1: health, tRPC over HTTP, cookies, error shapes. */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHttpApp } from "./http-app";
 import { ADMIN_PASSWORD, createFixture, type Fixture } from "./testing/fixtures";
+import { startTestServer, type TestServer } from "./testing/test-server";
 
 describe("http app", () => {
   let f: Fixture;
-  let server: Server;
+  let server: TestServer;
   let base: string;
 
   beforeEach(async () => {
     f = await createFixture();
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: "s",
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end("next would answer");
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startTestServer(f, "s", { notFoundBody: "next would answer" });
+    base = `http://${server.base}`;
   });
   afterEach(async () => {
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
   });
 
   it("serves /api/health", async () => {

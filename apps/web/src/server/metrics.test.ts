@@ -3,15 +3,11 @@
  * and what a scrape says after requests, a command round trip, registry traffic and a heartbeat
  * with node numbers. Every line of the scraped text is parsed against the exposition format.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { JoinResponse } from "@berth/core";
-import { createHttpApp } from "./http-app";
 import { ServerMetrics } from "./metrics";
 import { appRouter } from "./root";
 import { addUser, createFixture, type Fixture } from "./testing/fixtures";
-import { ProtocolPeer, TEST_FACTS } from "./testing/protocol-peer";
+import { startPeerServer, type PeerServer } from "./testing/test-server";
 
 const SERVER_ID = "testserverid2345678901234a";
 const TOKEN = "metrics-token-0123456789abcdef";
@@ -61,62 +57,28 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
 
 describe("/metrics", () => {
   let f: Fixture;
-  let server: Server;
+  let srv: PeerServer;
   let base: string;
   let metrics: ServerMetrics;
-  const peers: ProtocolPeer[] = [];
 
   async function start(allowLoopback: boolean) {
     metrics = new ServerMetrics(f.gateway, Object.keys(appRouter._def.procedures));
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
+    srv = await startPeerServer(f, SERVER_ID, {
       metrics: { metrics, access: { token: TOKEN, allowLoopback } },
+      notFoundBody: "not found",
     });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end("not found");
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = srv.base;
   }
 
   beforeEach(async () => {
     f = await createFixture({ serverId: SERVER_ID });
   });
   afterEach(async () => {
-    for (const p of peers.splice(0)) p.ws.terminate();
+    await srv.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
-  async function connect(hostname: string) {
-    const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname }),
-    });
-    const j = (await res.json()) as JoinResponse;
-    const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peers.push(peer);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: [],
-      inventory: [],
-    });
-    await peer.next("welcome");
-    return { peer, j };
-  }
+  const connect = (hostname: string) => srv.connect(hostname);
 
   const scrape = (headers: Record<string, string> = {}) =>
     fetch(`http://${base}/metrics`, { headers });

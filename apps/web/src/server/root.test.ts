@@ -1,5 +1,4 @@
 /** The router through createCaller: input validation, authentication, permissions, audit. */
-import { TRPCError } from "@trpc/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { auditEvents, desc } from "@berth/db";
 import { createCaller } from "./root";
@@ -8,18 +7,11 @@ import {
   addUser,
   contextFor,
   createFixture,
+  trpcErrorOf,
   type Fixture,
 } from "./testing/fixtures";
 
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(TRPCError);
-    return e as TRPCError;
-  }
-  throw new Error("expected the call to fail");
-}
+const trpcError = trpcErrorOf;
 
 describe("appRouter", () => {
   let f: Fixture;

@@ -5,25 +5,21 @@
  * commands one agent may have unanswered are capped.
  */
 import type { Socket } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { newContainerId } from "@berth/core";
 import { eq, nodes } from "@berth/db";
-import { connectPeer, type ConnectedPeer } from "../testing/connected-peer";
-import { createFixture, type Fixture } from "../testing/fixtures";
+import { usePeerTest, type ConnectedPeer } from "../testing/connected-peer";
+import type { Fixture } from "../testing/fixtures";
 import { MAX_BUFFERED_BYTES, MAX_PENDING_COMMANDS } from "./gateway";
 
 const SERVER_ID = "testserverid2345678901234a";
 
 describe("gateway bounds", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
   let c: ConnectedPeer;
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    c = await connectPeer(f, SERVER_ID);
-  });
-  afterEach(async () => {
-    await c.close();
-    await f.close();
+  beforeEach(() => {
+    ({ f, connected: c } = t);
   });
 
   it("writes nothing to the database per heartbeat", async () => {

@@ -3,75 +3,32 @@
  * speaks protocol v1 (ProtocolPeer). This tests the gateway and the API around it — join, hello,
  * commands, events, streams, disconnects — not containers: the peer runs none.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newContainerId, type JoinResponse } from "@berth/core";
 import { containers, eq, nodes } from "@berth/db";
-import { createHttpApp } from "../http-app";
-import { createCaller } from "../root";
-import { contextFor, createFixture, insertContainer, type Fixture } from "../testing/fixtures";
+import { callerFor, createFixture, insertContainer, type Fixture } from "../testing/fixtures";
 import { ProtocolPeer, status, TEST_FACTS } from "../testing/protocol-peer";
+import { startPeerServer, type PeerServer } from "../testing/test-server";
 
 const SERVER_ID = "testserverid2345678901234a";
 
 describe("agent gateway over a real socket", () => {
   let f: Fixture;
-  let server: Server;
+  let srv: PeerServer;
   let base: string;
-  const peers: ProtocolPeer[] = [];
 
   async function start(heartbeatIntervalMs = 5000) {
     f = await createFixture({ serverId: SERVER_ID, heartbeatIntervalMs });
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    srv = await startPeerServer(f, SERVER_ID);
+    base = srv.base;
   }
 
-  async function join(hostname = "peer"): Promise<JoinResponse> {
-    const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as JoinResponse;
-  }
+  const join = (hostname = "peer") =>
+    srv.join(f.services.joinTokens.create(f.adminId, 600).token, hostname);
+  const connect = (j: JoinResponse, inventory: unknown[] = []) =>
+    srv.greet(j, { capabilities: ["logs"], inventory });
 
-  async function connect(j: JoinResponse, inventory: unknown[] = []) {
-    const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peers.push(peer);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: ["logs"],
-      inventory,
-    });
-    const welcome = await peer.next("welcome");
-    return { peer, welcome };
-  }
-
-  const admin = () =>
-    createCaller(
-      contextFor(f, {
-        authorization: `Bearer ${f.services.auth.createApiToken(f.adminId, "t").token}`,
-      }),
-    );
+  const admin = () => callerFor(f, f.adminId);
   const row = (id: string) => f.db.select().from(containers).where(eq(containers.id, id)).get();
   const node = (id: string) => f.db.select().from(nodes).where(eq(nodes.id, id)).get()!;
 
@@ -79,10 +36,8 @@ describe("agent gateway over a real socket", () => {
     await start();
   });
   afterEach(async () => {
-    for (const p of peers.splice(0)) p.ws.terminate();
+    await srv.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
   it("join: refuses unknown and reused tokens with 401 and a kind", async () => {
@@ -127,7 +82,7 @@ describe("agent gateway over a real socket", () => {
   it("hello → welcome, node online with facts; invalid frames get an error frame and the socket stays open", async () => {
     const j = await join();
     const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peers.push(peer);
+    srv.peers.push(peer);
     peer.send({ type: "heartbeat", ts: 1 });
     expect((await peer.next("error")).error.message).toBe("expected a hello frame first");
     peer.send({
@@ -324,10 +279,7 @@ describe("agent gateway over a real socket", () => {
     const { peer } = await connect(j);
     insertContainer(f, j.nodeId, "chatty");
     const ac = new AbortController();
-    const token = f.services.auth.createApiToken(f.adminId, "t").token;
-    const caller = createCaller(contextFor(f, { authorization: `Bearer ${token}` }), {
-      signal: ac.signal,
-    });
+    const caller = callerFor(f, f.adminId, { signal: ac.signal });
     const sub = await caller.containers.logs({ ref: "chatty", follow: true });
     const it = sub[Symbol.asyncIterator]();
     const first = it.next();
@@ -508,9 +460,8 @@ describe("agent gateway over a real socket", () => {
   });
 
   it("closes a node silent for 3 heartbeat intervals", async () => {
+    await srv.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
     await start(500);
     const j = await join();
     const { peer, welcome } = await connect(j);

@@ -7,10 +7,8 @@
  * must run, elsewhere it is skipped without root.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { newId } from "@berth/core";
@@ -23,6 +21,8 @@ import { createHttpApp } from "../http-app";
 import { createServices, type Services } from "../services";
 import { ADMIN_PASSWORD, quietLogger } from "../testing/fixtures";
 import { fetchToken } from "../testing/registry-server";
+import { listenApp, type TestServer } from "../testing/test-server";
+import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
 import { registryFromDataDir } from "./registry.http";
 
 const REPO_ROOT = resolve(__dirname, "../../../../..");
@@ -31,9 +31,6 @@ const isRoot = process.getuid?.() === 0;
 if (!isRoot && process.env.CI === "true")
   throw new Error("registry-agent-pull.test.ts must run in CI: the agent's engine needs root");
 if (!isRoot) console.warn("SKIPPED registry-agent-pull.test.ts: the agent's engine needs root");
-
-const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
 /** Pushes a one-layer OCI image (a real tar) over `/v2/` with the admin's token. */
 async function pushImage(url: string, repo: string): Promise<string> {
@@ -74,24 +71,7 @@ async function pushImage(url: string, repo: string): Promise<string> {
     });
     expect(r.status).toBe(201);
   }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: "application/vnd.oci.image.layer.v1.tar",
-          digest: sha(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
+  const manifest = ociManifest(config, [layer]);
   const r = await fetch(`${url}/v2/${repo}/manifests/1`, {
     method: "PUT",
     headers: { authorization: `Bearer ${token}`, "content-type": OCI_MANIFEST },
@@ -115,7 +95,7 @@ describe.skipIf(!isRoot)("a real agent pulls from berth-server's registry", () =
   let db: Db;
   let gateway: AgentGateway;
   let services: Services;
-  let server: Server;
+  let server: TestServer | undefined;
   let host: string;
   let url: string;
   let dataDir: string;
@@ -137,33 +117,27 @@ describe.skipIf(!isRoot)("a real agent pulls from berth-server's registry", () =
     defaultTeamId = boot.defaultTeamId;
     adminId = db.select().from(users).get()!.id;
     gateway = new AgentGateway({ db, serverId: "regagentserver0000000000a", logger: quietLogger });
-    let app: ReturnType<typeof createHttpApp> | null = null;
-    server = createServer((req, res) => {
-      if (!app?.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app?.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    url = `http://${host}`;
-    // The server's public URL is where the agent connects: its registry host is "itself".
-    const registry = registryFromDataDir(dataDir, url);
-    services = createServices({
-      db,
-      gateway,
-      publicUrl: url,
-      version: "test",
-      registryStorage: registry.storage,
-    });
-    app = createHttpApp({
-      db,
-      gateway,
-      services,
-      serverId: "regagentserver0000000000a",
-      defaultTeamId,
-      secureCookies: false,
-      registry,
+    server = await listenApp((base) => {
+      host = base;
+      url = `http://${host}`;
+      // The server's public URL is where the agent connects: its registry host is "itself".
+      const registry = registryFromDataDir(dataDir, url);
+      services = createServices({
+        db,
+        gateway,
+        publicUrl: url,
+        version: "test",
+        registryStorage: registry.storage,
+      });
+      return createHttpApp({
+        db,
+        gateway,
+        services,
+        serverId: "regagentserver0000000000a",
+        defaultTeamId,
+        secureCookies: false,
+        registry,
+      });
     });
     const { token } = services.joinTokens.create(adminId, 600);
     agent = spawn(
@@ -210,8 +184,7 @@ describe.skipIf(!isRoot)("a real agent pulls from berth-server's registry", () =
         await agentExited;
       }
     }
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await server?.close();
     await gateway?.close();
     db?.$client.close();
     // Nothing of the agent's stays mounted under its state dir (it ran no container).

@@ -5,18 +5,16 @@
  * nodes, a missing team, another team's repositories and any push are refused, and the pull is
  * audited as the node for the team.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { newId, newSecret } from "@berth/core";
 import { eq, nodes, teams } from "@berth/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../security";
 import { ADMIN_PASSWORD, createFixture, type Fixture } from "../testing/fixtures";
 import { fetchToken, startRegistryServer, type RegistryServer } from "../testing/registry-server";
+import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
 import { selfRegistryHosts } from "./registry-self";
 import { RegistrySettings } from "./registry-settings";
-
-const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
 let f: Fixture;
 let srv: RegistryServer;
@@ -81,24 +79,7 @@ async function pushImage(repo: string): Promise<string> {
     const r = await call("POST", `/v2/${repo}/blobs/uploads/?digest=${sha(b)}`, token, b);
     expect(r.status).toBe(201);
   }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: "application/vnd.oci.image.layer.v1.tar",
-          digest: sha(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
+  const manifest = ociManifest(config, [layer]);
   const res = await fetch(`${srv.url}/v2/${repo}/manifests/1`, {
     method: "PUT",
     headers: { authorization: `Bearer ${token}`, "content-type": OCI_MANIFEST },

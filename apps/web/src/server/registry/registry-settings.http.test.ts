@@ -4,7 +4,7 @@
  * challenge; and the per-team storage quota enforced when a blob upload completes, a mount
  * arrives or a manifest is pushed (DENIED with the quota and the usage, nothing stored).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { registryRepositories, eq } from "@berth/db";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -17,9 +17,8 @@ import {
   type Fixture,
 } from "../testing/fixtures";
 import { fetchToken, startRegistryServer, type RegistryServer } from "../testing/registry-server";
+import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
 
-const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const admin = { user: "admin", password: ADMIN_PASSWORD };
 const otto = { user: "otto", password: "operator-pass-1" };
 
@@ -70,24 +69,7 @@ async function upload(tok: string, repo: string, data: Buffer) {
   });
 }
 
-function manifestOf(config: Buffer, layers: Buffer[]) {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: "application/vnd.oci.image.layer.v1.tar",
-        digest: sha(l),
-        size: l.length,
-      })),
-    }),
-  );
-}
+const manifestOf = (config: Buffer, layers: Buffer[]) => ociManifest(config, layers);
 
 /** Pushes an image (config + layers + manifest under `tag`) as admin. */
 async function pushImage(repo: string, tag: string, layers: Buffer[]) {

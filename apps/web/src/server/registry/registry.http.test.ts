@@ -4,7 +4,7 @@
  * manifests (OCI, Docker, indexes, 4 MB+), tags and catalog pagination, referrers, deletes,
  * the spec's error codes and who may do what.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { newId } from "@berth/core";
@@ -12,9 +12,8 @@ import { and, eq, teamMembers, teams } from "@berth/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, ADMIN_PASSWORD, createFixture, type Fixture } from "../testing/fixtures";
 import { fetchToken, startRegistryServer, type RegistryServer } from "../testing/registry-server";
+import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
 
-const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -78,25 +77,11 @@ async function pushBlob(token: string, repo: string, data: Buffer): Promise<stri
   return d;
 }
 
-function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}) {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-        digest: sha(l),
-        size: l.length,
-      })),
-      ...extra,
-    }),
-  );
-}
+const imageManifest = (config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}) =>
+  ociManifest(config, layers, {
+    layerMediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    extra,
+  });
 
 beforeAll(async () => {
   f = await createFixture();

@@ -2,12 +2,10 @@
  * A berth-server HTTP app on 127.0.0.1 with one protocol test peer joined and greeted (hello →
  * welcome): the agent side of tests that exercise procedures through the real gateway.
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { JoinResponse } from "@berth/core";
-import { createHttpApp } from "../http-app";
-import type { Fixture } from "./fixtures";
-import { ProtocolPeer, TEST_FACTS } from "./protocol-peer";
+import { afterEach, beforeEach } from "vitest";
+import { callerFor, createFixture, type Fixture } from "./fixtures";
+import type { ProtocolPeer } from "./protocol-peer";
+import { startPeerServer } from "./test-server";
 
 export interface ConnectedPeer {
   peer: ProtocolPeer;
@@ -19,46 +17,43 @@ export interface ConnectedPeer {
 }
 
 export async function connectPeer(f: Fixture, serverId: string): Promise<ConnectedPeer> {
-  const app = createHttpApp({
-    db: f.db,
-    gateway: f.gateway,
-    services: f.services,
-    serverId,
-    defaultTeamId: f.defaultTeamId,
-    secureCookies: false,
-  });
-  const server = createServer((req, res) => {
-    if (!app.handleRequest(req, res)) res.writeHead(404).end();
-  });
-  server.on("upgrade", (req, socket, head) => {
-    if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { token } = f.services.joinTokens.create(f.adminId, 600);
-  const res = await fetch(`http://${base}/api/agent/join`, {
-    method: "POST",
-    body: JSON.stringify({ token, hostname: "peer" }),
-  });
-  const j = (await res.json()) as JoinResponse;
-  const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-  peer.send({
-    type: "hello",
-    protocol: 1,
-    nodeId: j.nodeId,
-    facts: TEST_FACTS,
-    capabilities: [],
-    inventory: [],
-  });
-  await peer.next("welcome");
-  return {
-    peer,
-    nodeId: j.nodeId,
-    base,
-    async close() {
-      peer.ws.terminate();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+  const s = await startPeerServer(f, serverId);
+  const { peer, j } = await s.connect("peer");
+  return { peer, nodeId: j.nodeId, base: s.base, close: () => s.close() };
+}
+
+export interface PeerTest {
+  f: Fixture;
+  connected: ConnectedPeer;
+  peer: ProtocolPeer;
+  nodeId: string;
+  /** A caller for `userId` whose subscriptions are aborted when the test ends. */
+  callerFor(userId: string): ReturnType<typeof callerFor>;
+}
+
+/**
+ * Registers beforeEach/afterEach hooks that give each test of the calling `describe` a fresh
+ * fixture with one connected peer, and close both (and abort its callers' subscriptions) after it.
+ * The returned object's fields are set once the hook has run.
+ */
+export function usePeerTest(serverId: string): PeerTest {
+  const controllers: AbortController[] = [];
+  const t = {
+    callerFor(userId: string) {
+      const ac = new AbortController();
+      controllers.push(ac);
+      return callerFor(t.f, userId, { signal: ac.signal });
     },
-  };
+  } as PeerTest;
+  beforeEach(async () => {
+    t.f = await createFixture({ serverId });
+    t.connected = await connectPeer(t.f, serverId);
+    ({ peer: t.peer, nodeId: t.nodeId } = t.connected);
+  });
+  afterEach(async () => {
+    for (const ac of controllers.splice(0)) ac.abort();
+    await t.connected.close();
+    await t.f.close();
+  });
+  return t;
 }

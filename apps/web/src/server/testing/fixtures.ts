@@ -1,5 +1,7 @@
 /** Test fixtures: a migrated in-memory database with the bootstrap state, a gateway and services. */
 import { rmSync } from "node:fs";
+import { TRPCError } from "@trpc/server";
+import { expect } from "vitest";
 import { newContainerId, newId } from "@berth/core";
 import { containers, nodes, teamMembers, users, type Db } from "@berth/db";
 import { createTestDb } from "@berth/db/test-helpers";
@@ -7,6 +9,7 @@ import { AgentGateway, type AgentGatewayOptions } from "../agents/gateway";
 import { bootstrapDatabase } from "../bootstrap";
 import { buildContext, type Context } from "../context";
 import { hashPassword } from "../modules/auth/auth.service";
+import { createCaller } from "../root";
 import { createServices, type Services } from "../services";
 
 export const ADMIN_PASSWORD = "correct horse battery staple";
@@ -126,4 +129,28 @@ export function insertContainer(
     })
     .run();
   return id;
+}
+
+/** A tRPC caller authenticated with a fresh API token of `userId`. */
+export function callerFor(f: Fixture, userId: string, opts: { signal?: AbortSignal } = {}) {
+  const token = f.services.auth.createApiToken(userId, "t").token;
+  return createCaller(contextFor(f, { authorization: `Bearer ${token}` }), opts);
+}
+
+/** Everything a subscription yields until it ends. */
+export async function collect(sub: AsyncIterable<unknown>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const c of sub) out.push(c);
+  return out;
+}
+
+/** The TRPCError `p` rejects with; fails the test when it resolves or throws something else. */
+export async function trpcErrorOf(p: Promise<unknown>): Promise<TRPCError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(TRPCError);
+    return e as TRPCError;
+  }
+  throw new Error("expected the call to fail");
 }

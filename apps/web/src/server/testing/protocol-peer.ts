@@ -76,6 +76,16 @@ export class ProtocolPeer {
     });
   }
 
+  /** Answers command `id` with a successful result. */
+  reply(id: string, data: unknown): void {
+    this.send({ type: "result", id, ok: true, data });
+  }
+
+  /** Answers command `id` with an error result. */
+  fail(id: string, kind: string, message: string): void {
+    this.send({ type: "result", id, ok: false, error: { kind, message } });
+  }
+
   close(): Promise<{ code: number; reason: string }> {
     this.ws.close();
     return this.closed;
@@ -94,6 +104,20 @@ export const TEST_FACTS = {
   monitor: { name: "conmon", version: "2.1.6" },
   agentVersion: "0.1.0",
 };
+
+/** The state a `container.run` answers with for a container now running. */
+export function runningResult(id: string, name: string) {
+  return {
+    id,
+    name,
+    state: "running",
+    pid: 42,
+    exitCode: null,
+    createdAt: "2026-01-02T03:04:05Z",
+    startedAt: "2026-01-02T03:04:05Z",
+    finishedAt: null,
+  };
+}
 
 export function status(
   id: string,

@@ -3,14 +3,13 @@
  * a private data dir; plus a small client for the token flow.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHttpApp } from "../http-app";
 import { registryFromDataDir } from "../registry/registry.http";
 import type { RegistryStorage } from "../registry/registry-storage";
 import type { Fixture } from "./fixtures";
+import { listenApp } from "./test-server";
 
 export interface RegistryServer {
   /** `127.0.0.1:<port>` */
@@ -23,34 +22,26 @@ export interface RegistryServer {
 
 export async function startRegistryServer(f: Fixture): Promise<RegistryServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "berth-registry-test-"));
-  let handler: ReturnType<typeof createHttpApp> | null = null;
-  const server = createServer((req, res) => {
-    if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The registry serves the fixture's store, so registry.* (the tRPC side) sees the same blobs.
-  const registry = {
-    ...registryFromDataDir(dataDir, `http://${host}`),
-    storage: f.services.registry.storage,
-  };
-  handler = createHttpApp({
-    db: f.db,
-    gateway: f.gateway,
-    services: f.services,
-    serverId: "testserverid2345678901234a",
-    defaultTeamId: f.defaultTeamId,
-    secureCookies: false,
-    registry,
-  });
+  const storage = f.services.registry.storage;
+  const server = await listenApp((host) =>
+    createHttpApp({
+      db: f.db,
+      gateway: f.gateway,
+      services: f.services,
+      serverId: "testserverid2345678901234a",
+      defaultTeamId: f.defaultTeamId,
+      secureCookies: false,
+      // The registry serves the fixture's store, so registry.* (the tRPC side) sees the same blobs.
+      registry: { ...registryFromDataDir(dataDir, `http://${host}`), storage },
+    }),
+  );
   return {
-    host,
-    url: `http://${host}`,
+    host: server.base,
+    url: `http://${server.base}`,
     dataDir,
-    storage: registry.storage,
+    storage,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,31 +1,18 @@
 /** GET /api/audit/export over a real socket: formats, filters, team scoping, refusals audited. */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHttpApp } from "../../http-app";
 import { addUser, createFixture, type Fixture } from "../../testing/fixtures";
+import { startTestServer, type TestServer } from "../../testing/test-server";
 
 describe("GET /api/audit/export", () => {
   let f: Fixture;
-  let server: Server;
+  let server: TestServer;
   let base: string;
   let admin: string;
 
   beforeEach(async () => {
     f = await createFixture();
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: "s",
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startTestServer(f, "s");
+    base = `http://${server.base}`;
     admin = f.services.auth.createApiToken(f.adminId, "export").token;
     const rec = (action: string, teamId: string | null, target: string) =>
       f.services.audit.record({
@@ -44,8 +31,7 @@ describe("GET /api/audit/export", () => {
   });
   afterEach(async () => {
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
   });
 
   const get = (query: string, token = admin) =>

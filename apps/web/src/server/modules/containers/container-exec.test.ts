@@ -5,13 +5,13 @@
  * id chunk, containers.execInput forwarded as stream_input frames (not audited when it
  * succeeds), a foreign user's input refused, and the session gone once the stream ends.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
+import { beforeEach, describe, expect, it } from "vitest";
+import { usePeerTest } from "../../testing/connected-peer";
 import { createCaller } from "../../root";
 import {
   addUser,
+  collect,
   contextFor,
-  createFixture,
   insertContainer,
   type Fixture,
 } from "../../testing/fixtures";
@@ -20,39 +20,14 @@ import type { ProtocolPeer } from "../../testing/protocol-peer";
 const SERVER_ID = "testserverid2345678901234x";
 
 describe("containers.exec", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
-  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
   let nodeId: string;
-  const controllers: AbortController[] = [];
-
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    connected = await connectPeer(f, SERVER_ID);
-    ({ peer, nodeId } = connected);
+  beforeEach(() => {
+    ({ f, peer, nodeId } = t);
   });
-
-  afterEach(async () => {
-    for (const ac of controllers.splice(0)) ac.abort();
-    await connected.close();
-    await f.close();
-  });
-
-  /** A caller whose subscriptions end when the test ends. */
-  const callerFor = (userId: string) => {
-    const ac = new AbortController();
-    controllers.push(ac);
-    const token = f.services.auth.createApiToken(userId, "t").token;
-    return createCaller(contextFor(f, { authorization: `Bearer ${token}` }), {
-      signal: ac.signal,
-    });
-  };
-
-  const collect = async (sub: AsyncIterable<unknown>) => {
-    const out: unknown[] = [];
-    for await (const c of sub) out.push(c);
-    return out;
-  };
+  const callerFor = (userId: string) => t.callerFor(userId);
 
   it("relays stdout/stderr chunks then the exit code, and audits the exec", async () => {
     const id = insertContainer(f, nodeId, "web");

@@ -4,21 +4,12 @@
  * container.exec for the terminal, stats.read for stats), through the real tRPC caller, gateway
  * and a WebSocket on 127.0.0.1 with the protocol test peer playing the agent.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { packedWeight, packLogLines, type LogLine } from "@berth/core";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
-import { createCaller } from "../../root";
-import {
-  addUser,
-  contextFor,
-  createFixture,
-  insertContainer,
-  type Fixture,
-} from "../../testing/fixtures";
+import { usePeerTest } from "../../testing/connected-peer";
+import { addUser, collect, insertContainer, type Fixture } from "../../testing/fixtures";
 import type { ProtocolPeer } from "../../testing/protocol-peer";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createHttpApp } from "../../http-app";
+import { startTestServer } from "../../testing/test-server";
 import { formatLogText, logDownloadInput, logDownloadRef } from "./container-logs.http";
 
 const SERVER_ID = "testserverid2345678901234L";
@@ -30,37 +21,14 @@ const lines: LogLine[] = [
 ];
 
 describe("containers.logs, statsHistory and their permissions", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
-  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
   let nodeId: string;
-  const controllers: AbortController[] = [];
-
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    connected = await connectPeer(f, SERVER_ID);
-    ({ peer, nodeId } = connected);
+  beforeEach(() => {
+    ({ f, peer, nodeId } = t);
   });
-
-  afterEach(async () => {
-    for (const ac of controllers.splice(0)) ac.abort();
-    await connected.close();
-    await f.close();
-  });
-
-  const callerFor = (userId: string) => {
-    const ac = new AbortController();
-    controllers.push(ac);
-    const token = f.services.auth.createApiToken(userId, "t").token;
-    return createCaller(contextFor(f, { authorization: `Bearer ${token}` }), {
-      signal: ac.signal,
-    });
-  };
-  const collect = async (sub: AsyncIterable<unknown>) => {
-    const out: unknown[] = [];
-    for await (const c of sub) out.push(c);
-    return out;
-  };
+  const callerFor = (userId: string) => t.callerFor(userId);
 
   it("asks the agent for a packed, filtered read and hands {lines} or {packed} on", async () => {
     const id = insertContainer(f, nodeId, "web");
@@ -124,19 +92,8 @@ describe("containers.logs, statsHistory and their permissions", () => {
 
   it("serves NDJSON batches and the text download over HTTP, with clean errors", async () => {
     const id = insertContainer(f, nodeId, "web");
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    const server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await startTestServer(f, SERVER_ID);
+    const base = `http://${server.base}`;
     const token = f.services.auth.createApiToken(f.adminId, "t").token;
     const get = (path: string) =>
       fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -181,8 +138,7 @@ describe("containers.logs, statsHistory and their permissions", () => {
       const anonymous = await fetch(`${base}/api/containers/web/logs/download`);
       expect(anonymous.status).toBe(401);
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
     }
   });
 

@@ -2,14 +2,12 @@
  * containers.events and containers.statsStream through the real tRPC caller, gateway and a
  * WebSocket on 127.0.0.1, with the protocol test peer playing the agent (it runs no containers).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { newId, type ContainerEvent } from "@berth/core";
 import { asc, containerEvents, containers, eq, teams } from "@berth/db";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
-import { createCaller } from "../../root";
+import { usePeerTest } from "../../testing/connected-peer";
 import {
   addUser,
-  contextFor,
   createFixture,
   insertContainer,
   insertNode,
@@ -34,35 +32,16 @@ function statsOf(id: string, name: string, totalNs: number) {
 }
 
 describe("containers.events and containers.statsStream", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
-  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
   let nodeId: string;
   let seq = 0;
-  const controllers: AbortController[] = [];
-
-  beforeEach(async () => {
+  beforeEach(() => {
     seq = 0;
-    f = await createFixture({ serverId: SERVER_ID });
-    connected = await connectPeer(f, SERVER_ID);
-    ({ peer, nodeId } = connected);
+    ({ f, peer, nodeId } = t);
   });
-
-  afterEach(async () => {
-    for (const ac of controllers.splice(0)) ac.abort();
-    await connected.close();
-    await f.close();
-  });
-
-  /** A caller whose subscriptions end when the test ends. */
-  const callerFor = (userId: string) => {
-    const ac = new AbortController();
-    controllers.push(ac);
-    const token = f.services.auth.createApiToken(userId, "t").token;
-    return createCaller(contextFor(f, { authorization: `Bearer ${token}` }), {
-      signal: ac.signal,
-    });
-  };
+  const callerFor = (userId: string) => t.callerFor(userId);
 
   const emit = async (name: string, data: unknown) => {
     seq += 1;

@@ -4,18 +4,13 @@
  * node-agent's networking.integration.test.ts). Team ownership: the server sends the creating
  * team, and hides other teams' networks from non-admins.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ContainerSpecSchema, type Network } from "@berth/core";
 import { createCaller } from "../../root";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
-import {
-  addUser,
-  contextFor,
-  createFixture,
-  insertContainer,
-  type Fixture,
-} from "../../testing/fixtures";
+import { usePeerTest, type ConnectedPeer } from "../../testing/connected-peer";
+import { addUser, contextFor, insertContainer, type Fixture } from "../../testing/fixtures";
 import { newContainerId } from "@berth/core";
+import { runningResult } from "../../testing/protocol-peer";
 import { assertSecurityAllowed, type Actor } from "../containers/containers.service";
 
 const SERVER_ID = "testserverid2345678901234n";
@@ -43,19 +38,15 @@ function net(name: string, teamId: string | null, extra: Partial<Network> = {}):
 }
 
 describe("networks.* through the agent gateway", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
   let c: ConnectedPeer;
   let bobToken: string;
 
   beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    c = await connectPeer(f, SERVER_ID);
+    ({ f, connected: c } = t);
     const bob = await addUser(f, "bob");
     bobToken = f.services.auth.createApiToken(bob, "t").token;
-  });
-  afterEach(async () => {
-    await c.close();
-    await f.close();
   });
 
   const as = (token: string) => createCaller(contextFor(f, { authorization: `Bearer ${token}` }));
@@ -128,31 +119,18 @@ describe("networks.* through the agent gateway", () => {
       type: "result",
       id: cmd.id,
       ok: true,
-      data: {
-        id: params.containerId,
-        name: "web",
-        state: "running",
-        pid: 42,
-        exitCode: null,
-        createdAt: "2026-01-02T03:04:05Z",
-        startedAt: "2026-01-02T03:04:05Z",
-        finishedAt: null,
-      },
+      data: runningResult(params.containerId, "web"),
     });
     expect(await run).toMatchObject({ name: "web", state: "running" });
   });
 });
 
 describe("networks.containers: live addresses and ports for ps and inspect", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
   let c: ConnectedPeer;
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    c = await connectPeer(f, SERVER_ID);
-  });
-  afterEach(async () => {
-    await c.close();
-    await f.close();
+  beforeEach(() => {
+    ({ f, connected: c } = t);
   });
 
   it("asks each node once and returns only the caller's containers", async () => {

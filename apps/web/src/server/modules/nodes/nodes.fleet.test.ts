@@ -4,93 +4,44 @@
  * grants, cordon and drain, removal, credential rotation, join tokens with presets, and the
  * scheduling checks a container run goes through. The peers run no containers.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ContainerSpecSchema, newId, type JoinResponse } from "@berth/core";
 import { auditEvents, containers, eq, nodes, teamMembers, teams } from "@berth/db";
 import { authenticateNode } from "../../agents/node-auth";
-import { createHttpApp } from "../../http-app";
-import { createCaller } from "../../root";
 import {
   addUser,
-  contextFor,
+  callerFor,
   createFixture,
   insertContainer,
   type Fixture,
 } from "../../testing/fixtures";
 import { ProtocolPeer, TEST_FACTS, status } from "../../testing/protocol-peer";
+import { startPeerServer, type PeerServer } from "../../testing/test-server";
 
 const SERVER_ID = "testserverid2345678901234a";
 const spec = ContainerSpecSchema.parse({ image: "busybox" });
 
 describe("fleet management", () => {
   let f: Fixture;
-  let server: Server;
+  let srv: PeerServer;
   let base: string;
-  const peers: ProtocolPeer[] = [];
 
   beforeEach(async () => {
     f = await createFixture({ serverId: SERVER_ID });
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    srv = await startPeerServer(f, SERVER_ID);
+    base = srv.base;
   });
   afterEach(async () => {
-    for (const p of peers.splice(0)) p.ws.terminate();
+    await srv.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
-  async function join(token: string, hostname: string): Promise<JoinResponse> {
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as JoinResponse;
-  }
+  const join = (token: string, hostname: string) => srv.join(token, hostname);
+  const greet = async (j: JoinResponse, credential = j.credential) =>
+    (await srv.greet(j, { credential })).peer;
+  const connect = (hostname: string) => srv.connect(hostname);
 
-  async function greet(j: JoinResponse, credential = j.credential): Promise<ProtocolPeer> {
-    const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, credential);
-    peers.push(peer);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: [],
-      inventory: [],
-    });
-    await peer.next("welcome");
-    return peer;
-  }
-
-  async function connect(hostname: string) {
-    const j = await join(f.services.joinTokens.create(f.adminId, 600).token, hostname);
-    return { j, peer: await greet(j) };
-  }
-
-  const callerAs = (userId: string) =>
-    createCaller(
-      contextFor(f, {
-        authorization: `Bearer ${f.services.auth.createApiToken(userId, "t").token}`,
-      }),
-    );
+  const callerAs = (userId: string) => callerFor(f, userId);
   const admin = () => callerAs(f.adminId);
 
   /** Answers each `container.run` / `container.stop` the peer receives like an agent would. */

@@ -10,10 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId } from "@berth/core";
 import { registryCredentials, teamMembers, teams, users } from "@berth/db";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCaller } from "../../root";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
-import { addUser, contextFor, createFixture, type Fixture } from "../../testing/fixtures";
+import { beforeEach, describe, expect, it } from "vitest";
+import { usePeerTest } from "../../testing/connected-peer";
+import { addUser, collect, type Fixture } from "../../testing/fixtures";
 import type { ProtocolPeer } from "../../testing/protocol-peer";
 import { hashPassword } from "../auth/auth.service";
 import { REGISTRY_KEY_FILE, SecretBox, loadOrCreateRegistryKey } from "./secret-box";
@@ -24,33 +23,13 @@ const LAYER = `sha256:${"d".repeat(64)}`;
 const PASSWORD = "hunter2-registry-secret";
 
 describe("registries.* and the credential attached to image and run commands", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
-  let connected: ConnectedPeer;
   let peer: ProtocolPeer;
-  const controllers: AbortController[] = [];
-
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    connected = await connectPeer(f, SERVER_ID);
-    ({ peer } = connected);
+  beforeEach(() => {
+    ({ f, peer } = t);
   });
-  afterEach(async () => {
-    for (const ac of controllers.splice(0)) ac.abort();
-    await connected.close();
-    await f.close();
-  });
-
-  const callerFor = (userId: string) => {
-    const ac = new AbortController();
-    controllers.push(ac);
-    const token = f.services.auth.createApiToken(userId, "t").token;
-    return createCaller(contextFor(f, { authorization: `Bearer ${token}` }), { signal: ac.signal });
-  };
-  const collect = async (sub: AsyncIterable<unknown>) => {
-    const out: unknown[] = [];
-    for await (const c of sub) out.push(c);
-    return out;
-  };
+  const callerFor = (userId: string) => t.callerFor(userId);
   /** A user in a team of its own. */
   const otherTeamUser = async () => {
     const teamId = newId();

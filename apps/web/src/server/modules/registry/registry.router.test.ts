@@ -3,11 +3,12 @@
  * 127.0.0.1: images are pushed through /v2/ with the token flow, then listed, inspected,
  * toggled and deleted through tRPC with each role's API token.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { newId } from "@berth/core";
 import { and, eq, teamMembers, teams } from "@berth/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../root";
+import { OCI_MANIFEST, ociManifest, sha } from "../../testing/oci";
 import {
   addUser,
   ADMIN_PASSWORD,
@@ -20,9 +21,6 @@ import {
   startRegistryServer,
   type RegistryServer,
 } from "../../testing/registry-server";
-
-const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
 let f: Fixture;
 let srv: RegistryServer;
@@ -67,22 +65,7 @@ async function pushImage(repo: string, tag: string, layers: Buffer[]) {
     });
     await put(`${start.headers.get("location")}?digest=${sha(b)}`, t.token!, b);
   }
-  const m = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: "application/vnd.oci.image.layer.v1.tar",
-        digest: sha(l),
-        size: l.length,
-      })),
-    }),
-  );
+  const m = ociManifest(config, layers);
   await put(`/v2/${repo}/manifests/${tag}`, t.token!, m, { "content-type": OCI_MANIFEST });
   return {
     digest: sha(m),

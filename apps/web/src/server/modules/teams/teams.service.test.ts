@@ -2,7 +2,6 @@
  * Teams, members, custom roles, the acting team of a request and effective access, through the
  * router and a real (in-memory, migrated) database.
  */
-import { TRPCError } from "@trpc/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { can, type Permission } from "@berth/core";
 import { apiTokens, auditEvents, desc, eq, sessions, teamMembers, users } from "@berth/db";
@@ -13,18 +12,11 @@ import {
   createFixture,
   insertContainer,
   insertNode,
+  trpcErrorOf,
   type Fixture,
 } from "../../testing/fixtures";
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(TRPCError);
-    return (e as TRPCError).code;
-  }
-  throw new Error("expected the call to fail");
-}
+const codeOf = async (p: Promise<unknown>): Promise<string> => (await trpcErrorOf(p)).code;
 
 describe("teams, roles and the acting team", () => {
   let f: Fixture;

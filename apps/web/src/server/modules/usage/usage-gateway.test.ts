@@ -4,43 +4,35 @@
  * sample refused with an error frame.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { UsageSample } from "@berth/core";
-import { connectPeer, type ConnectedPeer } from "../../testing/connected-peer";
-import { createFixture, insertContainer, type Fixture } from "../../testing/fixtures";
+import { usePeerTest, type ConnectedPeer } from "../../testing/connected-peer";
+import { insertContainer, type Fixture } from "../../testing/fixtures";
+import { usageSample } from "../../testing/usage";
 
 const SERVER_ID = "testserverid2345678901234a";
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
 
 describe("usage frames through the gateway", () => {
+  const t = usePeerTest(SERVER_ID);
   let f: Fixture;
   let c: ConnectedPeer;
-  beforeEach(async () => {
-    f = await createFixture({ serverId: SERVER_ID });
-    c = await connectPeer(f, SERVER_ID);
+  beforeEach(() => {
+    ({ f, connected: c } = t);
   });
-  afterEach(async () => {
-    await c.close();
+  // Registered after usePeerTest's hooks, so it runs before the fixture is closed.
+  afterEach(() => {
     f.services.usage.close();
-    await f.close();
   });
 
   it("stores, acks, ignores a resend, and announces the stored seq at the next welcome", async () => {
     const id = insertContainer(f, c.nodeId, "job");
-    const s = (seq: number, cpuNs: number): UsageSample => ({
-      seq,
-      containerId: id,
-      epoch: new Date(T0).toISOString(),
-      at: T0 + seq * 1000,
-      cpuNs,
-      memBytes: 0,
-      memByteSec: 0,
-      memLimitBytes: null,
-      pids: 1,
-      blkReadBytes: 0,
-      blkWriteBytes: 0,
-      netRxBytes: 0,
-      netTxBytes: 0,
-    });
+    const s = (seq: number, cpuNs: number) =>
+      usageSample({
+        seq,
+        containerId: id,
+        epoch: new Date(T0).toISOString(),
+        at: T0 + seq * 1000,
+        cpuNs,
+      });
     c.peer.send({ type: "usage", samples: [s(1, 1e9), s(2, 3e9)] });
     expect(await c.peer.next("usage_ack")).toEqual({ type: "usage_ack", seq: 2 });
     c.peer.send({ type: "usage", samples: [s(2, 3e9)] });

@@ -17,6 +17,7 @@ import {
   insertNode,
   type Fixture,
 } from "../../testing/fixtures";
+import { usageSample } from "../../testing/usage";
 import { stampAttribution } from "./usage-ingest";
 
 /** An hour boundary three hours ago (per-minute rows are kept 14 days). */
@@ -25,22 +26,7 @@ const EPOCH = new Date(T0).toISOString();
 const GiB = 1024 ** 3;
 
 function sample(seq: number, containerId: string, over: Partial<UsageSample>): UsageSample {
-  return {
-    seq,
-    containerId,
-    epoch: EPOCH,
-    at: T0,
-    cpuNs: 0,
-    memBytes: 0,
-    memByteSec: 0,
-    memLimitBytes: null,
-    pids: 1,
-    blkReadBytes: 0,
-    blkWriteBytes: 0,
-    netRxBytes: 0,
-    netTxBytes: 0,
-    ...over,
-  };
+  return usageSample({ seq, containerId, epoch: EPOCH, at: T0, ...over });
 }
 
 describe("usage service", () => {

@@ -5,78 +5,38 @@
  * The peer runs no containers; the agent side is tested on the real kernel in the node-agent
  * integration tests.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContainerSpecSchema, newId, type JoinResponse } from "@berth/core";
+import { ContainerSpecSchema, newId } from "@berth/core";
 import { and, eq, teamMembers, teams, volumes } from "@berth/db";
-import { createHttpApp } from "../../http-app";
 import { createCaller } from "../../root";
-import { addUser, contextFor, createFixture, type Fixture } from "../../testing/fixtures";
-import { ProtocolPeer, TEST_FACTS } from "../../testing/protocol-peer";
+import {
+  addUser,
+  callerFor,
+  contextFor,
+  createFixture,
+  type Fixture,
+} from "../../testing/fixtures";
+import { runningResult } from "../../testing/protocol-peer";
+import { startPeerServer, type PeerServer } from "../../testing/test-server";
 import { assertSecurityAllowed, type Actor } from "../containers/containers.service";
 
 const SERVER_ID = "testserverid2345678901234a";
 
 describe("volumes.* through the agent gateway", () => {
   let f: Fixture;
-  let server: Server;
-  let base: string;
-  const peers: ProtocolPeer[] = [];
+  let srv: PeerServer;
 
   beforeEach(async () => {
     f = await createFixture({ serverId: SERVER_ID });
-    const app = createHttpApp({
-      db: f.db,
-      gateway: f.gateway,
-      services: f.services,
-      serverId: SERVER_ID,
-      defaultTeamId: f.defaultTeamId,
-      secureCookies: false,
-    });
-    server = createServer((req, res) => {
-      if (!app.handleRequest(req, res)) res.writeHead(404).end();
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!app.handleUpgrade(req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    srv = await startPeerServer(f, SERVER_ID);
   });
   afterEach(async () => {
-    for (const p of peers.splice(0)) p.ws.terminate();
+    await srv.close();
     await f.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
   });
 
-  async function connect(hostname: string): Promise<{ peer: ProtocolPeer; j: JoinResponse }> {
-    const { token } = f.services.joinTokens.create(f.adminId, 600);
-    const res = await fetch(`http://${base}/api/agent/join`, {
-      method: "POST",
-      body: JSON.stringify({ token, hostname }),
-    });
-    const j = (await res.json()) as JoinResponse;
-    const peer = await ProtocolPeer.connect(`ws://${base}/api/agent`, j.credential);
-    peers.push(peer);
-    peer.send({
-      type: "hello",
-      protocol: 1,
-      nodeId: j.nodeId,
-      facts: TEST_FACTS,
-      capabilities: [],
-      inventory: [],
-    });
-    await peer.next("welcome");
-    return { peer, j };
-  }
-
-  const admin = () =>
-    createCaller(
-      contextFor(f, {
-        authorization: `Bearer ${f.services.auth.createApiToken(f.adminId, "t").token}`,
-      }),
-    );
+  const connect = (hostname: string) => srv.connect(hostname);
+  const admin = () => callerFor(f, f.adminId);
 
   it("create, inspect, list and rm go to the node; a conflict comes back as a conflict", async () => {
     const { peer, j } = await connect("peer");
@@ -159,12 +119,7 @@ describe("volumes.* through the agent gateway", () => {
     const created = asAlice().volumes.create({ name: "data" });
     let cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "volume.inspect", params: { name: "data" } });
-    peer.send({
-      type: "result",
-      id: cmd.id,
-      ok: false,
-      error: { kind: "not_found", message: "volume data not found on this node" },
-    });
+    peer.fail(cmd.id, "not_found", "volume data not found on this node");
     cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "volume.create", params: { name: "data" } });
     peer.send({ type: "result", id: cmd.id, ok: true, data: vol("data") });
@@ -175,12 +130,7 @@ describe("volumes.* through the agent gateway", () => {
     const bobList = asBob().volumes.list();
     cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "volume.list" });
-    peer.send({
-      type: "result",
-      id: cmd.id,
-      ok: true,
-      data: { volumes: [vol("data"), vol("legacy")] },
-    });
+    peer.reply(cmd.id, { volumes: [vol("data"), vol("legacy")] });
     expect(await bobList).toEqual([]);
 
     // Inspect and rm: not found, with the node's own words for a missing volume, and nothing
@@ -240,12 +190,7 @@ describe("volumes.* through the agent gateway", () => {
     });
     cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "volume.inspect", params: { name: "fresh" } });
-    peer.send({
-      type: "result",
-      id: cmd.id,
-      ok: false,
-      error: { kind: "not_found", message: "volume fresh not found on this node" },
-    });
+    peer.fail(cmd.id, "not_found", "volume fresh not found on this node");
     cmd = await peer.next("command");
     expect(cmd).toMatchObject({
       name: "container.run",
@@ -256,16 +201,7 @@ describe("volumes.* through the agent gateway", () => {
       type: "result",
       id: cmd.id,
       ok: true,
-      data: {
-        id: params.containerId,
-        name: "web",
-        state: "running",
-        pid: 42,
-        exitCode: null,
-        createdAt: "2026-01-02T03:04:05Z",
-        startedAt: "2026-01-02T03:04:05Z",
-        finishedAt: null,
-      },
+      data: runningResult(params.containerId, "web"),
     });
     expect(await run).toMatchObject({ name: "web", state: "running" });
     expect(owner("fresh")).toMatchObject({ teamId: blueId, createdBy: bob });
@@ -280,12 +216,7 @@ describe("volumes.* through the agent gateway", () => {
     const adminList = admin().volumes.list();
     cmd = await peer.next("command");
     expect(cmd).toMatchObject({ name: "volume.list" });
-    peer.send({
-      type: "result",
-      id: cmd.id,
-      ok: true,
-      data: { volumes: [vol("data"), vol("fresh"), vol("legacy")] },
-    });
+    peer.reply(cmd.id, { volumes: [vol("data"), vol("fresh"), vol("legacy")] });
     expect(
       (await adminList).map((v) => ({ name: v.name, teamId: v.teamId, teamName: v.teamName })),
     ).toEqual([
@@ -297,12 +228,7 @@ describe("volumes.* through the agent gateway", () => {
     // Alice's list: hers only.
     const aliceList = asAlice().volumes.list();
     cmd = await peer.next("command");
-    peer.send({
-      type: "result",
-      id: cmd.id,
-      ok: true,
-      data: { volumes: [vol("data"), vol("fresh"), vol("legacy")] },
-    });
+    peer.reply(cmd.id, { volumes: [vol("data"), vol("fresh"), vol("legacy")] });
     expect((await aliceList).map((v) => v.name)).toEqual(["data"]);
 
     // Bob removes his own: the node is asked and the row goes.

@@ -114,7 +114,8 @@ export type Decision =
 
 /**
  * Whether `subject` may do `action` on `resource`. Administrators may do everything (within
- * their token's scopes); otherwise the subject needs a membership in the resource's team whose
+ * their token's scopes); administrator-only permissions (node.manage) are never granted through
+ * a membership; otherwise the subject needs a membership in the resource's team whose
  * role grants the action. Without a resource (e.g. listing nodes), any membership granting the
  * action suffices.
  */
@@ -122,6 +123,9 @@ export function can(subject: Subject, action: Permission, resource?: Resource): 
   if (subject.tokenScopes && !subject.tokenScopes.includes(action))
     return { allowed: false, reason: { kind: "token_scope", permission: action } };
   if (subject.isAdmin) return { allowed: true, reason: { kind: "admin" } };
+  // No membership grants an administrator-only permission, whatever a (custom) role lists.
+  if (ADMIN_ONLY_PERMISSIONS.includes(action))
+    return { allowed: false, reason: { kind: "admin_only", permission: action } };
   const candidates = resource
     ? subject.memberships.filter((m) => m.teamId === resource.teamId)
     : subject.memberships;
@@ -141,8 +145,6 @@ export function can(subject: Subject, action: Permission, resource?: Resource): 
     if (granting.roleId) reason.roleId = granting.roleId;
     return { allowed: true, reason };
   }
-  if (ADMIN_ONLY_PERMISSIONS.includes(action))
-    return { allowed: false, reason: { kind: "admin_only", permission: action } };
   const first = candidates[0]!;
   return {
     allowed: false,

@@ -30,6 +30,8 @@ export interface ContextDeps {
 export interface AuditNote {
   target?: string;
   actor?: { id: string; name: string };
+  /** The team the procedure's permission was checked in (set by procedureWith). */
+  teamId?: string;
 }
 
 export interface Context {

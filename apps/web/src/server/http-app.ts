@@ -25,6 +25,8 @@ import { appRouter } from "./root";
 import type { Services } from "./services";
 
 export const TRPC_BASE_PATH = "/api/trpc/";
+/** The largest tRPC request body accepted (1 MiB). */
+export const TRPC_MAX_BODY_BYTES = 1024 * 1024;
 export const AGENT_WS_PATH = "/api/agent";
 export const AGENT_JOIN_PATH = "/api/agent/join";
 export const HEALTH_PATH = "/api/health";
@@ -70,6 +72,9 @@ export function createHttpApp(deps: HttpAppDeps) {
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: TRPC_BASE_PATH,
+    // No procedure takes more than this (image archives have their own streaming routes):
+    // bigger bodies are refused with 413 before they are parsed or audited.
+    maxBodySize: TRPC_MAX_BODY_BYTES,
     createContext: createContextFactory({
       services: deps.services,
       defaultTeamId: deps.defaultTeamId,

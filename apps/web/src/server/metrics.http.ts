@@ -1,6 +1,6 @@
 /**
  * GET /metrics: the exposition text for a bearer of BERTH_METRICS_TOKEN, a signed-in
- * administrator (session or API token), or — when BERTH_METRICS_ALLOW_LOOPBACK is set — any
+ * administrator (session or unscoped API token), or — when BERTH_METRICS_ALLOW_LOOPBACK is set — any
  * client on the loopback interface. Others get 401 (no credential) or 403.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -29,7 +29,8 @@ function allowed(req: IncomingMessage, deps: MetricsRouteDeps): "ok" | 401 | 403
     },
   );
   if (!ctx.user) return 401;
-  return ctx.user.isAdmin ? "ok" : 403;
+  // An administrator's scoped API token is not enough: metrics need full administration.
+  return ctx.user.isAdmin && !ctx.user.tokenScopes ? "ok" : 403;
 }
 
 export async function serveMetrics(
@@ -48,7 +49,11 @@ export async function serveMetrics(
       error:
         verdict === 401
           ? { kind: "unauthenticated", message: "metrics need a bearer token or an administrator" }
-          : { kind: "forbidden", message: "only administrators may read metrics" },
+          : {
+              kind: "forbidden",
+              message:
+                "only administrators may read metrics (with a session or an unscoped API token)",
+            },
     });
   }
   const { contentType, body } = await deps.metrics.render();

@@ -160,7 +160,8 @@ const audit = t.middleware(async ({ ctx, next, type, path, getRawInput, meta }) 
       (typeof (rawInput as { username?: unknown })?.username === "string"
         ? (rawInput as { username: string }).username
         : null),
-    teamId: ctx.actor?.teamId ?? null,
+    // The team the permission was checked in (input or resource team), else the acting one.
+    teamId: ctx.audit.teamId ?? ctx.actor?.teamId ?? null,
     action: path,
     target: ctx.audit.target ?? describeTarget(rawInput),
     params: rawInput ?? null,
@@ -202,6 +203,19 @@ export const authedProcedure = publicProcedure
     if (ctx.teamError) throw ctx.teamError;
     return next({ ctx: { user: ctx.user, actor: ctx.actor, access: ctx.access } });
   });
+
+/**
+ * Managing one's own account (sign out everywhere, API tokens): a session or an unscoped API
+ * token; a scoped token may not manage the account it belongs to.
+ */
+export const accountProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (tokenScopesOf(ctx.user))
+    throw new DomainError(
+      "forbidden",
+      "managing your account needs a session or an unscoped API token (this token is scoped)",
+    );
+  return next();
+});
 
 /** Server administrators (within their API token's scopes, if any). */
 export const adminProcedure = authedProcedure
@@ -305,7 +319,12 @@ export function procedureWith(
         const decision = can(subjectOf(ctx), required);
         if (!decision.allowed)
           throw new DomainError("forbidden", describeDenial(decision, required));
-      } else requirePermission(ctx, required, team);
+      } else {
+        // Audited in the team the permission is checked in (a denial too: the caller is its member).
+        ctx.audit.teamId = team.id;
+        requirePermission(ctx, required, team);
+      }
+      ctx.audit.teamId = team.id;
       return next({ ctx: { team } });
     });
 }

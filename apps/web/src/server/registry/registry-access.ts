@@ -2,7 +2,7 @@
  * Who may do what to a repository. Repositories live under a team's namespace
  * (`<team>/<name>`): the caller's role in that team decides through core's `can` (registry.pull,
  * registry.push, registry.delete: viewers pull, operators also push, owners also delete);
- * administrators may do everything. Single-component names belong to no team: administrators
+ * administrators may do everything. An API token's scopes narrow both. Single-component names belong to no team: administrators
  * only. A public repository may be pulled by anyone, anonymous callers included.
  */
 import { can, type Permission } from "@berth/core";
@@ -77,9 +77,17 @@ export class RegistryAccess {
   private roleActions(user: AuthUser | null, repository: string): RegistryAction[] {
     if (!user) return [];
     const team = this.teamOf(repository);
-    if (user.isAdmin) return team || namespaceOf(repository) === null ? [...ALL] : ["pull"];
+    // An API token's scopes narrow what its user may do, administrators included.
+    const scopes = user.tokenScopes ?? null;
+    const inScope = (a: RegistryAction) => !scopes || scopes.includes(ACTION_PERMISSION[a]);
+    if (user.isAdmin)
+      return (team || namespaceOf(repository) === null ? ALL : (["pull"] as const)).filter(inScope);
     if (!team) return [];
-    const subject = { isAdmin: false, memberships: this.teams.membershipsOf(user.id).memberships };
+    const subject = {
+      isAdmin: false,
+      memberships: this.teams.membershipsOf(user.id).memberships,
+      tokenScopes: scopes,
+    };
     return ALL.filter((a) => can(subject, ACTION_PERMISSION[a], { teamId: team.id }).allowed);
   }
 

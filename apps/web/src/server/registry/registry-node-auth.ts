@@ -2,13 +2,15 @@
  * Node credentials at the registry: an agent pulling from berth-server's registry for a team
  * sends HTTP Basic `node/<nodeId>` : `<nodeId>.<secret>` (its join credential) and
  * `account=<teamId>` to the token endpoint. The node must be known, online and the secret
- * right; the team must exist. What it gets is the TEAM's pull right on each repository (its
+ * right; the team must exist and be allowed to use the node (no pool, or the node's pool
+ * granted to the team). What it gets is the TEAM's pull right on each repository (its
  * own namespace, or a public repository), never push or delete, never another team's images.
  * Tokens carry `sub = node:<nodeId>` and `team`; each request re-checks the node and the team.
  */
 import { IdSchema } from "@berth/core";
 import { eq, nodes, teams, type Db } from "@berth/db";
 import { authenticateNode } from "../agents/node-auth";
+import { NodesService } from "../modules/nodes/nodes.service";
 
 /** Basic usernames with this prefix are node credentials (usernames cannot contain `/`). */
 export const NODE_USERNAME_PREFIX = "node/";
@@ -26,6 +28,19 @@ export class NodeAuthError extends Error {}
 
 export function isNodeUsername(username: string): boolean {
   return username.startsWith(NODE_USERNAME_PREFIX);
+}
+
+/**
+ * Why the node may not pull for the team, or null: the team must be allowed to use the node (the
+ * node in no pool, or its pool granted to the team — NodesService's rule; cordoning does not
+ * matter, a cordoned node still pulls for the containers it runs).
+ */
+function poolRefusal(
+  db: Db,
+  teamId: string,
+  node: { id: string; name: string; poolId: string | null },
+): string | null {
+  return new NodesService(db).refusal(teamId, { ...node, cordoned: false });
 }
 
 function teamById(db: Db, teamId: string | null | undefined) {
@@ -52,6 +67,8 @@ export function verifyNodeCredential(
     throw new NodeAuthError(
       `node ${node.name}: account must name the team the pull is for (a team id)`,
     );
+  const refusal = poolRefusal(db, team.id, node);
+  if (refusal) throw new NodeAuthError(`${refusal}; it may not pull for team ${team.name}`);
   return { id: node.id, name: node.name, teamId: team.id, teamName: team.name };
 }
 
@@ -59,12 +76,12 @@ export function verifyNodeCredential(
 export function nodeCallerOf(db: Db, sub: string, teamId: string | undefined): NodeCaller | null {
   const nodeId = sub.slice(NODE_SUBJECT_PREFIX.length);
   const node = db
-    .select({ id: nodes.id, name: nodes.name, status: nodes.status })
+    .select({ id: nodes.id, name: nodes.name, status: nodes.status, poolId: nodes.poolId })
     .from(nodes)
     .where(eq(nodes.id, nodeId))
     .get();
   if (!node || node.status !== "online") return null;
   const team = teamById(db, teamId);
-  if (!team) return null;
+  if (!team || poolRefusal(db, team.id, node)) return null;
   return { id: node.id, name: node.name, teamId: team.id, teamName: team.name };
 }

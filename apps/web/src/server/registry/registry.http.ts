@@ -23,6 +23,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { DomainError } from "@berth/core";
 import type { Db } from "@berth/db";
 import type { AuthUser } from "../modules/auth/auth.service";
 import { API_TOKEN_PREFIX } from "../modules/auth/auth.service";
@@ -392,7 +393,11 @@ export function createRegistryRoutes(deps: RegistryDeps) {
    */
   const verified = new Map<string, { userId: string; passwordHash: string; until: number }>();
   const cacheKey = randomBytes(32);
-  async function verifyPasswordCached(username: string, password: string): Promise<AuthUser> {
+  async function verifyPasswordCached(
+    username: string,
+    password: string,
+    address: string | null,
+  ): Promise<AuthUser> {
     const k = createHmac("sha256", cacheKey).update(`${username}\0${password}`).digest("base64");
     const hit = verified.get(k);
     const now = Date.now();
@@ -407,7 +412,8 @@ export function createRegistryRoutes(deps: RegistryDeps) {
         return { id: row.id, username: row.username, isAdmin: row.isAdmin };
     }
     if (hit) verified.delete(k);
-    const u = await services.auth.verifyPassword(username, password);
+    // Behind the sign-in rate limits, like the dashboard's sign-in (per account and address).
+    const u = await services.auth.checkSignIn(username, password, address);
     if (verified.size >= 1000) verified.clear();
     verified.set(k, { userId: u.id, passwordHash: u.passwordHash, until: now + 60_000 });
     return { id: u.id, username: u.username, isAdmin: u.isAdmin };
@@ -439,7 +445,7 @@ export function createRegistryRoutes(deps: RegistryDeps) {
           user = services.auth.userForApiToken(password);
           if (!user) throw new Error("invalid API token");
         } else {
-          user = await verifyPasswordCached(username, password);
+          user = await verifyPasswordCached(username, password, req.socket.remoteAddress ?? null);
         }
       } catch (e) {
         audit(
@@ -453,6 +459,11 @@ export function createRegistryRoutes(deps: RegistryDeps) {
           {},
           username.slice(0, 64),
         );
+        const retryAfter = e instanceof DomainError ? e.details?.["retryAfterSeconds"] : undefined;
+        if (typeof retryAfter === "number") {
+          res.setHeader("retry-after", String(retryAfter));
+          throw new RegistryError("TOOMANYREQUESTS", (e as Error).message);
+        }
         res.setHeader("www-authenticate", `Basic realm="${realm}"`);
         if (e instanceof NodeAuthError) throw new RegistryError("UNAUTHORIZED", e.message);
         throw new RegistryError("UNAUTHORIZED", "invalid username, password or token");

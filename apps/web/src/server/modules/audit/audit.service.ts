@@ -91,10 +91,20 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
-/** What the row's JSON column will give back: the value after a JSON round trip. */
+/** Serialized params longer than this are stored truncated (with a marker). */
+export const MAX_AUDIT_PARAMS_CHARS = 16 * 1024;
+
+/**
+ * What the row's JSON column will give back: the value after a JSON round trip. Params whose
+ * JSON is longer than MAX_AUDIT_PARAMS_CHARS become `{ truncated: true, length, preview }` (the
+ * JSON's first characters); the hash chain seals what is stored.
+ */
 function asStoredJson(value: unknown): unknown {
   const text = JSON.stringify(value);
-  return text === undefined ? null : (JSON.parse(text) as unknown);
+  if (text === undefined) return null;
+  if (text.length > MAX_AUDIT_PARAMS_CHARS)
+    return { truncated: true, length: text.length, preview: text.slice(0, MAX_AUDIT_PARAMS_CHARS) };
+  return JSON.parse(text) as unknown;
 }
 
 const PAGE = 1000;

@@ -7,7 +7,13 @@ import {
   LogoutEverywhereInputSchema,
 } from "@berth/core";
 import { z } from "zod";
-import { authedProcedure, permissionsInActingTeam, publicProcedure, router } from "../../trpc";
+import {
+  accountProcedure,
+  authedProcedure,
+  permissionsInActingTeam,
+  publicProcedure,
+  router,
+} from "../../trpc";
 
 export const authRouter = router({
   /**
@@ -63,7 +69,7 @@ export const authRouter = router({
   }),
 
   /** Ends every session of the caller (this one included) and optionally revokes every token. */
-  logoutEverywhere: authedProcedure
+  logoutEverywhere: accountProcedure
     .input(LogoutEverywhereInputSchema)
     .mutation(({ ctx, input }) => {
       const out = ctx.services.auth.logoutEverywhere(ctx.user.id, input);
@@ -89,16 +95,16 @@ export const authRouter = router({
       .query(({ ctx, input }) => ctx.services.auth.listApiTokens(ctx.user.id, input)),
 
     /**
-     * Returns the secret once. Called with an API token, the new token stays within that token's
-     * scopes and expiry.
+     * Returns the secret once. Needs a session or an unscoped API token; called with a token, the
+     * new token stays within that token's expiry.
      */
-    create: authedProcedure.input(ApiTokenCreateInputSchema).mutation(({ ctx, input }) => {
+    create: accountProcedure.input(ApiTokenCreateInputSchema).mutation(({ ctx, input }) => {
       ctx.audit.target = input.name;
       const out = ctx.services.auth.createApiTokenFor(ctx.user, input);
       return { token: out.token, ...out.view };
     }),
 
-    revoke: authedProcedure.input(ApiTokenRefSchema).mutation(({ ctx, input }) => {
+    revoke: accountProcedure.input(ApiTokenRefSchema).mutation(({ ctx, input }) => {
       const view = ctx.services.auth.revokeApiToken(ctx.user.id, input.ref);
       ctx.audit.target = view.name;
       return view;

@@ -110,14 +110,14 @@ export class AuthService {
     return user;
   }
 
-  /** verifyPassword behind the sign-in rate limits. */
-  private async checkSignIn(
-    username: string,
-    password: string,
-    address: string | null,
-  ): Promise<User> {
-    const decision = this.limiter.check(username, address);
-    if (!decision.allowed) {
+  /**
+   * verifyPassword behind the sign-in rate limits (per account and per address): every password
+   * check on behalf of a caller goes through here (tRPC sign-in, the registry's token endpoint).
+   * The attempt is counted as failed before the hash runs and withdrawn if it succeeds.
+   */
+  async checkSignIn(username: string, password: string, address: string | null): Promise<User> {
+    const decision = this.limiter.reserve(username, address);
+    if (!decision.allowed || decision.at === undefined) {
       const who = decision.scope === "account" ? `for ${username}` : "from your address";
       throw new DomainError(
         "forbidden",
@@ -127,11 +127,11 @@ export class AuthService {
     }
     try {
       const user = await this.verifyPassword(username, password);
-      this.limiter.succeeded(username);
+      this.limiter.settle(username, address, decision.at, "success");
       return user;
     } catch (e) {
-      if (e instanceof DomainError && e.kind === "unauthenticated")
-        this.limiter.failed(username, address);
+      const failed = e instanceof DomainError && e.kind === "unauthenticated";
+      this.limiter.settle(username, address, decision.at, failed ? "failure" : "not_failure");
       throw e;
     }
   }

@@ -6,6 +6,8 @@
  *   backoff from the last failure (30 s, 1 min, 2 min, … capped at 15 min);
  * - per address: 20 failures within 15 minutes block that address until the oldest ages out.
  *
+ * An attempt counts as a failure from the moment it starts (reserve) until it succeeds (settle),
+ * so concurrent guesses cannot slip past the check while argon2 runs.
  * A success clears the account's failures (not the address's: one good password must not
  * unlock guessing other accounts). Attempts refused by the limiter are not counted, so a locked
  * account's wait does not grow while someone keeps knocking. Both maps are bounded.
@@ -69,6 +71,44 @@ export class LoginLimiter {
 
   succeeded(account: string): void {
     this.accounts.delete(account.toLowerCase());
+  }
+
+  /**
+   * Checks and, when allowed, counts the attempt as a failure right away (in the same tick, so
+   * concurrent attempts cannot all pass the check while the password hashes run). Settle the
+   * returned reservation with `settle` once the outcome is known.
+   */
+  reserve(account: string, address: string | null): LimitDecision & { at?: number } {
+    const decision = this.check(account, address);
+    if (!decision.allowed) return decision;
+    const at = this.now();
+    this.failed(account, address);
+    return { ...decision, at };
+  }
+
+  /**
+   * Settles a reservation: a failure stays counted; a success clears the account's failures and
+   * withdraws the reserved address entry; `not_failure` (e.g. a right password of a disabled
+   * user) only withdraws the reserved entries.
+   */
+  settle(
+    account: string,
+    address: string | null,
+    at: number,
+    outcome: "failure" | "success" | "not_failure",
+  ): void {
+    if (outcome === "failure") return;
+    if (outcome === "success") this.succeeded(account);
+    else this.withdraw(this.accounts, account.toLowerCase(), at);
+    if (address) this.withdraw(this.addresses, address, at);
+  }
+
+  private withdraw(map: Map<string, number[]>, key: string, at: number): void {
+    const list = map.get(key);
+    if (!list) return;
+    const i = list.lastIndexOf(at);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) map.delete(key);
   }
 
   private push(map: Map<string, number[]>, key: string, t: number): void {

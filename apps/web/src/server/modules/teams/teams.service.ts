@@ -3,6 +3,7 @@
  * caller holds (one query per request) and the team a request acts in.
  */
 import {
+  ADMIN_ONLY_PERMISSIONS,
   BUILTIN_ROLE_PERMISSIONS,
   BUILTIN_ROLES,
   conflict,
@@ -291,6 +292,8 @@ export class TeamsService {
   setMember(teamId: string, userRef: string, roleRef: string): MemberView {
     const u = this.user(userRef);
     const { role, roleId } = this.resolveRole(teamId, roleRef);
+    if (role !== "owner" && this.membership(teamId, u.id)?.role === "owner")
+      this.assertNotLastOwner(teamId, u.username);
     this.db
       .insert(teamMembers)
       .values({ teamId, userId: u.id, role, roleId })
@@ -314,18 +317,7 @@ export class TeamsService {
     const u = this.user(userRef);
     const m = this.membership(teamId, u.id);
     if (!m) throw notFound(`${u.username} is not a member of this team`);
-    if (m.role === "owner") {
-      const owners = this.db
-        .select({ n: sql<number>`count(*)` })
-        .from(teamMembers)
-        .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.role, "owner")))
-        .get();
-      if (Number(owners?.n ?? 0) <= 1)
-        throw new DomainError(
-          "invalid_state",
-          `${u.username} is the team's last owner; make someone else owner first`,
-        );
-    }
+    if (m.role === "owner") this.assertNotLastOwner(teamId, u.username);
     this.db
       .delete(teamMembers)
       .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, u.id)))
@@ -336,6 +328,20 @@ export class TeamsService {
       .where(and(eq(users.id, u.id), eq(users.defaultTeamId, teamId)))
       .run();
     return { userId: u.id, username: u.username };
+  }
+
+  /** Refuses to remove or demote the team's last owner (`username` is one of its owners). */
+  private assertNotLastOwner(teamId: string, username: string): void {
+    const owners = this.db
+      .select({ n: sql<number>`count(*)` })
+      .from(teamMembers)
+      .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.role, "owner")))
+      .get();
+    if (Number(owners?.n ?? 0) <= 1)
+      throw new DomainError(
+        "invalid_state",
+        `${username} is the team's last owner; make someone else owner first`,
+      );
   }
 
   private membership(teamId: string, userId: string) {
@@ -378,6 +384,12 @@ export class TeamsService {
     const unknown = permissions.filter((p) => !isPermission(p));
     if (unknown.length > 0)
       throw new DomainError("invalid_input", `unknown permission(s): ${unknown.join(", ")}`);
+    const adminOnly = permissions.filter((p) => ADMIN_ONLY_PERMISSIONS.includes(p));
+    if (adminOnly.length > 0)
+      throw new DomainError(
+        "invalid_input",
+        `${adminOnly.join(", ")} is for administrators only and cannot be granted by a role; remove it from the role's permissions`,
+      );
     const clash = this.db
       .select({ id: roles.id })
       .from(roles)

@@ -135,6 +135,24 @@ describe("readK8sLog", () => {
   });
 });
 
+describe("readK8sLog UTF-8", () => {
+  it("keeps a multi-byte character whole when it straddles a 64 KiB read", async () => {
+    const p = join(dir, "ctr.log");
+    const prefix = "2026-01-01T00:00:00.000000000Z stdout F ";
+    // The 2-byte "é" occupies bytes 65535 and 65536: the first read ends in its middle.
+    const filler = "a".repeat(65536 - prefix.length - 1);
+    writeFileSync(p, `${prefix}${filler}é€\n${prefix}next ü\n`);
+    const got: LogLine[] = [];
+    await readK8sLog(
+      p,
+      { follow: false, isDone: () => true, signal: new AbortController().signal },
+      (l) => got.push(...l),
+    );
+    expect(got.map((l) => l.line)).toEqual([`${filler}é€`, "next ü"]);
+    expect(got.some((l) => l.line.includes("\ufffd"))).toBe(false);
+  });
+});
+
 describe("since/until", () => {
   it("timestampNs is exact to the nanosecond and honours the zone", () => {
     expect(timestampNs("1970-01-01T00:00:01.000000001Z")).toBe(1_000_000_001n);

@@ -4,6 +4,7 @@
  * the generations of a rotated log (log-rotation.ts).
  */
 import { watch, type FSWatcher } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { DomainError, logLineMatcher, type LogGrep, type LogLine } from "@berth/core";
 import { isErrno } from "../sys/fs";
@@ -226,6 +227,8 @@ export async function readLog(
       void opts.done?.then(poke, poke);
     }
     let rest = "";
+    // One decoder per generation: a multi-byte character split across two reads stays whole.
+    let decoder = new StringDecoder("utf8");
     const buf = Buffer.alloc(CHUNK);
     const byTime = timeFilter(opts.since, opts.until);
     const byLine = opts.filter;
@@ -236,6 +239,8 @@ export async function readLog(
       if (opts.signal.aborted) return;
       const s = segs[seg]!;
       if (s.end !== null && pos >= s.end) {
+        rest += decoder.end();
+        decoder = new StringDecoder("utf8");
         seg++;
         pos = segs[seg]!.from;
         continue;
@@ -250,7 +255,7 @@ export async function readLog(
         if (s.end === null && rest === "") while (from < bytesRead && buf[from] === 0) from++;
         pos += bytesRead;
         if (s.end === null) hold.pos = pos;
-        rest += buf.subarray(from, bytesRead).toString("utf8");
+        rest += decoder.write(buf.subarray(from, bytesRead));
         const parts = rest.split("\n");
         rest = parts.pop() ?? "";
         const lines: LogLine[] = [];

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DomainError } from "@berth/core";
 import { parseFlatKeyed, parseV1IoServiceBytes, parseV2IoStat } from "../cgroups/cgroup-driver";
+import type { VethBytes } from "./net-totals";
 import type { UsageCounters } from "./usage-sampler";
 
 /** memory.limit_in_bytes reports "unlimited" as a huge page-rounded number. */
@@ -40,7 +41,7 @@ function num(v: string | null): number | null {
 export function readCgroupCounters(
   id: string,
   paths: Record<string, string>,
-): Omit<UsageCounters, "netRxBytes" | "netTxBytes"> {
+): Omit<UsageCounters, "netRxBytes" | "netTxBytes" | "veths"> {
   const at = (c: string, f: string) => (paths[c] ? read(join(paths[c], f)) : null);
   // Pure v2 only: a hybrid host also lists its (controller-less) cgroup2 group under "".
   if (paths["memory"] === undefined && paths["cpuacct"] === undefined && paths[""] !== undefined) {
@@ -76,19 +77,29 @@ export function readCgroupCounters(
   };
 }
 
-/** Bytes received / sent by the container over its host veths (the host end's tx is its rx). */
+/**
+ * Bytes received / sent by the container over each of its host veths (the host end's tx is its
+ * rx); a veth that no longer exists is left out. The sampler turns these into monotonic totals
+ * (net-totals.ts); the sums are the plain totals of the veths present now.
+ */
 export function readVethCounters(hostVeths: readonly string[]): {
   netRxBytes: number;
   netTxBytes: number;
+  veths: Record<string, VethBytes>;
 } {
   let rx = 0;
   let tx = 0;
+  const veths: Record<string, VethBytes> = {};
   for (const veth of hostVeths) {
     const base = `/sys/class/net/${veth}/statistics`;
-    rx += num(read(`${base}/tx_bytes`)) ?? 0;
-    tx += num(read(`${base}/rx_bytes`)) ?? 0;
+    const r = num(read(`${base}/tx_bytes`));
+    const t = num(read(`${base}/rx_bytes`));
+    if (r === null && t === null) continue;
+    veths[veth] = { rx: r ?? 0, tx: t ?? 0 };
+    rx += r ?? 0;
+    tx += t ?? 0;
   }
-  return { netRxBytes: rx, netTxBytes: tx };
+  return { netRxBytes: rx, netTxBytes: tx, veths };
 }
 
 function gone(id: string): DomainError {

@@ -10,6 +10,7 @@
  */
 import type { ContainerStatus } from "@berth/core";
 import type { Logger } from "../control/logger";
+import type { VethBytes } from "./net-totals";
 import type { UsageReading, UsageSpool } from "./usage-spool";
 
 /** A container's raw counters, as the engine reads them (ContainerService.usageCounters). */
@@ -22,6 +23,8 @@ export interface UsageCounters {
   blkWriteBytes: number;
   netRxBytes: number;
   netTxBytes: number;
+  /** Per host veth (the spool turns them into monotonic netRx/TxBytes, net-totals.ts). */
+  veths?: Record<string, VethBytes>;
 }
 
 /** What the sampler needs from the engine. */

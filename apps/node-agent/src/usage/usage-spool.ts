@@ -13,6 +13,7 @@
  * so the agent integrates it between readings (trapezoids) and sends the cumulative byte-seconds.
  * The last reading per container survives restarts in <stateDir>/usage/state.json (rewritten
  * with the spool) plus the spool itself, so an agent restarted after a kill bridges the gap.
+ * It also owns each container's monotonic network totals (net-totals.ts), kept in the same file.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,9 +22,15 @@ import { UsageSampleSchema, type UsageSample } from "@berth/core";
 import { writeFileAtomicSync } from "../control/atomic-file";
 import type { Logger } from "../control/logger";
 import { SeqSpool } from "../control/seq-spool";
+import { advanceNet, NetStateSchema, type NetState, type VethBytes } from "./net-totals";
 
-/** One reading of a container's counters, before numbering and integration. */
-export type UsageReading = Omit<UsageSample, "seq" | "memByteSec">;
+/**
+ * One reading of a container's counters, before numbering and integration. With `veths` (the
+ * per-veth bytes), netRx/TxBytes are replaced by the container's monotonic totals.
+ */
+export type UsageReading = Omit<UsageSample, "seq" | "memByteSec"> & {
+  veths?: Record<string, VethBytes>;
+};
 
 const LastSchema = z.object({
   seq: z.number().int().nonnegative(),
@@ -31,12 +38,16 @@ const LastSchema = z.object({
   at: z.number(),
   memBytes: z.number(),
   memByteSec: z.number(),
+  /** The network totals last emitted: a floor for the totals after a restart. */
+  netRxBytes: z.number().optional(),
+  netTxBytes: z.number().optional(),
   final: z.boolean().optional(),
 });
 type Last = z.infer<typeof LastSchema>;
 const StateFileSchema = z.object({
   lastSeq: z.number().int().nonnegative(),
   containers: z.record(z.string(), LastSchema),
+  net: z.record(z.string(), NetStateSchema).optional(),
 });
 
 export const USAGE_DIR = "usage";
@@ -46,10 +57,16 @@ const STATE_FILE = "state.json";
 const DEFAULT_MAX_PENDING = 100_000;
 /** A container's last reading is forgotten this long after its final sample. */
 const FORGET_FINAL_MS = 10 * 60_000;
+/**
+ * A container's network totals outlive its final sample (a stopped container restarted later
+ * continues them); they are forgotten this long after their last reading.
+ */
+const FORGET_NET_MS = 30 * 86_400_000;
 
 export class UsageSpool {
   private readonly spool: SeqSpool<UsageSample>;
   private readonly last = new Map<string, Last>();
+  private readonly net = new Map<string, NetState>();
   private readonly file: string;
   private readonly stateFile: string;
   private readonly listeners = new Set<() => void>();
@@ -88,6 +105,7 @@ export class UsageSpool {
       if (r.success) {
         seq = r.data.lastSeq;
         for (const [id, l] of Object.entries(r.data.containers)) this.last.set(id, l);
+        for (const [id, n] of Object.entries(r.data.net ?? {})) this.net.set(id, n);
       } else this.log.warn("usage: ignoring a malformed state file", { path: this.stateFile });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT")
@@ -109,6 +127,8 @@ export class UsageSpool {
       at: s.at,
       memBytes: s.memBytes,
       memByteSec: s.memByteSec,
+      netRxBytes: s.netRxBytes,
+      netTxBytes: s.netTxBytes,
       ...(s.final ? { final: true } : {}),
     });
   }
@@ -122,7 +142,8 @@ export class UsageSpool {
     const out: UsageSample[] = [];
     let seq = this.spool.lastSeq;
     const staged = new Map<string, Last>();
-    for (const r of readings) {
+    const stagedNet = new Map<string, NetState>();
+    for (const { veths, ...r } of readings) {
       const prev = staged.get(r.containerId) ?? this.last.get(r.containerId);
       let memByteSec: number;
       if (prev && prev.epoch === r.epoch) {
@@ -135,6 +156,19 @@ export class UsageSpool {
         const dt = Number.isFinite(started) ? Math.max(0, r.at - started) / 1000 : 0;
         memByteSec = (r.memBytes / 2) * dt;
       }
+      if (veths) {
+        const n = advanceNet(
+          stagedNet.get(r.containerId) ?? this.net.get(r.containerId),
+          veths,
+          r.at,
+        );
+        // Never below what was sent (state older than the replayed spool, after a crash).
+        n.rx = Math.max(n.rx, prev?.netRxBytes ?? 0);
+        n.tx = Math.max(n.tx, prev?.netTxBytes ?? 0);
+        stagedNet.set(r.containerId, n);
+        r.netRxBytes = n.rx;
+        r.netTxBytes = n.tx;
+      }
       const sample: UsageSample = { ...r, seq: ++seq, memByteSec: Math.round(memByteSec) };
       out.push(sample);
       staged.set(r.containerId, {
@@ -143,12 +177,15 @@ export class UsageSpool {
         at: r.at,
         memBytes: r.memBytes,
         memByteSec: sample.memByteSec,
+        netRxBytes: r.netRxBytes,
+        netTxBytes: r.netTxBytes,
         ...(r.final ? { final: true } : {}),
       });
     }
     if (out.length === 0) return out;
     this.spool.append(out);
     for (const s of out) this.remember(s);
+    for (const [id, n] of stagedNet) this.net.set(id, n);
     if (this.spool.size > this.maxPending) this.thin();
     for (const l of this.listeners) l();
     return out;
@@ -217,11 +254,16 @@ export class UsageSpool {
     const pendingIds = new Set(this.spool.all.map((e) => e.containerId));
     for (const [id, l] of this.last)
       if (l.final && now - l.at > FORGET_FINAL_MS && !pendingIds.has(id)) this.last.delete(id);
+    for (const [id, n] of this.net) if (now - n.at > FORGET_NET_MS) this.net.delete(id);
     // State first: if we crash between the two writes, seqs stay monotonic and the integrals
     // are at least as new as the spool (the spool's lines are replayed over them on load).
     writeFileAtomicSync(
       this.stateFile,
-      JSON.stringify({ lastSeq, containers: Object.fromEntries(this.last) }) + "\n",
+      JSON.stringify({
+        lastSeq,
+        containers: Object.fromEntries(this.last),
+        net: Object.fromEntries(this.net),
+      }) + "\n",
       0o600,
     );
   }

@@ -51,6 +51,27 @@ describe("gateway bounds", () => {
     expect(failed.every((e) => e instanceof Error)).toBe(true);
   });
 
+  it("counts open streams against the same cap: a stream past it is refused", async () => {
+    const waiting = Array.from({ length: MAX_PENDING_COMMANDS - 1 }, () =>
+      f.gateway.send(c.nodeId, "volume.list", {}, { timeoutMs: 60_000 }).catch((e: Error) => e),
+    );
+    // One stream fills the cap (pending + streams); the next stream is refused.
+    const ac = new AbortController();
+    const open = f.gateway.stream(c.nodeId, "image.pull", { ref: "busybox" }, ac.signal);
+    const first = open.next().catch((e: Error) => e);
+    await c.peer.next("command");
+    const more = f.gateway.stream(c.nodeId, "image.pull", { ref: "alpine" });
+    await expect(more.next()).rejects.toMatchObject({
+      kind: "unavailable",
+      message: expect.stringMatching(/commands and streams open/),
+    });
+    ac.abort();
+    await first;
+    c.peer.ws.terminate();
+    const failed = await Promise.all(waiting);
+    expect(failed.every((e) => e instanceof Error)).toBe(true);
+  });
+
   it("disconnects an agent that stops reading once its unsent bytes pass the bound", async () => {
     // The peer stops reading its socket: the server's send buffer for it can only grow.
     (c.peer.ws as unknown as { _socket: Socket })._socket.pause();

@@ -670,6 +670,12 @@ export class AgentGateway {
     opts: { onOpen?: (streamId: string) => void } = {},
   ): AsyncGenerator<CommandResult<N>, void, undefined> {
     const session = this.readySession(nodeId);
+    // Open streams count against the same per-agent limit as unanswered commands.
+    if (session.pending.size + session.streams.size >= MAX_PENDING_COMMANDS)
+      throw new DomainError(
+        "unavailable",
+        `node ${session.nodeName} has ${MAX_PENDING_COMMANDS} commands and streams open: try again shortly`,
+      );
     const frame = this.commandFrame(name, params);
     const queue: CommandResult<N>[] = [];
     let done = false;

@@ -294,6 +294,26 @@ describe("fleet management", () => {
     expect(authenticateNode(f.db, `Bearer ${j.credential}`)).toBeNull();
   });
 
+  it("refuses a second credential rotation while one waits for the agent", async () => {
+    const { j, peer } = await connect("alpha");
+    const first = admin().nodes.rotateCredential({ ref: "alpha" });
+    const cmd = await peer.next("command");
+    const next = (cmd.params as { credential: string }).credential;
+    await expect(admin().nodes.rotateCredential({ ref: "alpha" })).rejects.toMatchObject({
+      message: expect.stringMatching(/already in progress/),
+    });
+    peer.send({ type: "result", id: cmd.id, ok: true, data: { stored: true } });
+    await first;
+    // The refused attempt did not replace the pending secret: the delivered one is the credential.
+    expect(authenticateNode(f.db, `Bearer ${next}`)?.id).toBe(j.nodeId);
+    expect(authenticateNode(f.db, `Bearer ${j.credential}`)).toBeNull();
+    // Once finished, a new rotation is accepted again.
+    const again = admin().nodes.rotateCredential({ ref: "alpha" });
+    const cmd2 = await peer.next("command");
+    peer.send({ type: "result", id: cmd2.id, ok: true, data: { stored: true } });
+    await expect(again).resolves.toMatchObject({ name: "alpha" });
+  });
+
   it("join tokens: multi-use with a pool and labels preset, used up, revocable", async () => {
     await admin().pools.create({ name: "edge" });
     const t = await admin().joinTokens.create({

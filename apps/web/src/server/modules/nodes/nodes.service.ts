@@ -19,6 +19,7 @@ import {
   containers,
   eq,
   inArray,
+  isNull,
   nodes,
   or,
   poolGrants,
@@ -118,6 +119,9 @@ export function allocationByNode(db: Db, nodeIds?: string[]): Map<string, Alloca
 }
 
 export class NodesService {
+  /** Nodes whose credential rotation is waiting for the agent's answer (in this process). */
+  private readonly rotating = new Set<string>();
+
   constructor(
     private readonly db: Db,
     /** Needed by drain, remove and rotateCredential only. */
@@ -333,7 +337,9 @@ export class NodesService {
   /**
    * Gives the node a new credential: the new secret is offered to the agent (which stores it
    * before answering) and accepted alongside the old one until then; once the agent
-   * acknowledges, only the new one is. Requires the agent to be connected.
+   * acknowledges, only the new one is. Requires the agent to be connected. One rotation per
+   * node at a time: a second one while the first waits for the agent is refused (a pending
+   * secret left by a failed attempt is replaced, compare-and-set on the one read).
    */
   async rotateCredential(ref: string): Promise<{ name: string; rotatedAt: number }> {
     const gw = this.fleet();
@@ -343,15 +349,37 @@ export class NodesService {
         "unavailable",
         `node ${row.name} is offline: its agent must be connected to receive a new credential`,
       );
+    const busy = () =>
+      new DomainError(
+        "conflict",
+        `a credential rotation of node ${row.name} is already in progress: wait for it to finish, then retry`,
+      );
+    if (this.rotating.has(row.id)) throw busy();
     const secret = newSecret();
     const hash = sha256Hex(secret);
-    this.db.update(nodes).set({ nextCredentialHash: hash }).where(eq(nodes.id, row.id)).run();
-    await gw.send(
-      row.id,
-      "node.rotate_credential",
-      { credential: `${row.id}.${secret}` },
-      { timeoutMs: 30_000 },
-    );
+    const seen = row.nextCredentialHash;
+    const set = this.db
+      .update(nodes)
+      .set({ nextCredentialHash: hash })
+      .where(
+        and(
+          eq(nodes.id, row.id),
+          seen === null ? isNull(nodes.nextCredentialHash) : eq(nodes.nextCredentialHash, seen),
+        ),
+      )
+      .run();
+    if (set.changes === 0) throw busy();
+    this.rotating.add(row.id);
+    try {
+      await gw.send(
+        row.id,
+        "node.rotate_credential",
+        { credential: `${row.id}.${secret}` },
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      this.rotating.delete(row.id);
+    }
     promoteCredential(this.db, row.id, hash);
     return { name: row.name, rotatedAt: Date.now() };
   }

@@ -45,13 +45,20 @@ export class UsageBudgets {
   private readonly timer: NodeJS.Timeout;
   private readonly fetch: typeof fetch;
   private checking: Promise<void> = Promise.resolve();
+  private readonly logError: (message: string, error: unknown) => void;
 
   constructor(
     private readonly db: Db,
     private readonly cost: (teamId: string, from: number, to: number) => number,
-    opts: { budgetCheckMs?: number; fetch?: typeof fetch; now?: () => number } = {},
+    opts: {
+      budgetCheckMs?: number;
+      fetch?: typeof fetch;
+      now?: () => number;
+      logError?: (message: string, error: unknown) => void;
+    } = {},
   ) {
     this.fetch = opts.fetch ?? fetch;
+    this.logError = opts.logError ?? ((m, e) => console.error(m, e));
     this.now = opts.now ?? Date.now;
     this.timer = setInterval(() => void this.checkDirty(), opts.budgetCheckMs ?? 30_000);
     this.timer.unref();
@@ -107,12 +114,23 @@ export class UsageBudgets {
       });
   }
 
-  /** Checks the teams whose usage changed since the last check (one check at a time). */
+  /**
+   * Checks the teams whose usage changed since the last check (one check at a time). A team
+   * whose check fails is logged and stays dirty (retried next time); it never stops the others
+   * nor the later checks.
+   */
   checkDirty(): Promise<void> {
     this.checking = this.checking.then(async () => {
       const ids = [...this.dirty];
       this.dirty.clear();
-      for (const id of ids) await this.check(id);
+      for (const id of ids) {
+        try {
+          await this.check(id);
+        } catch (e) {
+          this.dirty.add(id);
+          this.logError(`usage: budget check of team ${id} failed (retried later)`, e);
+        }
+      }
     });
     return this.checking;
   }

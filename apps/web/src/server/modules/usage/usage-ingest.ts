@@ -284,10 +284,12 @@ export function spread(
   const given = Object.fromEntries(DELTA_KEYS.map((k) => [k, 0])) as Record<keyof Delta, number>;
   for (let b = first; b < end; b += size) {
     const last = b + size >= end;
-    const share = (Math.min(end, b + size) - Math.max(start, b)) / (end - start);
+    // Cumulative rounding: each bucket gets round(total × share up to its end) − what the
+    // earlier ones got, so parts are never negative and add up to the total exactly.
+    const upTo = (Math.min(end, b + size) - start) / (end - start);
     const part = Object.fromEntries(
       DELTA_KEYS.map((k) => {
-        const v = last ? total[k] - given[k] : Math.round(total[k] * share);
+        const v = last ? total[k] - given[k] : Math.round(total[k] * upTo) - given[k];
         given[k] += v;
         return [k, v];
       }),

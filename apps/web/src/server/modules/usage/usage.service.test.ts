@@ -249,9 +249,18 @@ describe("usage service", () => {
       for (const who of [viewer, billing]) {
         const r = await callerFor(who).usage.report(range);
         expect(r.totals.cpuCoreSeconds).toBe(0);
-        await expect(
-          callerFor(who).usage.report({ ...range, team: "other" }),
-        ).rejects.toMatchObject({ code: "FORBIDDEN" });
+        // Another team's usage answers like an unknown team (no existence leak).
+        const theirs = await callerFor(who)
+          .usage.report({ ...range, team: "other" })
+          .catch((e: unknown) => e);
+        const unknown = await callerFor(who)
+          .usage.report({ ...range, team: "no-such-team" })
+          .catch((e: unknown) => e);
+        expect(theirs).toMatchObject({ code: "NOT_FOUND" });
+        expect(unknown).toMatchObject({ code: "NOT_FOUND" });
+        expect((theirs as Error).message.replace("other", "X")).toBe(
+          (unknown as Error).message.replace("no-such-team", "X"),
+        );
       }
       await expect(callerFor(operator).usage.setBudget({ monthlyAmount: 5 })).rejects.toMatchObject(
         { code: "FORBIDDEN" },
@@ -265,7 +274,7 @@ describe("usage service", () => {
       });
       await expect(
         callerFor(owner).usage.setBudget({ team: "other", monthlyAmount: 5 }),
-      ).rejects.toMatchObject({ code: "FORBIDDEN" });
+      ).rejects.toMatchObject({ code: "NOT_FOUND" });
       await expect(
         callerFor(f.adminId).usage.report({ ...range, team: "other" }),
       ).resolves.toMatchObject({ rows: [] });

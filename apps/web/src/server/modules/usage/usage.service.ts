@@ -27,6 +27,7 @@ import {
 } from "@berth/core";
 import {
   and,
+  containers,
   desc,
   eq,
   inArray,
@@ -120,15 +121,18 @@ export class UsageService {
 
   /**
    * Drops per-minute rows older than the retention (the hourly rows keep the same amounts) and
-   * the last-sample state of containers whose final sample is older than that. Returns the rows
-   * removed.
+   * the last-sample state of containers that no longer exist (a stopped container keeps its
+   * state however old: restarted, its network counters continue from it instead of re-billing
+   * the veth's lifetime total). Returns the rows removed.
    */
   prune(): number {
     const before = this.now() - MINUTE_RETENTION_MS;
     const minutes = this.db.delete(usageMinute).where(lt(usageMinute.bucket, before)).run();
     const states = this.db
       .delete(usageContainerState)
-      .where(and(eq(usageContainerState.final, true), lt(usageContainerState.at, before)))
+      .where(
+        sql`not exists (select 1 from ${containers} where ${containers.id} = ${usageContainerState.containerId})`,
+      )
       .run();
     return minutes.changes + states.changes;
   }
@@ -143,11 +147,11 @@ export class UsageService {
       .from(teams)
       .where(or(eq(teams.id, ref), eq(teams.name, ref)))
       .get();
-    if (!t) throw new DomainError("not_found", `team ${ref} not found`);
-    if (!actor.isAdmin && t.id !== actor.teamId)
+    // Another team's name answers exactly like an unknown one: no existence leak.
+    if (!t || (!actor.isAdmin && t.id !== actor.teamId))
       throw new DomainError(
-        "forbidden",
-        `you may only see the usage of the team you act in; switch to team ${ref} first`,
+        "not_found",
+        `team ${ref} not found among the teams whose usage you may see (the team you act in)`,
       );
     return t.id;
   }

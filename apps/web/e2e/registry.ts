@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Debian's distribution package (apt, `scripts/setup.sh --test`), the peer registry. */
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
 
 export interface E2ERegistry {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerService } from "./container-service";
 import {
   REGISTRY_BIN,
+  SKOPEO_BIN,
   startRegistry,
   type TestRegistry,
 } from "../images/registry/test-helpers/registry-server";
@@ -27,10 +28,9 @@ import {
 
 const IN_CI = process.env.CI === "true";
 const ENABLED = rootOrCi("build/push/skopeo integration tests need root", IN_CI);
-const SKOPEO = "/usr/bin/skopeo";
-const HAVE = existsSync(REGISTRY_BIN) && existsSync(SKOPEO);
+const HAVE = existsSync(REGISTRY_BIN) && existsSync(SKOPEO_BIN);
 if (ENABLED && !HAVE && !IN_CI)
-  console.warn(`build-push.integration: skipped — ${REGISTRY_BIN} or ${SKOPEO} missing`);
+  console.warn(`build-push.integration: skipped — ${REGISTRY_BIN} or ${SKOPEO_BIN} missing`);
 const RUN = ENABLED && (HAVE || IN_CI);
 const stateDir = tempStateDir("berth-it-buildpush-", RUN);
 let svc: ContainerService;
@@ -68,7 +68,7 @@ describe.skipIf(!RUN)("a Berth-built image through a real registry and skopeo (r
     expect(pushed.digest).toBe(built.digest);
 
     const inspect = JSON.parse(
-      execFileSync(SKOPEO, ["inspect", "--tls-verify=false", `docker://${target}`], {
+      execFileSync(SKOPEO_BIN, ["inspect", "--tls-verify=false", `docker://${target}`], {
         encoding: "utf8",
       }),
     ) as { Digest: string; Layers: string[] };
@@ -76,7 +76,7 @@ describe.skipIf(!RUN)("a Berth-built image through a real registry and skopeo (r
     expect(inspect.Layers.length).toBeGreaterThanOrEqual(2);
 
     const copy = `${registry.host}/copied/made:2`;
-    execFileSync(SKOPEO, [
+    execFileSync(SKOPEO_BIN, [
       "copy",
       "--src-tls-verify=false",
       "--dest-tls-verify=false",

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, ADMIN_PASSWORD, createFixture, type Fixture } from "../testing/fixtures";
 import { startRegistryServer, type RegistryServer } from "../testing/registry-server";
 
+/** Debian's skopeo (apt, `scripts/setup.sh --test`): the client under test, not one from PATH. */
 const SKOPEO = "/usr/bin/skopeo";
 
 /** Runs skopeo without blocking the event loop (the registry answers from this process). */

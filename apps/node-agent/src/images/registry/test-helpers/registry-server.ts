@@ -13,6 +13,7 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Debian's packages (apt, `scripts/setup.sh --test`): the peers the tests pin, not whatever is on PATH. */
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
 export const SKOPEO_BIN = "/usr/bin/skopeo";
 

@@ -13,6 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+// Debian docker.io's own paths, never a PATH lookup: the `docker` first on PATH here may be a
+// different CLI (28, with no engine), and the test must drive the engine it starts itself.
 export const DOCKERD = "/usr/sbin/dockerd";
 export const DOCKER_CLI = "/usr/bin/docker";
 const HOST_PATHS = ["/etc/docker/key.json", "/run/docker"];

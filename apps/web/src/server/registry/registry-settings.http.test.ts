@@ -18,6 +18,7 @@ import {
 } from "../testing/fixtures";
 import { fetchToken, startRegistryServer, type RegistryServer } from "../testing/registry-server";
 import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
+import { httpCall, type HttpCallOptions } from "../testing/test-server";
 
 const admin = { user: "admin", password: ADMIN_PASSWORD };
 const otto = { user: "otto", password: "operator-pass-1" };
@@ -26,30 +27,8 @@ let f: Fixture;
 let srv: RegistryServer;
 let ottoId: string;
 
-async function call(
-  method: string,
-  path: string,
-  opts: { token?: string; body?: Buffer | string; headers?: Record<string, string> } = {},
-) {
-  const res = await fetch(`${srv.url}${path}`, {
-    method,
-    headers: {
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...opts.headers,
-    },
-    ...(opts.body === undefined
-      ? {}
-      : { body: typeof opts.body === "string" ? opts.body : new Uint8Array(opts.body) }),
-  });
-  const buf = Buffer.from(await res.arrayBuffer());
-  let json: unknown = null;
-  try {
-    json = JSON.parse(buf.toString("utf8"));
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, headers: res.headers, buf, json };
-}
+const call = (method: string, path: string, opts?: HttpCallOptions) =>
+  httpCall(srv.url, method, path, opts);
 const errorOf = (json: unknown) =>
   (json as { errors?: { code: string; message: string; detail?: unknown }[] } | null)?.errors?.[0];
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, ADMIN_PASSWORD, createFixture, type Fixture } from "../testing/fixtures";
 import { fetchToken, startRegistryServer, type RegistryServer } from "../testing/registry-server";
 import { OCI_MANIFEST, ociManifest, sha } from "../testing/oci";
+import { httpCall, type HttpCallOptions } from "../testing/test-server";
 
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -33,30 +34,8 @@ async function tokenFor(who: keyof typeof creds, scopes: string[]): Promise<stri
   return t.token!;
 }
 
-async function call(
-  method: string,
-  path: string,
-  opts: { token?: string; body?: Buffer | string; headers?: Record<string, string> } = {},
-) {
-  const res = await fetch(`${srv.url}${path}`, {
-    method,
-    headers: {
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...opts.headers,
-    },
-    ...(opts.body === undefined
-      ? {}
-      : { body: typeof opts.body === "string" ? opts.body : new Uint8Array(opts.body) }),
-  });
-  const buf = Buffer.from(await res.arrayBuffer());
-  let json: unknown = null;
-  try {
-    json = JSON.parse(buf.toString("utf8"));
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, headers: res.headers, buf, json };
-}
+const call = (method: string, path: string, opts?: HttpCallOptions) =>
+  httpCall(srv.url, method, path, opts);
 
 function codeOf(json: unknown): string | undefined {
   return (json as { errors?: { code: string }[] } | null)?.errors?.[0]?.code;

@@ -151,3 +151,36 @@ export async function startPeerServer(
     },
   };
 }
+
+export interface HttpCallOptions {
+  token?: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP request to a test server: status, headers, raw body and the body as JSON (or null). */
+export async function httpCall(
+  base: string,
+  method: string,
+  path: string,
+  opts: HttpCallOptions = {},
+) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...opts.headers,
+    },
+    ...(opts.body === undefined
+      ? {}
+      : { body: typeof opts.body === "string" ? opts.body : new Uint8Array(opts.body) }),
+  });
+  const buf = Buffer.from(await res.arrayBuffer());
+  let json: unknown = null;
+  try {
+    json = JSON.parse(buf.toString("utf8"));
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, headers: res.headers, buf, json };
+}

@@ -65,6 +65,7 @@ const server = createServer((req, res) => {
   if (!app.handleRequest(req, res)) res.writeHead(404).end();
 });
 server.on("upgrade", (req, socket, head) => {
+  socket.on("error", () => socket.destroy());
   if (!app.handleUpgrade(req, socket, head)) socket.destroy();
 });
 await new Promise<void>((r) => server.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, r));

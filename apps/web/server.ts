@@ -145,6 +145,8 @@ async function main(): Promise<void> {
     });
   });
   server.on("upgrade", (req, socket, head) => {
+    // Upgraded sockets lose the HTTP server's error listener; a reset must not crash the server.
+    socket.on("error", () => socket.destroy());
     if (api.handleUpgrade(req, socket, head)) return;
     upgradeNext(req, socket, head).catch(() => socket.destroy());
   });

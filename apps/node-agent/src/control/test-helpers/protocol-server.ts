@@ -128,6 +128,9 @@ export class ProtocolTestServer {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The HTTP server removes its error listener from upgraded sockets; a client reset after a
+    // refusal must not become an uncaught ECONNRESET.
+    socket.on("error", () => undefined);
     const authorization = req.headers.authorization;
     const refused =
       req.url !== "/api/agent" ||

@@ -3,6 +3,8 @@
  * speaks protocol v1 (ProtocolPeer). This tests the gateway and the API around it — join, hello,
  * commands, events, streams, disconnects — not containers: the peer runs none.
  */
+import { createServer } from "node:http";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newContainerId, type JoinResponse } from "@berth/core";
 import { containers, eq, nodes } from "@berth/db";
@@ -77,6 +79,37 @@ describe("agent gateway over a real socket", () => {
     await expect(
       ProtocolPeer.connect(`ws://${base}/api/agent`, `${j.nodeId}.wrongsecretwrongsecret`),
     ).rejects.toThrow("upgrade refused: 401");
+  });
+
+  it("a refused upgrade keeps an error listener, so a client that resets cannot crash the server", async () => {
+    // Node's HTTP server removes its own error listener from a socket it hands to 'upgrade'.
+    const listeners: number[] = [];
+    const http = createServer();
+    http.on("upgrade", (req, socket, head) => {
+      f.gateway.handleUpgrade(req, socket, head);
+      listeners.push(socket.listenerCount("error"));
+    });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      for (let i = 0; i < 5; i++) {
+        const sock = netConnect(port, "127.0.0.1");
+        sock.on("error", () => undefined);
+        await new Promise<void>((r) => sock.once("connect", () => r()));
+        sock.write(
+          "GET /api/agent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+            "Authorization: Bearer nobody.wrongsecretwrongsecret\r\n\r\n",
+        );
+        sock.resetAndDestroy();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(listeners.length).toBeGreaterThan(0);
+      for (const n of listeners) expect(n).toBeGreaterThan(0);
+    } finally {
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    }
   });
 
   it("hello → welcome, node online with facts; invalid frames get an error frame and the socket stays open", async () => {

@@ -220,6 +220,9 @@ export class AgentGateway {
 
   /** Handles an HTTP upgrade on the agent path: authenticates first, answers 401 without upgrading. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node's HTTP server drops its own error listener from an upgraded socket: without this one a
+    // client that resets the connection (after a 401, mid-handshake) would be an uncaught error.
+    socket.on("error", () => socket.destroy());
     let node: ReturnType<typeof authenticateNode> = null;
     try {
       node = this.closed ? null : authenticateNode(this.db, req.headers.authorization);

@@ -33,6 +33,7 @@ export async function listenApp(
     if (!app?.handleRequest(req, res)) res.writeHead(404).end(notFoundBody);
   });
   server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
     if (!app?.handleUpgrade(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -23,7 +23,7 @@ import {
 import { connection, userAgent, type CliContext } from "../context";
 import { CliError, EXIT_USAGE, toCliError } from "../errors";
 import { humanSize } from "../format/docker-format";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 
 /** A throttled `\r`-rewritten progress line on a terminal; silent elsewhere. */
 export function progressLine(ctx: CliContext, label: string, total: number | undefined) {
@@ -69,8 +69,10 @@ export function registerArchiveCommands(
   ctx: CliContext,
   globals: () => GlobalFlags,
 ): void {
-  const target = (): { t: TransferTarget; errCtx: Parameters<typeof toCliError>[1] } => {
-    const conn = connection(ctx, globals());
+  const target = (
+    team?: string,
+  ): { t: TransferTarget; errCtx: Parameters<typeof toCliError>[1] } => {
+    const conn = connection(ctx, withTeamFlag(globals(), { team }));
     return {
       t: { server: conn.server, token: conn.token, userAgent: userAgent(ctx), team: conn.team },
       errCtx: { server: conn.server, hasToken: conn.token !== null, tokenFrom: conn.tokenFrom },
@@ -133,8 +135,8 @@ export function registerArchiveCommands(
     }
   };
 
-  const load = async (flags: { input?: string; node?: string }) => {
-    const { t, errCtx } = target();
+  const load = async (flags: { input?: string; node?: string; team?: string }) => {
+    const { t, errCtx } = target(flags.team);
     let source: AsyncIterable<Buffer | string>;
     let size: number | undefined;
     if (flags.input !== undefined && flags.input !== "-") {
@@ -176,7 +178,7 @@ export function registerArchiveCommands(
   const importRootfs = async (
     file: string,
     ref: string,
-    flags: { change?: string[]; node?: string },
+    flags: { change?: string[]; node?: string; team?: string },
   ) => {
     const changes = flags.change ?? [];
     try {
@@ -184,7 +186,7 @@ export function registerArchiveCommands(
     } catch (e) {
       throw new CliError((e as Error).message, { exitCode: EXIT_USAGE });
     }
-    const { t, errCtx } = target();
+    const { t, errCtx } = target(flags.team);
     let source: AsyncIterable<Buffer | string>;
     let size: number | undefined;
     if (file === "-") {
@@ -232,6 +234,7 @@ export function registerArchiveCommands(
     .option("-i, --input <file>", "read from a file instead of stdin")
     .option("-q, --quiet", "(accepted for docker compatibility)")
     .option("--node <node>", "the node to load into (id or name)")
+    .option("--team <team>", "the team that owns the images (default: the team you act in)")
     .action(load);
   const image =
     program.commands.find((c) => c.name() === "image") ??
@@ -247,5 +250,6 @@ export function registerArchiveCommands(
       collect,
     )
     .option("--node <node>", "the node to import into (id or name)")
+    .option("--team <team>", "the team that owns the image (default: the team you act in)")
     .action(importRootfs);
 }

@@ -17,7 +17,7 @@ import { packContext } from "../api/build-context";
 import { connection, userAgent, type CliContext } from "../context";
 import { CliError, EXIT_USAGE, toCliError } from "../errors";
 import { humanSize } from "../format/docker-format";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 
 interface BuildFlags {
   tag: string[];
@@ -26,6 +26,7 @@ interface BuildFlags {
   target?: string;
   network: string;
   node?: string;
+  team?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -98,12 +99,13 @@ export function registerBuildCommand(
       "default",
     )
     .option("--node <node>", "the node that builds (id or name)")
+    .option("--team <team>", "the team that owns the image (default: the team you act in)")
     .option("-q, --quiet", "print only the image digest")
     .option("--json", "print the result as JSON")
     .action(async (path: string, flags: BuildFlags) => {
       const contextDir = path === "-" ? null : resolve(path);
       const query = buildQuery(flags, contextDir, process.cwd());
-      const conn = connection(ctx, globals());
+      const conn = connection(ctx, withTeamFlag(globals(), flags));
       const t = {
         server: conn.server,
         token: conn.token,

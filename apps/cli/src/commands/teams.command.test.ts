@@ -106,6 +106,17 @@ function startServer() {
         throw new DomainError("unavailable", "no node is online");
       }),
     }),
+    volumes: t.router({
+      create: p.mutation(() => {
+        throw new DomainError("unavailable", "no node is online");
+      }),
+    }),
+    images: t.router({
+      // eslint-disable-next-line require-yield -- refuses before the first chunk, like a server with no node
+      pull: p.subscription(async function* () {
+        throw new DomainError("unavailable", "no node is online");
+      }),
+    }),
   });
   const server = createHTTPServer({
     basePath: "/api/trpc/",
@@ -227,6 +238,17 @@ describe("berth team / user / role / access", () => {
         input: expect.objectContaining({ spec: expect.anything() }),
         team: "ops",
       },
+    ]);
+  });
+
+  it("the other creating verbs take --team too: volume create, pull", async () => {
+    await runBerth(["--team", "web", "volume", "create", "--team", "ops", "data"], env);
+    await runBerth(["pull", "--team", "ops", "-q", "busybox"], env);
+    await runBerth(["--team", "web", "pull", "-q", "busybox"], env);
+    expect(srv.calls.map((c) => [c.path, c.team])).toEqual([
+      ["volumes.create", "ops"],
+      ["images.pull", "ops"],
+      ["images.pull", "web"],
     ]);
   });
 

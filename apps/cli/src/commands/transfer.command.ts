@@ -6,11 +6,12 @@
 import { type Command } from "commander";
 import type { ImageTransferViewChunk } from "@berth/core";
 import { withApi, type CliContext } from "../context";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 import { TransferProgressView } from "./transfer-progress";
 
 interface TransferFlags {
   node?: string;
+  team?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -29,7 +30,7 @@ export function registerTransferCommands(
     if (kind === "push" && !flags.quiet && !flags.json)
       ctx.stdout.write(`The push refers to repository [${ref.replace(/[:@][^/]*$/, "")}]\n`);
     try {
-      await withApi(ctx, globals(), {}, (api) =>
+      await withApi(ctx, withTeamFlag(globals(), flags), {}, (api) =>
         api.streamImageTransfer(
           kind === "pull"
             ? { kind, input: { ref, ...(flags.node ? { node: flags.node } : {}) } }
@@ -79,6 +80,10 @@ export function registerTransferCommands(
     .description("Pull an image from a registry onto a node")
     .argument("<ref>", "image reference (busybox, host:port/team/app:tag, name@sha256:…)")
     .option("--node <node>", "the node to pull onto (default: the only online node)")
+    .option(
+      "--team <team>",
+      "the team that pulls it and holds the image (default: the team you act in)",
+    )
     .option("-q, --quiet", "suppress the progress output; print the reference")
     .option("--json", "print the result as JSON")
     .action((ref: string, flags: TransferFlags) => transfer("pull", ref, flags));
@@ -88,6 +93,10 @@ export function registerTransferCommands(
     .description("Push an image from a node to its registry")
     .argument("<ref>", "the local image to push, named for its registry (host:port/team/app:tag)")
     .option("--node <node>", "the node holding the image (default: the only online node)")
+    .option(
+      "--team <team>",
+      "the team whose registry credential pushes (default: the team you act in)",
+    )
     .option("-q, --quiet", "suppress the progress output; print the reference")
     .option("--json", "print the result as JSON")
     .action((ref: string, flags: TransferFlags) => transfer("push", ref, flags));

@@ -4,7 +4,7 @@ import type { VolumeView } from "../api/volume-views";
 import { withApi, type CliContext } from "../context";
 import { formatTable } from "../format/docker-format";
 import { eachRef, inspectEach } from "./each-ref";
-import { type GlobalFlags } from "./global-flags";
+import { type GlobalFlags, withTeamFlag } from "./global-flags";
 
 export const VOLUME_COLUMNS = ["NODE", "DRIVER", "VOLUME NAME"];
 
@@ -38,8 +38,9 @@ export function registerVolumeCommands(
     .description("Create a volume (on --node, or the only online node)")
     .argument("<name>", "volume name")
     .option("--node <node>", "the node to create it on (id or name)")
-    .action(async (name: string, flags: { node?: string }) => {
-      const v = await withApi(ctx, globals(), {}, (api) =>
+    .option("--team <team>", "the team that owns it (default: the team you act in)")
+    .action(async (name: string, flags: { node?: string; team?: string }) => {
+      const v = await withApi(ctx, withTeamFlag(globals(), flags), {}, (api) =>
         api.createVolume({ name, node: flags.node }),
       );
       ctx.stdout.write(`${v.name}\n`);

@@ -1,16 +1,18 @@
 "use client";
 /**
  * Live stats charts (cpu, memory, network, IO, pids) for a container or a node. The agent keeps
- * the last hour in memory, so the charts start full even when the page opens late; the query
- * then refetches every few seconds to add what is new. `NodeStatsCharts` is for the node page.
+ * the last hour in memory, so the charts start full even when the page opens late; then every few
+ * seconds they fetch only the points newer than their newest (`afterMs`) and append them
+ * (lib/stats-merge.ts). `NodeStatsCharts` is for the node page.
  */
 import "@mantine/charts/styles.css";
 import { LineChart } from "@mantine/charts";
 import { Card, SimpleGrid, Stack, Text } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { formatBytes, type StatsHistory } from "@berth/core";
 import { EmptyState, ErrorState, LoadingState } from "@/components/query-state";
-import { useTRPC } from "@/lib/trpc";
+import { mergeStatsHistory } from "@/lib/stats-merge";
+import { useTRPCClient } from "@/lib/trpc";
 
 /** How often the charts ask for the newest points (the agent samples every 5 s). */
 const REFRESH_MS = 5000;
@@ -158,6 +160,23 @@ export function StatsChartsView({ history }: { history: StatsHistory }) {
   );
 }
 
+/** The hour of history once, then only the newer points, merged into what the chart holds. */
+function useStatsHistory(
+  queryKey: readonly string[],
+  fetchPage: (afterMs: number | undefined) => Promise<StatsHistory>,
+  refetchInterval: number | false,
+) {
+  const queryClient = useQueryClient();
+  return useQuery({
+    queryKey,
+    queryFn: async () => {
+      const held = queryClient.getQueryData<StatsHistory>(queryKey);
+      return mergeStatsHistory(held, await fetchPage(held?.points.at(-1)?.t));
+    },
+    refetchInterval,
+  });
+}
+
 export function ContainerStatsCharts({
   containerRef,
   running,
@@ -165,12 +184,15 @@ export function ContainerStatsCharts({
   containerRef: string;
   running: boolean;
 }) {
-  const trpc = useTRPC();
-  const q = useQuery(
-    trpc.containers.statsHistory.queryOptions(
-      { ref: containerRef },
-      { refetchInterval: running ? REFRESH_MS : false },
-    ),
+  const client = useTRPCClient();
+  const q = useStatsHistory(
+    ["stats-history", "container", containerRef],
+    (afterMs) =>
+      client.containers.statsHistory.query({
+        ref: containerRef,
+        ...(afterMs === undefined ? {} : { afterMs }),
+      }),
+    running ? REFRESH_MS : false,
   );
   if (q.isPending) return <LoadingState label="Loading stats…" />;
   if (q.isError)
@@ -181,9 +203,15 @@ export function ContainerStatsCharts({
 }
 
 export function NodeStatsCharts({ nodeRef }: { nodeRef: string }) {
-  const trpc = useTRPC();
-  const q = useQuery(
-    trpc.nodes.statsHistory.queryOptions({ ref: nodeRef }, { refetchInterval: REFRESH_MS }),
+  const client = useTRPCClient();
+  const q = useStatsHistory(
+    ["stats-history", "node", nodeRef],
+    (afterMs) =>
+      client.nodes.statsHistory.query({
+        ref: nodeRef,
+        ...(afterMs === undefined ? {} : { afterMs }),
+      }),
+    REFRESH_MS,
   );
   if (q.isPending) return <LoadingState label="Loading node stats…" />;
   if (q.isError)

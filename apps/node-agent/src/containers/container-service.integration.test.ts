@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerService } from "./container-service";
 import {
   allLogs,
+  logText,
   mounted,
   removeAllAndClose,
   removeStateDir,
@@ -236,9 +237,17 @@ describe.skipIf(!ENABLED)("ContainerService on runc + conmon (root)", () => {
   });
 
   it("stops a container that handles SIGTERM within the grace period", async () => {
-    const p = runParams(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+    const p = runParams([
+      "sh",
+      "-c",
+      "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
     await svc.run(p);
-    await new Promise((r) => setTimeout(r, 200));
+    // pid 1 ignores a SIGTERM it has no handler for: stop only once the trap is installed (a
+    // fixed sleep can lose that race on a loaded machine: SIGKILL after the grace period, 137).
+    await waitFor("the TERM trap", async () =>
+      (await logText(svc, p.containerId)).includes("ready") ? true : undefined,
+    );
     const t0 = Date.now();
     const st = await svc.stop({ containerId: p.containerId, timeoutSeconds: 10 });
     expect(st.exitCode).toBe(0);
@@ -289,7 +298,12 @@ describe.skipIf(!ENABLED)("ContainerService on runc + conmon (root)", () => {
     await svc.run(p);
     const kept = await svc.run(keep);
     await svc.close();
-    await new Promise((r) => setTimeout(r, 2000));
+    // The exit happens while the agent is down: conmon writes its exit file (waited for, not a
+    // fixed sleep, which a loaded machine can outlast).
+    const exitFile = svc.pathsOf(p.containerId).exitFile;
+    await waitFor("the exit while the agent is down", () =>
+      existsSync(exitFile) ? true : undefined,
+    );
     svc = await ContainerService.create({ stateDir });
     const st = svc.inspect(p.containerId);
     expect(st.state).toBe("exited");

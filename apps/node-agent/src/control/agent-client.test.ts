@@ -630,10 +630,13 @@ describe("AgentClient reconnects", () => {
     const port = server.port;
     await server.close();
     const { client, log } = startClient(new RecordingHandler());
-    await new Promise((r) => setTimeout(r, 300));
-    expect(
-      log.records.filter((r) => r.msg === "cannot connect to the server: retrying").length,
-    ).toBeGreaterThanOrEqual(2);
+    // Polled, not a fixed sleep: on a loaded machine two attempts may take longer than a guess.
+    await expect
+      .poll(
+        () => log.records.filter((r) => r.msg === "cannot connect to the server: retrying").length,
+        { timeout: 4000 },
+      )
+      .toBeGreaterThanOrEqual(2);
     server = new ProtocolTestServer();
     await server.listen(port);
     await withTimeout(client.whenConnected(), 3000, "reconnect");

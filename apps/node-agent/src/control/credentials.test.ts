@@ -81,10 +81,13 @@ describe("ensureCredential", () => {
     await server.close();
     const log2 = memoryLogger();
     const pending = ensureCredential(opts({ serverUrl: `http://127.0.0.1:${port}`, log: log2 }));
-    await new Promise((r) => setTimeout(r, 150));
-    expect(
-      log2.records.filter((r) => r.msg === "join: server unreachable, retrying").length,
-    ).toBeGreaterThanOrEqual(2);
+    // Polled, not a fixed sleep: on a loaded machine two attempts may take longer than a guess.
+    await expect
+      .poll(
+        () => log2.records.filter((r) => r.msg === "join: server unreachable, retrying").length,
+        { timeout: 4000 },
+      )
+      .toBeGreaterThanOrEqual(2);
     server = new ProtocolTestServer();
     server.joinHandler = () => ({ status: 200, body: joined });
     await server.listen(port);

@@ -66,7 +66,9 @@ export function describeOciRuntimeContract(name: string, factory: RuntimeFactory
       }
     });
 
-    afterAll(() => {
+    afterAll(async () => {
+      // The `berth` parent groups the containers' cgroups went in, once empty (as the agent does).
+      await cgroups?.cleanup();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

@@ -104,7 +104,7 @@ describe("/metrics", () => {
 
   it("counts requests, agents, command round trips, registry traffic and node numbers", async () => {
     await start(false);
-    const { peer } = await connect("alpha");
+    const { peer, j } = await connect("alpha");
     peer.send({
       type: "heartbeat",
       ts: Date.now(),
@@ -163,7 +163,8 @@ describe("/metrics", () => {
 
     // a node that goes away leaves no series behind
     peer.ws.terminate();
-    await new Promise((r) => setTimeout(r, 100));
+    // Scrape once the server saw the close, not after a fixed sleep a loaded machine can outlast.
+    await expect.poll(() => f.gateway.isOnline(j.nodeId), { timeout: 10_000 }).toBe(false);
     const after = parseExposition(
       await (await scrape({ authorization: `Bearer ${TOKEN}` })).text(),
     );

@@ -16,7 +16,7 @@ export interface ServerConn {
   openedAt: number;
   authorization: string | undefined;
   frames: AgentFrame[];
-  /** Frames that failed parseAgentFrame (must stay empty: the agent only sends valid frames). */
+  /** Frames that failed parseAgentFrame, and socket errors (must stay empty: valid frames only). */
   invalid: string[];
   closed: Promise<{ code: number; reason: string }>;
   send(frame: unknown): void;
@@ -193,6 +193,8 @@ export class ProtocolTestServer {
           "agent frame",
         ),
     };
+    // A protocol violation (an oversized or malformed frame) is recorded, not an uncaught error.
+    ws.on("error", (e) => invalid.push(`socket error: ${e.message}`));
     ws.on("message", (data) => {
       const text = (data as Buffer).toString("utf8");
       const r = parseAgentFrame(text);

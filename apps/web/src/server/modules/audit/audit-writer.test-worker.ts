@@ -1,17 +1,16 @@
-/** A writer process for the concurrency test: argv path key count id startAt; its own connection. */
+/**
+ * A writer process for the concurrency test: argv path key count id; its own connection. It says
+ * "ready" over IPC once the database is open and writes when the parent answers "go".
+ */
 import { openDb } from "@berth/db";
 import { AuditService } from "./audit.service";
 
-const [path, key, count, worker, startAt] = process.argv.slice(2) as [
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const [path, key, count, worker] = process.argv.slice(2) as [string, string, string, string];
 const db = openDb({ path });
 const audit = new AuditService(db, { key: () => Buffer.from(key, "base64") });
-while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 5));
+const go = new Promise<void>((resolve) => process.once("message", () => resolve()));
+process.send!("ready");
+await go;
 for (let i = 0; i < Number(count); i++)
   audit.record({
     actorId: null,
@@ -25,3 +24,4 @@ for (let i = 0; i < Number(count); i++)
     address: null,
   });
 db.$client.close();
+process.disconnect();

@@ -174,37 +174,44 @@ describe("audit chain", () => {
     const db = openDb({ path });
     cleanups.push(() => db.$client.close());
     const perWorker = 1000;
-    // Every writer starts at the same moment, after its (slow) TypeScript start-up.
-    const startAt = Date.now() + 3000;
     const workers = 4;
     const worker = fileURLToPath(new URL("./audit-writer.test-worker.ts", import.meta.url));
-    const runs = Array.from(
-      { length: workers },
-      (_, w) =>
+    // Every writer starts on one signal, sent once all of them have opened the database: their
+    // (slow) TypeScript start-ups vary too much on a loaded machine for a fixed start time.
+    const children = Array.from({ length: workers }, (_, w) =>
+      spawn(
+        process.execPath,
+        ["--import", "tsx", worker, path, key.toString("base64"), String(perWorker), String(w)],
+        { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+      ),
+    );
+    cleanups.unshift(() => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();
+    });
+    const ready = children.map(
+      (child, w) =>
         new Promise<void>((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [
-              "--import",
-              "tsx",
-              worker,
-              path,
-              key.toString("base64"),
-              String(perWorker),
-              String(w),
-              String(startAt),
-            ],
-            { stdio: ["ignore", "inherit", "inherit"] },
+          child.once("message", (m) =>
+            m === "ready" ? resolve() : reject(new Error(`writer ${w} sent ${String(m)}`)),
           );
+          child.once("error", reject);
+          child.once("exit", (code) => reject(new Error(`writer ${w} exited ${code} unready`)));
+        }),
+    );
+    const runs = children.map(
+      (child, w) =>
+        new Promise<void>((resolve, reject) => {
           child.on("error", reject);
           child.on("exit", (code) =>
             code === 0 ? resolve() : reject(new Error(`writer ${w} exited ${code}`)),
           );
         }),
     );
+    for (const r of runs) r.catch(() => undefined); // awaited below, after the start signal
+    await Promise.all(ready);
+    for (const c of children) c.send("go");
     // The main thread writes too.
     const audit = new AuditService(db, { key: () => key });
-    while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 10));
     for (let i = 0; i < 50; i++) audit.record(entry(i, { actorName: "main" }));
     await Promise.all(runs);
     // The writers really interleaved (the test would prove nothing otherwise).

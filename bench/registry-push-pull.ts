@@ -6,9 +6,12 @@
  * case), in the same run. Each run builds a fresh image (new random layers) so no registry
  * serves a blob it already has and skopeo's blob-info cache cannot turn a push into a mount;
  * the two registries take turns, alternating which goes first. No root; needs skopeo and
- * docker-registry (scripts/setup.sh --test).
+ * docker-registry (scripts/setup.sh --test). The in-process server gets berth-server's V8 heap
+ * settings (apps/web/src/server/gc-tuning.ts, as server.ts applies them); `--no-gc-tuning`
+ * leaves V8's defaults, to see what they change. bench/registry-push-profile.ts breaks a push's
+ * server CPU down further.
  *
- *   node --import tsx bench/registry-push-pull.ts [--runs 3] [--mb 100]
+ *   node --import tsx bench/registry-push-pull.ts [--runs 3] [--mb 100] [--no-gc-tuning]
  */
 import { execFile, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -25,6 +28,7 @@ import { startRegistry } from "../apps/node-agent/src/images/registry/test-helpe
 import { AgentGateway } from "../apps/web/src/server/agents/gateway";
 import { bootstrapDatabase } from "../apps/web/src/server/bootstrap";
 import { createHttpApp } from "../apps/web/src/server/http-app";
+import { SERVER_V8_FLAGS, tuneServerGc } from "../apps/web/src/server/gc-tuning";
 import { registryFromDataDir } from "../apps/web/src/server/registry/registry.http";
 import { createServices } from "../apps/web/src/server/services";
 import { median } from "./lib";
@@ -33,6 +37,8 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     mb: { type: "string", default: "100" },
+    /** Leave V8's heap growing heuristics alone instead of applying server.ts's gc-tuning.ts. */
+    "no-gc-tuning": { type: "boolean", default: false },
     /** Internal: build one image into DIR, print its gzip size and exit (see buildInChild). */
     "build-into": { type: "string" },
   },
@@ -130,6 +136,9 @@ if (values["build-into"] !== undefined) {
   console.log(buildImage(values["build-into"]));
   process.exit(0);
 }
+
+// The in-process server runs with berth-server's V8 heap settings (server.ts applies them).
+if (!values["no-gc-tuning"]) tuneServerGc();
 
 const work = mkdtempSync(join(tmpdir(), "berth-bench-regpp-"));
 const dist = await startRegistry();
@@ -236,6 +245,9 @@ try {
   );
   console.log(
     "berth: Bearer token flow with a Berth user (argon2 at most once a minute: credential cache); distribution: no auth",
+  );
+  console.log(
+    `berth V8 heap settings: ${values["no-gc-tuning"] ? "V8 defaults (--no-gc-tuning)" : SERVER_V8_FLAGS.join(" ")}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
   for (const op of ["push", "pull"] as const) {
     for (const side of ["berth", "distribution"] as const) {

@@ -1,7 +1,8 @@
 /**
  * `berth logs` over berth-server's raw NDJSON route (`GET /api/containers/:ref/logs`, see the
  * server's container-logs.http.ts): packed batches (core log-pack.ts) one JSON line each, then
- * `{"end": true}`, or `{"error": {kind, message}}` when it fails midway. Cheaper than the tRPC
+ * `{"end": true}`, or `{"error": {kind, message}}` when it fails midway; without times the CLI
+ * asks for `{text}` batches (core log-text.ts) instead of packed ones. Cheaper than the tRPC
  * SSE subscription for big logs (no SSE framing or encoder per piece on the server, no
  * EventSource parser here). A server without the route (404) gets `false` back: the caller uses
  * the subscription instead.
@@ -28,6 +29,8 @@ export function logStreamUrl(server: string, input: LogsInput): string {
     if (input.grep.ignoreCase) q.set("ignoreCase", "1");
   }
   if (input.timestamps !== false) q.set("timestamps", "1");
+  // Without times: text batches (core log-text.ts), the output in runs of one stream.
+  else q.set("format", "text");
   const qs = q.toString();
   return `${server}/api/containers/${encodeURIComponent(input.ref)}/logs${qs ? `?${qs}` : ""}`;
 }

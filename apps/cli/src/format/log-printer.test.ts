@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packLogLines, LogPacker, type LogLine } from "@berth/core";
+import { logTextFromPacked, packLogLines, LogPacker, type LogLine } from "@berth/core";
 import { LogPrinter } from "./log-printer";
 
 const l = (ts: string, stream: LogLine["stream"], line: string, full = true): LogLine => ({
@@ -45,5 +45,32 @@ describe("LogPrinter with packed batches", () => {
     expect(packed.err).toEqual(plain.err);
     expect(packed.out.join("")).toBe("t1 a\nt4 b\n");
     expect(packed.err.join("")).toBe("t2 partial\n");
+  });
+});
+
+describe("LogPrinter with text batches", () => {
+  it("writes each run to its stream with one write, as the {lines} form prints", () => {
+    const lines = [
+      l("", "stdout", "a"),
+      l("", "stdout", "b"),
+      l("", "stderr", "par", false),
+      l("", "stderr", "tial"),
+      l("", "stdout", "c", false),
+    ];
+    const text = capture(false);
+    text.p.write({ text: logTextFromPacked(packLogLines(lines)) });
+    expect(text.out).toEqual(["a\nb\n", "c"]);
+    expect(text.err).toEqual(["partial\n"]);
+    const viaLines = capture(false);
+    viaLines.p.write({ lines });
+    expect(text.out.join("")).toBe(viaLines.out.join(""));
+    expect(text.err.join("")).toBe(viaLines.err.join(""));
+  });
+
+  it("skips empty runs and writes a one-run batch's text as is", () => {
+    const { p, out, err } = capture(false);
+    p.write({ text: { n: 1, runs: "eo", ends: [0, 3], text: "12\n" } });
+    expect(out).toEqual(["12\n"]);
+    expect(err).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * with one write per run of same-stream lines; `-t` prefixes each line with its timestamp.
  * Partial lines (full=false) are written without a newline and continued by the next line.
  */
-import type { PackedLogs } from "@berth/core";
+import type { LogText, PackedLogs } from "@berth/core";
 import type { LogChunk } from "../api/views";
 import type { OutputStream } from "../context";
 
@@ -17,6 +17,7 @@ export class LogPrinter {
   ) {}
 
   write(chunk: LogChunk): void {
+    if ("text" in chunk) return this.writeText(chunk.text);
     if ("packed" in chunk) return this.writePacked(chunk.packed);
     let current: "stdout" | "stderr" | null = null;
     let buf = "";
@@ -34,6 +35,24 @@ export class LogPrinter {
       this.midLine[l.stream] = !l.full;
     }
     flush();
+  }
+
+  /**
+   * A text batch (asked for only without timestamps): each run is already the output, one write
+   * each. A run ending without "\n" leaves its stream mid-line (a partial record).
+   */
+  private writeText(t: LogText): void {
+    let from = 0;
+    for (let i = 0; i < t.runs.length; i++) {
+      const end = t.ends[i]!;
+      if (end > from) {
+        const stderr = t.runs.charCodeAt(i) === 101; // e
+        const run = from === 0 && end === t.text.length ? t.text : t.text.slice(from, end);
+        (stderr ? this.err : this.out).write(run);
+        this.midLine[stderr ? "stderr" : "stdout"] = run.charCodeAt(run.length - 1) !== 10;
+      }
+      from = end;
+    }
   }
 
   /** A packed batch: one write per run of same-stream lines, no object per line. */

@@ -8,11 +8,14 @@
 import { describe, expect, it } from "vitest";
 import {
   LOG_FLOW_WINDOW,
+  LogTextSchema,
+  logTextWeight,
   PackedLogsSchema,
   packedWeight,
   newContainerId,
   unpackLogLines,
   type LogLine,
+  type LogText,
   type PackedLogs,
 } from "@berth/core";
 import { streamData, useConnectedClient } from "./test-helpers/connected-client";
@@ -124,6 +127,67 @@ describe("packed container.logs over the protocol", () => {
     );
     expect(got).toHaveLength(250_000);
     expect(got.every((l) => l.line === text)).toBe(true);
+  });
+
+  it("with text (no times, flow): sends the handler's text batches, within the window", async () => {
+    const handler = new RecordingHandler();
+    const batch: LogText = { n: 1000, runs: "o", ends: [100_000], text: "t".repeat(100_000) };
+    let produced = 0;
+    const withText = Object.assign(handler, {
+      logsText: async (
+        _p: unknown,
+        signal: AbortSignal,
+        onBatch: (b: LogText) => void | Promise<void>,
+      ) => {
+        for (let c = 0; c < 200 && !signal.aborted; c++) {
+          await onBatch(batch);
+          produced++;
+        }
+      },
+    });
+    const conn = await connected(withText);
+    const params = { containerId: newContainerId(), packed: true, timestamps: false, flow: true };
+    conn.send({
+      type: "command",
+      id: "logs-x",
+      name: "container.logs",
+      params: { ...params, text: true },
+    });
+    const weightOf = () =>
+      (streamData(conn.frames, "logs-x") as { text: LogText }[]).reduce(
+        (a, d) => a + logTextWeight(LogTextSchema.parse(d.text)),
+        0,
+      );
+    let stalled = -1;
+    for (let i = 0; i < 50 && (stalled <= 0 || weightOf() !== stalled); i++) {
+      stalled = weightOf();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(stalled).toBeGreaterThan(LOG_FLOW_WINDOW - 512 * 1024);
+    expect(stalled).toBeLessThan(LOG_FLOW_WINDOW + 1024 * 1024);
+    expect(produced).toBeLessThan(200);
+    while (!conn.frames.some((f) => f.type === "stream_end" && f.id === "logs-x")) {
+      conn.send({ type: "stream_input", id: "logs-x", ack: weightOf() });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const data = streamData(conn.frames, "logs-x") as { text: LogText }[];
+    expect(data).toHaveLength(200);
+    expect(data.every((d) => d.text.text === batch.text)).toBe(true);
+
+    // Without flow control (or with times) the same request gets packed lines from logs().
+    handler.logsImpl = async (_p, _signal, onChunk) => {
+      await onChunk([line(1, "a")]);
+    };
+    conn.send({
+      type: "command",
+      id: "logs-y",
+      name: "container.logs",
+      params: { ...params, flow: false, text: true },
+    });
+    await conn.waitFor((f) => f.type === "stream_end" && f.id === "logs-y");
+    expect(streamData(conn.frames, "logs-y")).toEqual([
+      { packed: { n: 1, streams: "o", text: "a" } },
+    ]);
   });
 
   it("answers stats.history through the handler", async () => {

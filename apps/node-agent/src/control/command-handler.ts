@@ -15,6 +15,7 @@ import type {
   EventName,
   ImageTransferChunk,
   LogLine,
+  LogText,
   NodeFacts,
   StreamInputSource,
 } from "@berth/core";
@@ -53,6 +54,16 @@ export interface CommandHandler {
     p: CommandParams<"container.logs">,
     signal: AbortSignal,
     onChunk: (lines: LogLine[]) => void | Promise<void>,
+  ): Promise<void>;
+  /**
+   * `container.logs` asked with `text` (and no times): the log as text batches (core
+   * log-text.ts) instead of lines, back-pressured the same way. Optional: without it the
+   * client answers such a request with packed lines.
+   */
+  logsText?(
+    p: CommandParams<"container.logs">,
+    signal: AbortSignal,
+    onBatch: (batch: LogText) => void | Promise<void>,
   ): Promise<void>;
   /**
    * Runs one more process in a running container, passing its output chunks to `onChunk` until

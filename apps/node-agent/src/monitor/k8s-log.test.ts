@@ -128,9 +128,10 @@ describe("readK8sLog", () => {
       { follow: true, isDone: () => false, signal: ac.signal, pollMs: 1000 },
       (l) => got.push(...l.map((x) => x.line)),
     );
-    await new Promise((r) => setTimeout(r, 30));
+    // The first line is read, then the reader is following (polling every second) when aborted.
+    await expect.poll(() => got, { timeout: 5000 }).toEqual(["line 0"]);
     ac.abort();
-    await reading;
+    await reading; // resolves only because of the abort: the reader never sees isDone()
     expect(got).toEqual(["line 0"]);
   });
 });

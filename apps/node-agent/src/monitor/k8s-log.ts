@@ -150,6 +150,26 @@ interface Segment {
 }
 
 /**
+ * What readLogBytes feeds the bytes of the log to, in order (records may straddle calls).
+ * `buf` is reused once `write` returns.
+ */
+export interface LogByteSink {
+  write(buf: Buffer, from: number, to: number): void;
+  /** One generation file ended (the live file never does). */
+  endSegment(): void;
+  /**
+   * Hands on what is complete; awaited (back-pressure). `caughtUp`: the read reached the end of
+   * what is written for now (the reader is about to wait or stop), so nothing may be held back.
+   */
+  flush(caughtUp: boolean): unknown;
+  /** True while the sink holds the start of a record (a live file's leading hole is skipped only at a record start). */
+  readonly midRecord: boolean;
+}
+
+/** Bytes read per `read` of a log file. */
+const READ_CHUNK = 256 * 1024;
+
+/**
  * Reads a container's log across its generations (log-rotation.ts), oldest first, calling
  * onChunk with parsed lines, until the end (or, with follow, until done and drained). `tail`
  * counts back across generations; a follower reads the live file by offset, which rotation
@@ -160,6 +180,64 @@ export async function readLog(
   opts: FollowOptions,
   /** Awaited: a consumer that is behind slows the read down (back-pressure). */
   onChunk: (lines: LogLine[]) => unknown,
+): Promise<void> {
+  const byTime = timeFilter(opts.since, opts.until);
+  const byLine = opts.filter;
+  const keep =
+    byTime && byLine ? (l: LogLine) => byTime(l) && byLine(l) : (byTime ?? byLine ?? null);
+  await readLogBytes(source, opts, new LineSink(keep, onChunk));
+}
+
+/** readLog's sink: records parsed into LogLine objects, at most MAX_LINES_PER_CHUNK a call. */
+class LineSink implements LogByteSink {
+  private rest = "";
+  // One decoder per generation: a multi-byte character split across two reads stays whole.
+  private decoder = new StringDecoder("utf8");
+  private lines: LogLine[] = [];
+
+  constructor(
+    private readonly keep: ((l: LogLine) => boolean) | null,
+    private readonly onChunk: (lines: LogLine[]) => unknown,
+  ) {}
+
+  get midRecord(): boolean {
+    return this.rest !== "";
+  }
+
+  write(buf: Buffer, from: number, to: number): void {
+    this.rest += this.decoder.write(buf.subarray(from, to));
+    const parts = this.rest.split("\n");
+    this.rest = parts.pop() ?? "";
+    for (const p of parts) {
+      const l = parseK8sLogLine(p);
+      if (l && (!this.keep || this.keep(l))) this.lines.push(l);
+    }
+  }
+
+  endSegment(): void {
+    this.rest += this.decoder.end();
+    this.decoder = new StringDecoder("utf8");
+  }
+
+  async flush(): Promise<void> {
+    const lines = this.lines;
+    this.lines = [];
+    for (let i = 0; i < lines.length; i += MAX_LINES_PER_CHUNK)
+      await this.onChunk(
+        lines.length <= MAX_LINES_PER_CHUNK ? lines : lines.slice(i, i + MAX_LINES_PER_CHUNK),
+      );
+  }
+}
+
+/**
+ * The byte loop under readLog and readLogText: opens the generations and the live file, finds
+ * where `tail` starts, and feeds the bytes to `sink` in order, following the live file when
+ * asked. The since/until and line filters are the sink's business; `until` also ends a follow.
+ */
+export async function readLogBytes(
+  source: LogSource,
+  opts: FollowOptions,
+  sink: LogByteSink,
 ): Promise<void> {
   // Snapshot and hold in one synchronous step: the live bytes from liveStart stay readable.
   const snap = source.snapshot();
@@ -226,45 +304,29 @@ export async function readLog(
       opts.signal.addEventListener("abort", poke, { once: true });
       void opts.done?.then(poke, poke);
     }
-    let rest = "";
-    // One decoder per generation: a multi-byte character split across two reads stays whole.
-    let decoder = new StringDecoder("utf8");
-    const buf = Buffer.alloc(CHUNK);
-    const byTime = timeFilter(opts.since, opts.until);
-    const byLine = opts.filter;
-    const keep =
-      byTime && byLine ? (l: LogLine) => byTime(l) && byLine(l) : (byTime ?? byLine ?? null);
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
     const untilMs = opts.until === undefined ? null : Date.parse(opts.until);
     for (;;) {
       if (opts.signal.aborted) return;
       const s = segs[seg]!;
       if (s.end !== null && pos >= s.end) {
-        rest += decoder.end();
-        decoder = new StringDecoder("utf8");
+        sink.endSegment();
         seg++;
         pos = segs[seg]!.from;
         continue;
       }
       // Checked before reading: whatever was written before `done` is still read below.
       const doneBefore = opts.isDone();
-      const want = s.end === null ? CHUNK : Math.min(CHUNK, s.end - pos);
+      const want = s.end === null ? READ_CHUNK : Math.min(READ_CHUNK, s.end - pos);
       const { bytesRead } = await s.fh.read(buf, 0, want, pos);
       if (bytesRead > 0) {
         let from = 0;
         // A live file whose rotation state was lost starts with the punched hole: skip it.
-        if (s.end === null && rest === "") while (from < bytesRead && buf[from] === 0) from++;
+        if (s.end === null && !sink.midRecord) while (from < bytesRead && buf[from] === 0) from++;
         pos += bytesRead;
         if (s.end === null) hold.pos = pos;
-        rest += decoder.write(buf.subarray(from, bytesRead));
-        const parts = rest.split("\n");
-        rest = parts.pop() ?? "";
-        const lines: LogLine[] = [];
-        for (const p of parts) {
-          const l = parseK8sLogLine(p);
-          if (l && (!keep || keep(l))) lines.push(l);
-          if (lines.length >= MAX_LINES_PER_CHUNK) await onChunk(lines.splice(0));
-        }
-        if (lines.length) await onChunk(lines);
+        sink.write(buf, from, bytesRead);
+        await sink.flush(s.end === null && bytesRead < want);
         continue;
       }
       if (s.end !== null) {
@@ -272,6 +334,7 @@ export async function readLog(
         pos = s.end;
         continue;
       }
+      await sink.flush(true);
       if (!opts.follow || doneBefore) return;
       // Past `until` nothing more can match: the next read drains what is written, then stop.
       if (untilMs !== null && Date.now() > untilMs + 1000) return;

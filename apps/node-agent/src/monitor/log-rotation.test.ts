@@ -14,9 +14,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LogLine } from "@berth/core";
+import { logTextRuns, type LogLine } from "@berth/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readLog, type FollowOptions } from "./k8s-log";
+import { readLogText } from "./k8s-log-text";
 import { RotatingLog, rotationStatePath } from "./log-rotation";
 
 let dir: string;
@@ -265,5 +266,75 @@ describe("readLog across generations", () => {
     await reading;
     expect(lines).toEqual(range(lines[0]!, lines.at(-1)! + 1));
     expect(lines.at(-1)).toBeGreaterThanOrEqual(999);
+  });
+});
+
+describe("readLogText across generations", () => {
+  /** The text batches' output per stream, and the records counted. */
+  async function readText(l: RotatingLog, o: Partial<Parameters<typeof readLogText>[1]> = {}) {
+    const r = { stdout: "", stderr: "", n: 0 };
+    await readLogText(
+      l,
+      { follow: false, isDone: () => true, signal: new AbortController().signal, ...o },
+      (b) => {
+        r.n += b.n;
+        for (const [s, t] of logTextRuns(b)) r[s] += t;
+      },
+    );
+    return r;
+  }
+  const asText = (lines: LogLine[]) => ({
+    stdout: lines
+      .filter((x) => x.stream === "stdout")
+      .map((x) => `${x.line}\n`)
+      .join(""),
+    stderr: lines
+      .filter((x) => x.stream === "stderr")
+      .map((x) => `${x.line}\n`)
+      .join(""),
+    n: lines.length,
+  });
+
+  it("reads, tails and filters across files like readLog", async () => {
+    const l = await openLog(4096, 5);
+    write(0, 1000);
+    await l.rotate();
+    expect(await readText(l)).toEqual(asText(await read(l)));
+    for (const n of [1, 150, 10_000]) {
+      expect(await readText(l, { tail: n })).toEqual(asText(await read(l, { tail: n })));
+    }
+    const since = new Date(BASE + 900).toISOString();
+    const stderrOnly = await readText(l, { since, stream: "stderr" });
+    expect(stderrOnly).toEqual(
+      asText((await read(l, { since })).filter((x) => x.stream === "stderr")),
+    );
+    expect(stderrOnly.n).toBe(50);
+  });
+
+  it("a follower reads every line once, in order, through many rotations", async () => {
+    const l = await openLog(4096, 2);
+    write(0, 100);
+    let done = false;
+    let out = "";
+    const following = readLogText(
+      l,
+      { follow: true, isDone: () => done, signal: new AbortController().signal, pollMs: 5 },
+      (b) => {
+        for (const [, t] of logTextRuns(b)) out += t;
+      },
+    );
+    for (let k = 1; k <= 20; k++) {
+      write(k * 1500 - 1400, k * 1500 + 100);
+      void l.rotate();
+      await new Promise((r) => setTimeout(r, k % 3));
+    }
+    await l.rotate();
+    done = true;
+    await following;
+    expect(out).toBe(
+      range(0, 30_100)
+        .map((i) => `line ${String(i).padStart(8, "0")}\n`)
+        .join(""),
+    );
   });
 });

@@ -103,6 +103,8 @@ export function LogViewer({
       {
         onStarted: () => setStatus({ phase: "streaming" }),
         onData: (chunk) => {
+          // The viewer never asks for `text` batches (it needs times and streams per line).
+          if ("text" in chunk) return;
           store.push("packed" in chunk ? unpackLogLines(chunk.packed) : chunk.lines);
           bump();
         },

@@ -4,9 +4,11 @@
  *   GET /api/containers/:ref/logs/download[?since=…][&until=…][&stream=stdout|stderr][&tail=N]
  *       [&grep=…[&regex=1][&ignoreCase=1]][&timestamps=1]
  *     → text/plain, one line per record (partial records joined), streamed as the agent reads
- *   GET /api/containers/:ref/logs[?…the same…][&follow=1]
+ *   GET /api/containers/:ref/logs[?…the same…][&follow=1][&format=text]
  *     → application/x-ndjson: `{"packed": …}` batches (core log-pack.ts; times only with
  *       timestamps=1), then `{"end": true}` — or `{"error": {kind, message}}` if it fails midway.
+ *       With format=text and no timestamps: `{"text": …}` batches instead (core log-text.ts: the
+ *       output in runs of one stream, the agent's cheapest form; the CLI asks for it).
  *       The CLI's fast path: tRPC's SSE producer alone cost ≈0.4 s per 9 MB (web streams and
  *       an encoder per piece); this writes each batch's JSON straight to the socket.
  *
@@ -20,6 +22,7 @@ import { buildContext, teamHeader, type ContextDeps } from "../../context";
 import { HTTP_STATUS_BY_KIND } from "../../errors";
 import { sendJson } from "../../http-json";
 import { requirePermission } from "../../trpc";
+import type { LogChunk } from "./container-streams";
 
 const PATH = /^\/api\/containers\/([^/]+)\/logs(\/download)?$/;
 
@@ -61,7 +64,7 @@ export function logDownloadInput(ref: string, q: URLSearchParams) {
     const at = issue.path.join(".");
     throw new DomainError("invalid_input", at ? `${at}: ${issue.message}` : issue.message);
   }
-  return { input: r.data, timestamps: flag("timestamps") };
+  return { input: r.data, timestamps: flag("timestamps"), text: q.get("format") === "text" };
 }
 
 /** The text of a chunk of lines; `open` says whether the previous chunk ended mid-line. */
@@ -113,8 +116,8 @@ async function streamPacked(
   res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
   // A follow of a quiet container sends its headers after 250 ms: the client knows it is on.
   if (early === null) res.flushHeaders();
-  const line = (c: { packed?: unknown; lines?: unknown }) =>
-    `${JSON.stringify(c.packed !== undefined ? { packed: c.packed } : { lines: c.lines })}\n`;
+  const line = (c: LogChunk) =>
+    `${JSON.stringify(c.text !== undefined ? { text: c.text } : c.packed !== undefined ? { packed: c.packed } : { lines: c.lines })}\n`;
   const r = await first;
   if (!r.done) await write(res, line(r.value));
   while (!signal.aborted) {
@@ -153,18 +156,24 @@ export function createLogDownloadRoute(deps: ContextDeps & { onError?: (m: strin
       }
       requirePermission(ctx, "logs.read");
       const url = new URL(req.url ?? "/", "http://berth.invalid");
-      const { input, timestamps } = logDownloadInput(ref, url.searchParams);
+      const { input, timestamps, text } = logDownloadInput(ref, url.searchParams);
       if (kind === "stream") {
         headersSent = await streamPacked(deps, ctx.actor, res, abort.signal, {
           ...input,
           packed: true,
           timestamps,
+          ...(text && !timestamps ? { text: true } : {}),
         });
         return;
       }
       if (input.follow)
         throw new DomainError("invalid_input", "a download does not follow: drop follow=1");
-      const it = deps.services.containers.logs(ctx.actor, input, abort.signal);
+      // Without times the download is the text batches' text as is (both streams, in order).
+      const it = deps.services.containers.logs(
+        ctx.actor,
+        timestamps ? input : { ...input, packed: true, timestamps: false, text: true },
+        abort.signal,
+      );
       // The first chunk before the headers: an unknown container is still a clean JSON error.
       const first = await it.next();
       const name = (input.ref.replace(/[^A-Za-z0-9_.-]/g, "_") || "container") + ".log";
@@ -175,11 +184,13 @@ export function createLogDownloadRoute(deps: ContextDeps & { onError?: (m: strin
       });
       headersSent = true;
       const state = { open: false };
-      if (!first.done) await write(res, formatLogText(first.value.lines ?? [], timestamps, state));
+      const body = (c: LogChunk) =>
+        c.text !== undefined ? c.text.text : formatLogText(c.lines ?? [], timestamps, state);
+      if (!first.done) await write(res, body(first.value));
       while (!abort.signal.aborted) {
         const next = await it.next();
         if (next.done) break;
-        await write(res, formatLogText(next.value.lines ?? [], timestamps, state));
+        await write(res, body(next.value));
       }
       res.end();
     } catch (e) {

@@ -5,7 +5,14 @@
  * and a WebSocket on 127.0.0.1 with the protocol test peer playing the agent.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { packedWeight, packLogLines, type LogLine } from "@berth/core";
+import {
+  logTextFromPacked,
+  logTextWeight,
+  packedWeight,
+  packLogLines,
+  type LogLine,
+  type LogText,
+} from "@berth/core";
 import { usePeerTest } from "../../testing/connected-peer";
 import { addUser, collect, insertContainer, type Fixture } from "../../testing/fixtures";
 import type { ProtocolPeer } from "../../testing/protocol-peer";
@@ -142,6 +149,96 @@ describe("containers.logs, statsHistory and their permissions", () => {
     }
   });
 
+  it("relays {text} batches to the CLI and the download, converting an older agent's", async () => {
+    const id = insertContainer(f, nodeId, "web");
+    const server = await startTestServer(f, SERVER_ID);
+    const base = `http://${server.base}`;
+    const token = f.services.auth.createApiToken(f.adminId, "t").token;
+    const get = (path: string) =>
+      fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const seen = new Set<string>();
+    const nextCmd = async () => {
+      const cmd = await peer.next("command", (c) => c.name === "container.logs" && !seen.has(c.id));
+      seen.add(cmd.id);
+      return cmd;
+    };
+    const ndjson = async (res: Response) =>
+      (await res.text())
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as unknown);
+    const batch: LogText = { n: 3, runs: "oe", ends: [12, 20], text: "hello error\npartial\n" };
+    try {
+      // A current agent answers {text}: relayed as is, and acknowledged by its weight.
+      const stream = get("/api/containers/web/logs?format=text&tail=3");
+      const cmd = await nextCmd();
+      expect(cmd.params).toEqual({
+        containerId: id,
+        follow: false,
+        packed: true,
+        flow: true,
+        timestamps: false,
+        text: true,
+        tail: 3,
+      });
+      peer.send({ type: "stream", id: cmd.id, data: { text: batch } });
+      peer.send({ type: "stream_end", id: cmd.id });
+      expect(await ndjson(await stream)).toEqual([{ text: batch }, { end: true }]);
+
+      // An older agent ignores `text` and answers packed: the same batch comes out.
+      const old = get("/api/containers/web/logs?format=text");
+      const cmd2 = await nextCmd();
+      peer.send({ type: "stream", id: cmd2.id, data: { packed: packLogLines(lines) } });
+      peer.send({ type: "stream_end", id: cmd2.id });
+      expect(await ndjson(await old)).toEqual([
+        { text: logTextFromPacked(packLogLines(lines)) },
+        { end: true },
+      ]);
+      expect(logTextFromPacked(packLogLines(lines))).toEqual(batch);
+
+      // With times the CLI gets packed batches, as before.
+      const timed = get("/api/containers/web/logs?format=text&timestamps=1");
+      const cmd3 = await nextCmd();
+      expect(cmd3.params).not.toHaveProperty("text");
+      peer.send({ type: "stream", id: cmd3.id, data: { packed: packLogLines(lines) } });
+      peer.send({ type: "stream_end", id: cmd3.id });
+      expect(await ndjson(await timed)).toEqual([{ packed: packLogLines(lines) }, { end: true }]);
+
+      // A download without times is the text batches' text.
+      const download = get("/api/containers/web/logs/download");
+      const cmd4 = await nextCmd();
+      expect(cmd4.params).toMatchObject({ text: true, timestamps: false, packed: true });
+      peer.send({ type: "stream", id: cmd4.id, data: { text: batch } });
+      peer.send({ type: "stream", id: cmd4.id, data: { packed: packLogLines(lines) } });
+      peer.send({ type: "stream_end", id: cmd4.id });
+      expect(await (await download).text()).toBe("hello error\npartial\n".repeat(2));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("acknowledges {text} batches by their weight", async () => {
+    insertContainer(f, nodeId, "web");
+    const sub = await callerFor(f.adminId).containers.logs({
+      ref: "web",
+      packed: true,
+      timestamps: false,
+      text: true,
+    });
+    const it = sub[Symbol.asyncIterator]();
+    const first = it.next();
+    const cmd = await peer.next("command", (c) => c.name === "container.logs");
+    expect(cmd.params).toMatchObject({ text: true, flow: true });
+    const text = "y".repeat(600 * 1024);
+    const big: LogText = { n: 1, runs: "o", ends: [text.length], text };
+    peer.send({ type: "stream", id: cmd.id, data: { text: big } });
+    expect((await first).value).toEqual({ text: big });
+    void it.next();
+    const ack = await peer.next("stream_input", (s) => s.id === cmd.id);
+    expect(ack).toMatchObject({ id: cmd.id, ack: logTextWeight(big) });
+    peer.send({ type: "stream_end", id: cmd.id });
+  });
+
   it("refuses an invalid regular expression before asking the agent", async () => {
     insertContainer(f, nodeId, "web");
     await expect(
@@ -209,7 +306,9 @@ describe("log download route", () => {
         grep: { pattern: "a.b", regex: true, ignoreCase: false },
       },
       timestamps: true,
+      text: false,
     });
+    expect(logDownloadInput("web", new URLSearchParams("format=text")).text).toBe(true);
     expect(() => logDownloadInput("web", new URLSearchParams("stream=both"))).toThrow();
     expect(() => logDownloadInput("web", new URLSearchParams("since=yesterday"))).toThrow();
   });

@@ -2,7 +2,7 @@
  * containers.events and containers.statsStream through the real tRPC caller, gateway and a
  * WebSocket on 127.0.0.1, with the protocol test peer playing the agent (it runs no containers).
  */
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { newId, type ContainerEvent } from "@berth/core";
 import { asc, containerEvents, containers, eq, teams } from "@berth/db";
 import { usePeerTest } from "../../testing/connected-peer";
@@ -214,6 +214,34 @@ describe("containers.events and containers.statsStream", () => {
     expect((await events.next()).done).toBe(true);
     expect(Date.now()).toBeGreaterThanOrEqual(until);
   }, 15_000);
+
+  it("events --until in the future ends even when its timer fires before Date.now() passes `until`", async () => {
+    // The stream's timer runs on the monotonic clock: it can fire while Date.now() still equals
+    // `until` (and on a loaded machine, with a slewed wall clock, earlier). Here the wall clock
+    // stands still at `until` when the timer fires, then moves on.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const until = Date.now() + 50;
+      const events = (
+        await callerFor(f.adminId).containers.events({
+          since: iso(Date.now() - 1),
+          until: iso(until),
+        })
+      )[Symbol.asyncIterator]();
+      const end = events.next();
+      await new Promise((r) => setImmediate(r)); // the stream armed its timer
+      vi.setSystemTime(until);
+      await new Promise((r) => setTimeout(r, 200)); // the timer fired: not past `until` yet
+      vi.setSystemTime(until + 1);
+      const ended = await Promise.race([
+        end,
+        new Promise((r) => setTimeout(() => r("still open 5 s after `until`"), 5000)),
+      ]);
+      expect(ended).toMatchObject({ done: true });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 
   it("events --since switches from replay to live without a gap or a duplicate", async () => {
     const id = insertContainer(f, nodeId, "busy");

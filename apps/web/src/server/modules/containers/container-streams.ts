@@ -7,6 +7,8 @@ import {
   DomainError,
   eventActionMatches,
   LOG_FLOW_ACK_EVERY,
+  logTextFromPacked,
+  logTextWeight,
   packLogLines,
   packedWeight,
   rfc3339ToNanos,
@@ -15,6 +17,7 @@ import {
   type ContainerLogsInput,
   type LogLine,
   type PackedLogs,
+  type LogText,
   type ContainerEventsInput,
   type ContainerStats,
 } from "@berth/core";
@@ -151,11 +154,7 @@ export async function* containerEvents(
         if (page.length < REPLAY_PAGE) break;
       }
     }
-    if (untilMs !== undefined) {
-      const left = untilMs - Date.now();
-      if (left < 0) return;
-      untilTimer = setTimeout(notify, left + 1);
-    }
+    if (untilMs !== undefined && untilMs < Date.now()) return;
     for (;;) {
       const next = live.shift();
       if (next !== undefined) {
@@ -165,7 +164,15 @@ export async function* containerEvents(
         continue;
       }
       if (signal?.aborted) return;
-      if (untilMs !== undefined && Date.now() > untilMs) return;
+      if (untilMs !== undefined) {
+        const left = untilMs - Date.now();
+        if (left < 0) return;
+        // Armed before every wait: the timer runs on the monotonic clock and may fire while
+        // Date.now() still equals `until` (a truncated millisecond, a slewed wall clock); a
+        // wait with no timer left would never end.
+        clearTimeout(untilTimer);
+        untilTimer = setTimeout(notify, left + 1);
+      }
       await new Promise<void>((r) => (wake = r));
     }
   } finally {
@@ -239,14 +246,21 @@ export async function* statsStream(
   }
 }
 
-/** A chunk of `containers.logs`: `{packed}` when the caller asked for it, else `{lines}`. */
+/**
+ * A chunk of `containers.logs`: `{text}` or `{packed}` when the caller asked for it, else
+ * `{lines}`.
+ */
 export type LogChunk =
-  { lines: LogLine[]; packed?: undefined } | { packed: PackedLogs; lines?: undefined };
+  | { lines: LogLine[]; packed?: undefined; text?: undefined }
+  | { packed: PackedLogs; lines?: undefined; text?: undefined }
+  | { text: LogText; lines?: undefined; packed?: undefined };
 
 /**
  * Relays a container's log from its agent. The agent is always asked for packed batches (the
  * fast path: a few strings per batch instead of an object per line); callers that did not ask
- * for `packed` get `{lines}`. The agent applies tail, since/until, the stream filter and the
+ * for `packed` get `{lines}`, and packed readers without times that asked for `text` get
+ * `{text}` batches (log-text.ts: the agent copies the records' texts, nothing per line). The
+ * agent applies tail, since/until, the stream filter and the
  * search while it reads its files. Leaving the generator (or aborting `signal`) cancels the
  * agent's stream.
  */
@@ -256,6 +270,7 @@ export async function* containerLogs(
   input: ContainerLogsInput,
   signal?: AbortSignal,
 ): AsyncGenerator<LogChunk, void, undefined> {
+  const asText = input.packed === true && input.timestamps === false && input.text === true;
   const params = {
     containerId: row.id,
     follow: input.follow,
@@ -263,6 +278,8 @@ export async function* containerLogs(
     flow: true,
     // Times are dropped only for packed readers that asked for none; `{lines}` always has them.
     ...(input.packed && input.timestamps === false ? { timestamps: false } : {}),
+    // Text batches for packed readers without times that asked (the CLI, the download).
+    ...(asText ? { text: true } : {}),
     ...(input.tail === undefined ? {} : { tail: input.tail }),
     ...(input.since === undefined ? {} : { since: input.since }),
     ...(input.until === undefined ? {} : { until: input.until }),
@@ -280,14 +297,24 @@ export async function* containerLogs(
     onOpen: (id) => (streamId = id),
   });
   for await (const chunk of stream) {
-    if (input.packed) {
+    if (asText) {
+      // An older agent ignores `text` and answers packed batches: same output, converted here.
+      if (chunk.text) yield { text: chunk.text };
+      else if (chunk.packed) yield { text: logTextFromPacked(chunk.packed) };
+      else if (chunk.lines) yield { text: logTextFromPacked(packLogLines(chunk.lines)) };
+    } else if (input.packed) {
       if (chunk.packed) yield { packed: chunk.packed };
       else if (chunk.lines) yield { packed: packLogLines(chunk.lines) };
     } else {
       yield { lines: chunk.lines ?? (chunk.packed ? unpackLogLines(chunk.packed) : []) };
     }
-    if (chunk.packed && streamId !== undefined) {
-      consumed += packedWeight(chunk.packed);
+    const weight = chunk.text
+      ? logTextWeight(chunk.text)
+      : chunk.packed
+        ? packedWeight(chunk.packed)
+        : null;
+    if (weight !== null && streamId !== undefined) {
+      consumed += weight;
       if (consumed - acked >= LOG_FLOW_ACK_EVERY) {
         acked = consumed;
         try {

@@ -63,6 +63,8 @@ export default defineConfig({
       BERTH_NETWORK_PREFIX: networkPrefix,
       // Usage samples every second, so the usage spec sees a short container's usage at once.
       BERTH_USAGE_INTERVAL: "1",
+      // Terminal sessions are recorded (session-recording.spec.ts replays one).
+      BERTH_RECORD_SESSIONS: "1",
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

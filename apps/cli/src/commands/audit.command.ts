@@ -5,6 +5,7 @@
  *                  [--since 1h] [--until TIME] [-n N] [--json]
  *   berth audit verify [--json]              exit 1 when the chain is broken (says which seq)
  *   berth audit export --format csv|jsonl [-o FILE] [same filters as ls]
+ *   berth audit recordings | replay ID      terminal session recordings (recordings.command.ts)
  *
  * Times: RFC 3339, a date, Unix seconds, or a duration ago (10m, 1h30m), as `berth logs`.
  */
@@ -18,6 +19,7 @@ import { CliError, EXIT_FAILURE, UsageError } from "../errors";
 import { ago, ellipsis, formatTable } from "../format/docker-format";
 import { type GlobalFlags } from "./global-flags";
 import { parseLogTime } from "./log-time";
+import { registerRecordingCommands } from "./recordings.command";
 
 export interface AuditFilterFlags {
   user?: string;
@@ -178,4 +180,6 @@ export function registerAuditCommands(
       }
       if (flags.output) ctx.stderr.write(`wrote ${flags.output}\n`);
     });
+
+  registerRecordingCommands(audit, ctx, globals);
 }

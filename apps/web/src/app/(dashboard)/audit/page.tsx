@@ -4,17 +4,30 @@
  * filtered on the server (user, team, action prefix, target, result, time range), newest first,
  * with "Load more" and, for administrators, "Verify chain" (the hash chain, audit-chain.ts).
  */
-import { Alert, Badge, Button, Code, Group, Select, Stack, Text, Tooltip } from "@mantine/core";
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Code,
+  Group,
+  Select,
+  Stack,
+  Text,
+  Tooltip,
+} from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { IconAlertTriangle, IconShieldCheck } from "@tabler/icons-react";
+import { IconAlertTriangle, IconPlayerPlay, IconShieldCheck } from "@tabler/icons-react";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
 import { useMemo, useState } from "react";
 import { AUDIT_RESULTS, type AuditResult } from "@berth/core";
 import { useMe } from "@/components/app-frame";
 import { ListPage } from "@/components/list-page";
 import { EmptyState } from "@/components/query-state";
 import { TextFilter } from "@/components/text-filter";
+import { useCan } from "@/components/use-can";
 import { RelativeTime } from "@/components/relative-time";
 import { errorMessage } from "@/lib/errors";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
@@ -30,6 +43,12 @@ const RANGES = [
   { value: "30d", label: "Last 30 days", ms: 30 * 86_400_000 },
   { value: "all", label: "All time", ms: null },
 ] as const;
+
+/** The session recording an exec's audit record links to (params.recording), if any. */
+function recordingOf(params: unknown): string | null {
+  const id = (params as { recording?: unknown } | null)?.recording;
+  return typeof id === "string" ? id : null;
+}
 
 function paramsText(params: unknown): string {
   if (params === null || params === undefined) return "";
@@ -86,8 +105,19 @@ const COLUMNS: ColumnDef<AuditRow, unknown>[] = [
     cell: (c) => {
       const r = c.row.original;
       const params = paramsText(r.params);
+      const recording = recordingOf(r.params);
       return (
         <Stack gap={2}>
+          {recording && (
+            <Anchor
+              component={Link}
+              href={`/audit/recordings/${encodeURIComponent(recording)}`}
+              size="xs"
+              data-testid="audit-recording-link"
+            >
+              Replay session
+            </Anchor>
+          )}
           {r.error && (
             <Text size="xs" c="red">
               {r.error}
@@ -155,6 +185,7 @@ function VerifyChain() {
 export default function AuditPage() {
   const trpc = useTRPC();
   const me = useMe();
+  const can = useCan();
   const [user, setUser] = useState("");
   const [team, setTeam] = useState("");
   const [action, setAction] = useState("");
@@ -189,7 +220,21 @@ export default function AuditPage() {
   return (
     <ListPage
       title="Audit"
-      actions={me?.isAdmin ? <VerifyChain /> : undefined}
+      actions={
+        <Group align="flex-start">
+          {can("team.manage") && (
+            <Button
+              component={Link}
+              href="/audit/recordings"
+              variant="default"
+              leftSection={<IconPlayerPlay size={16} aria-hidden />}
+            >
+              Session recordings
+            </Button>
+          )}
+          {me?.isAdmin && <VerifyChain />}
+        </Group>
+      }
       query={{
         isPending: list.isPending,
         isError: list.isError,

@@ -12,6 +12,10 @@
  * Only the actor who opened the session may use it; any other (or an ended session) gets
  * not_found, so a session id never confirms that someone else's session exists. The session is
  * removed as soon as the stream ends, fails or is cancelled.
+ *
+ * Recording (modules/recordings, BERTH_RECORD_SESSIONS=1): an interactive session's output and
+ * resizes (never its input) go to a recorder opened with the session; its id is in both audit
+ * records' params as `recording`, and the recording is closed before the end is audited.
  */
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
@@ -26,6 +30,7 @@ import {
 import type { ContainerRow } from "@berth/db";
 import type { AgentGateway } from "../../agents/gateway";
 import type { AuditEntry } from "../audit/audit.service";
+import type { RecordingStart, SessionRecorder } from "../recordings/recordings.service";
 import type { Actor } from "./containers.service";
 
 export type ExecChunk = CommandResult<"container.exec"> & { sessionId?: string };
@@ -37,6 +42,8 @@ interface ExecSession {
   streamId: string;
   interactive: boolean;
   tty: boolean;
+  /** Set when the session is recorded: resizes are written to it. */
+  recorder?: SessionRecorder | undefined;
 }
 
 /** The interactive exec sessions of this server process, by session id. */
@@ -70,6 +77,8 @@ export interface ExecDeps {
   gateway: Pick<AgentGateway, "stream">;
   audit: { record(entry: AuditEntry): void };
   sessions: ExecSessions;
+  /** Records interactive sessions (null from start(): not recorded). */
+  recordings?: { start(s: RecordingStart): SessionRecorder | null } | undefined;
 }
 
 export async function* containerExec(
@@ -81,6 +90,7 @@ export async function* containerExec(
 ): AsyncGenerator<ExecChunk, void, undefined> {
   const input = ContainerExecInputSchema.parse(rawInput);
   const interactive = input.interactive || input.tty;
+  let recorder: SessionRecorder | undefined;
   const audit = (target: string, result: "ok" | "error", error: string | null) =>
     deps.audit.record({
       actorId: actor.id,
@@ -95,6 +105,7 @@ export async function* containerExec(
         env: input.env,
         ...(input.tty ? { tty: true } : {}),
         ...(input.interactive ? { interactive: true } : {}),
+        ...(recorder ? { recording: recorder.id } : {}),
       },
       result,
       error,
@@ -129,12 +140,23 @@ export async function* containerExec(
   const chunks = deps.gateway.stream(row.nodeId, "container.exec", params, ac.signal, {
     onOpen: (streamId) => {
       if (!interactive) return;
+      recorder =
+        deps.recordings?.start({
+          teamId: row.teamId,
+          userId: actor.id,
+          username: actor.username,
+          container: { id: row.id, name: row.name, nodeId: row.nodeId },
+          argv: input.argv,
+          tty: input.tty,
+          size: input.size,
+        }) ?? undefined;
       sessionId = deps.sessions.open({
         actorId: actor.id,
         nodeId: row.nodeId,
         streamId,
         interactive: input.interactive,
         tty: input.tty,
+        recorder,
       });
     },
   });
@@ -156,6 +178,10 @@ export async function* containerExec(
         audit(target, "ok", null);
       }
       if (r.value.exitCode !== undefined) exitCode = r.value.exitCode;
+      if (recorder) {
+        if (r.value.stdout !== undefined) recorder.output(r.value.stdout);
+        if (r.value.stderr !== undefined) recorder.output(r.value.stderr);
+      }
       yield r.value;
       next = chunks.next();
       next.catch(() => undefined);
@@ -172,6 +198,7 @@ export async function* containerExec(
     await chunks.return(undefined).catch(() => undefined);
     // Ended (or cancelled) without output: the exec still ran.
     if (!audited) audit(target, "ok", null);
+    await recorder?.finish({ exitCode });
     // The session's end: how long it ran, its exit code, or why it stopped.
     deps.audit.record({
       actorId: actor.id,
@@ -184,6 +211,7 @@ export async function* containerExec(
         ...(exitCode === undefined ? { ended: failure ? "failed" : "cancelled" } : { exitCode }),
         ...(input.tty ? { tty: true } : {}),
         ...(input.interactive ? { interactive: true } : {}),
+        ...(recorder ? { recording: recorder.id } : {}),
       },
       result: failure ? "error" : "ok",
       error: failure,
@@ -218,5 +246,6 @@ export function execInput(
     ...(input.data !== undefined ? { data: input.data } : {}),
     ...(input.eof ? { eof: true } : {}),
   });
+  if (input.resize) s.recorder?.resize(input.resize);
   return { ok: true };
 }

@@ -29,8 +29,8 @@ describe("UsageBudgets.checkDirty", () => {
       },
       { budgetCheckMs: 3_600_000, logError: (m) => errors.push(m) },
     );
-    budgets.set(f.defaultTeamId, { monthlyAmount: 10, thresholds: [100] });
-    budgets.set(other, { monthlyAmount: 10, thresholds: [100] });
+    await budgets.set(f.defaultTeamId, { monthlyAmount: 10, thresholds: [100] });
+    await budgets.set(other, { monthlyAmount: 10, thresholds: [100] });
     failing = true;
     await expect(budgets.checkDirty()).resolves.toBeUndefined();
     expect(errors).toHaveLength(1);

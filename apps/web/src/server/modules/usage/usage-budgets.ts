@@ -3,10 +3,13 @@
  * changed are checked at most every `budgetCheckMs` (default 30 s) rather than per ingest; each
  * threshold crossed in a month makes one notification (unique per team, month, threshold, so a
  * restart or a second check never repeats it) and one JSON POST to the budget's webhook, whose
- * outcome is stored on the notification.
+ * outcome is stored on the notification. The webhook's target is checked when the budget is
+ * set and again at every call (webhook-address.ts: no loopback, link-local, private… targets
+ * unless the server allows private ones).
  */
 import { BudgetInputSchema, type BudgetInput } from "@berth/core";
 import { eq, teams, usageBudgets, usageNotifications, type Db } from "@berth/db";
+import { checkWebhookTarget, postWebhook, type WebhookPolicy } from "./webhook-address";
 
 export interface BudgetView {
   teamId: string;
@@ -43,7 +46,7 @@ export function monthRange(now: number): { month: string; from: number; to: numb
 export class UsageBudgets {
   private readonly dirty = new Set<string>();
   private readonly timer: NodeJS.Timeout;
-  private readonly fetch: typeof fetch;
+  private readonly webhook: WebhookPolicy;
   private checking: Promise<void> = Promise.resolve();
   private readonly logError: (message: string, error: unknown) => void;
 
@@ -52,12 +55,17 @@ export class UsageBudgets {
     private readonly cost: (teamId: string, from: number, to: number) => number,
     opts: {
       budgetCheckMs?: number;
-      fetch?: typeof fetch;
+      /** Webhooks may target loopback and private addresses (BERTH_WEBHOOK_ALLOW_PRIVATE). */
+      webhookAllowPrivate?: boolean;
+      webhookResolver?: WebhookPolicy["resolver"];
       now?: () => number;
       logError?: (message: string, error: unknown) => void;
     } = {},
   ) {
-    this.fetch = opts.fetch ?? fetch;
+    this.webhook = {
+      allowPrivate: opts.webhookAllowPrivate ?? false,
+      ...(opts.webhookResolver ? { resolver: opts.webhookResolver } : {}),
+    };
     this.logError = opts.logError ?? ((m, e) => console.error(m, e));
     this.now = opts.now ?? Date.now;
     this.timer = setInterval(() => void this.checkDirty(), opts.budgetCheckMs ?? 30_000);
@@ -74,8 +82,10 @@ export class UsageBudgets {
     clearInterval(this.timer);
   }
 
-  set(teamId: string, raw: BudgetInput): BudgetView {
+  /** Stores a team's budget; a webhook whose target is refused is an `invalid_input` error. */
+  async set(teamId: string, raw: BudgetInput): Promise<BudgetView> {
     const input = BudgetInputSchema.parse(raw);
+    if (input.webhookUrl) await checkWebhookTarget(input.webhookUrl, this.webhook);
     const values = {
       monthlyAmount: Math.round(input.monthlyAmount * 1e6),
       thresholds: [...new Set(input.thresholds)].sort((a, b) => a - b),
@@ -185,18 +195,8 @@ export class UsageBudgets {
     return made;
   }
 
-  private async callWebhook(url: string, body: unknown): Promise<string> {
-    try {
-      const res = await this.fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "berth-server" },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-        redirect: "manual",
-      });
-      return res.ok ? "ok" : `error: HTTP ${res.status}`;
-    } catch (e) {
-      return `error: ${(e as Error).message}`.slice(0, 500);
-    }
+  /** The target is checked again here: the name may resolve elsewhere since the budget was set. */
+  private callWebhook(url: string, body: unknown): Promise<string> {
+    return postWebhook(url, body, this.webhook, { timeoutMs: WEBHOOK_TIMEOUT_MS });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { newId, type UsageSample } from "@berth/core";
 import { containers, eq, pools, teamMembers, teams, usageNotifications, nodes } from "@berth/db";
 import { createCaller } from "../../root";
@@ -19,6 +19,7 @@ import {
 } from "../../testing/fixtures";
 import { usageSample } from "../../testing/usage";
 import { stampAttribution } from "./usage-ingest";
+import { UsageService } from "./usage.service";
 
 /** An hour boundary three hours ago (per-minute rows are kept 14 days). */
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
@@ -197,12 +198,24 @@ describe("usage service", () => {
     });
     afterEach(() => new Promise<void>((r) => hook.close(() => r())));
 
+    it("refuses a loopback webhook unless the server allows private targets", async () => {
+      await expect(
+        f.services.usage.setBudget(admin, { monthlyAmount: 10, webhookUrl: url }),
+      ).rejects.toMatchObject({
+        kind: "invalid_input",
+        message: expect.stringContaining("BERTH_WEBHOOK_ALLOW_PRIVATE=1") as unknown,
+      });
+      expect(f.services.usage.listBudgets(admin)).toEqual([]);
+    });
+
     it("crossing thresholds makes one notification each and POSTs the webhook once", async () => {
-      const u = f.services.usage;
+      // The receiver is on loopback: this server allows private webhook targets.
+      const u = new UsageService(f.db, { webhookAllowPrivate: true, budgetCheckMs: 3_600_000 });
+      onTestFinished(() => u.close());
       const now = Date.now();
       const epoch = new Date(now - 60_000).toISOString();
       u.setPrice({ unit: "cpu_core_second", price: 1 });
-      u.setBudget(admin, { monthlyAmount: 10, thresholds: [50, 100], webhookUrl: url });
+      await u.setBudget(admin, { monthlyAmount: 10, thresholds: [50, 100], webhookUrl: url });
       u.sink.ingest(nodeId, [sample(1, cid, { epoch, at: now - 1000, cpuNs: 6e9 })]);
       await u.budgets.checkDirty();
       expect(calls.map((c) => (c.body as { threshold: number }).threshold)).toEqual([50]);

@@ -91,7 +91,12 @@ export class UsageService {
 
   constructor(
     private readonly db: Db,
-    opts: { budgetCheckMs?: number; fetch?: typeof fetch; now?: () => number } = {},
+    opts: {
+      budgetCheckMs?: number;
+      now?: () => number;
+      /** Budget webhooks may target loopback and private addresses (BERTH_WEBHOOK_ALLOW_PRIVATE). */
+      webhookAllowPrivate?: boolean;
+    } = {},
   ) {
     this.now = opts.now ?? Date.now;
     this.pruner = setInterval(() => this.prune(), PRUNE_EVERY_MS);
@@ -327,7 +332,7 @@ export class UsageService {
 
   // ---------------------------------------------------------------- budgets
 
-  setBudget(actor: UsageActor, input: BudgetInput): BudgetView {
+  async setBudget(actor: UsageActor, input: BudgetInput): Promise<BudgetView> {
     const teamId = this.resolveTeam(actor, input.team, false)!;
     return this.budgets.set(teamId, input);
   }

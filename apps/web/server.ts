@@ -21,6 +21,7 @@ import {
   writeBootstrapJoinToken,
 } from "./src/server/bootstrap";
 import { createHttpApp } from "./src/server/http-app";
+import { tuneServerGc } from "./src/server/gc-tuning";
 import { ServerMetrics } from "./src/server/metrics";
 import { appRouter } from "./src/server/root";
 import { registryFromDataDir } from "./src/server/registry/registry.http";
@@ -37,6 +38,8 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // V8 heap growth suited to a server streaming large uploads (see gc-tuning.ts).
+  tuneServerGc();
   let config: ServerConfig;
   try {
     config = loadServerConfig();
@@ -79,6 +82,13 @@ async function main(): Promise<void> {
     registryStorage: registry.storage,
     auditKey: () => loadOrCreateAuditKey(config.dataDir),
     auditArchiveDir: join(config.dataDir, AUDIT_ARCHIVE_DIR),
+    webhookAllowPrivate: config.webhookAllowPrivate,
+    recordings: {
+      enabled: config.recordSessions,
+      dir: join(config.dataDir, "recordings"),
+      maxBytes: config.recordingMaxBytes,
+      retentionDays: config.recordingRetentionDays,
+    },
   });
   // Registry garbage collection every 6 h (1 h grace for blobs awaiting their manifest).
   const registryGc = setInterval(
@@ -172,6 +182,10 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     });
     await app.close().catch(() => undefined);
+    // Recordings of sessions still open: flushed, closed and given their end.
+    await services.recordings
+      .close()
+      .catch((e: Error) => console.error(`berth-server: recordings: ${e.message}`));
     // The audit chain's head seq, so the next start notices rows removed while we were down.
     try {
       services.audit.flushHead();

@@ -73,6 +73,11 @@ export const ContainerLogsInputSchema = z.object({
   packed: z.boolean().optional(),
   /** false (with packed): no times in the batches, for readers that print none. */
   timestamps: z.boolean().optional(),
+  /**
+   * With packed and `timestamps: false`: chunks as `{text}` batches (log-text.ts: the printed
+   * output in runs of one stream), the cheapest form for readers that print the log.
+   */
+  text: z.boolean().optional(),
 });
 export type ContainerLogsInput = z.output<typeof ContainerLogsInputSchema>;
 

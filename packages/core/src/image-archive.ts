@@ -131,6 +131,15 @@ export const ImageBuildParamsSchema = z.object({
   target: z.string().min(1).max(256).optional(),
   /** RUN on the host network (`--network host`): an admin's choice. */
   allowHostNetwork: z.boolean().default(false),
+  /**
+   * The images (ids) of the node's store the build may start from (FROM, COPY --from): those
+   * of the building team (the server's claims). Another one is treated as missing. Absent: any
+   * (administrators).
+   */
+  images: z
+    .array(z.string().regex(/^sha256:[0-9a-f]{64}$/, "an image id (sha256:…)"))
+    .max(10_000)
+    .optional(),
 });
 export type ImageBuildParams = z.infer<typeof ImageBuildParamsSchema>;
 

@@ -27,6 +27,7 @@ import {
 import { ErrorBodySchema } from "./errors";
 import { LogGrepSchema } from "./log-grep";
 import { PackedLogsSchema } from "./log-pack";
+import { LogTextSchema } from "./log-text";
 import { StatsHistoryParamsSchema, StatsHistorySchema } from "./stats-history";
 import {
   NetworkConnectParamsSchema,
@@ -37,6 +38,16 @@ import {
 } from "./network";
 import { ContainerIdSchema } from "./ids";
 import { ImageDetailsSchema, ImageRefOrIdSchema, ImageRemovalSchema } from "./image";
+
+/**
+ * Image ids (manifest digests) the node's garbage collector must keep although no name points
+ * at them: images teams hold by id on a shared node (berth-server's image claims), so one
+ * team's rmi or prune never collects another team's untagged image. Older agents ignore it.
+ */
+const GcKeepSchema = z
+  .array(z.string().regex(/^sha256:[0-9a-f]{64}$/))
+  .max(100_000)
+  .optional();
 import {
   ImageBuildChunkSchema,
   ImageBuildParamsSchema,
@@ -208,11 +219,18 @@ export const CommandSchemas = {
        * instead of filling the server's memory.
        */
       flow: z.boolean().optional(),
+      /**
+       * With `packed`, `timestamps: false` and `flow`: answer with `{text}` batches (log-text.ts:
+       * the printed output in runs of one stream, flow weight logTextWeight). Older agents
+       * ignore it and answer `{packed}`.
+       */
+      text: z.boolean().optional(),
     }),
-    /** `{lines}`, or `{packed}` when asked for. */
+    /** `{lines}`, or `{packed}` / `{text}` when asked for. */
     result: z.object({
       lines: z.array(LogLineSchema).optional(),
       packed: PackedLogsSchema.optional(),
+      text: LogTextSchema.optional(),
     }),
   },
   /** The last hour of a container's stats (with containerId) or of the node's (without). */
@@ -336,12 +354,16 @@ export const CommandSchemas = {
   },
   /** `rmi [-f]`: untags, and deletes the image once nothing names or uses it. */
   "image.remove": {
-    params: z.object({ ref: ImageRefOrIdSchema, force: z.boolean().default(false) }),
+    params: z.object({
+      ref: ImageRefOrIdSchema,
+      force: z.boolean().default(false),
+      keep: GcKeepSchema,
+    }),
     result: ImageRemovalSchema,
   },
   /** `image prune [-a]`: the garbage collector (with `all`, untags images no container uses). */
   "image.prune": {
-    params: z.object({ all: z.boolean().default(false) }),
+    params: z.object({ all: z.boolean().default(false), keep: GcKeepSchema }),
     result: ImageRemovalSchema.extend({ reclaimedBytes: z.number().int().nonnegative() }),
   },
   /**

@@ -270,6 +270,34 @@ export const volumes = sqliteTable(
   ],
 );
 
+/**
+ * Which team holds which image on which node: one row per reference (tag) the team gave the
+ * image, and a row with `ref` "" for a hold by id alone (docker's untagged image). `digest` is
+ * the image's id on the node (its manifest digest, what the agent reports). The image itself
+ * lives on the agent; it leaves the node only when no team holds it.
+ */
+export const imageClaims = sqliteTable(
+  "image_claims",
+  {
+    nodeId: text("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** Familiar form (`busybox:latest`, `reg:5000/t/app:1`), or "" for a hold by id. */
+    ref: text("ref").notNull(),
+    digest: text("digest").notNull(),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("image_claims_node_team_ref_digest_uq").on(t.nodeId, t.teamId, t.ref, t.digest),
+    index("image_claims_node_digest_idx").on(t.nodeId, t.digest),
+    index("image_claims_team_idx").on(t.teamId),
+  ],
+);
+
 /** The audit trail: every mutation and every denied attempt. */
 export const auditEvents = sqliteTable(
   "audit_events",
@@ -503,6 +531,41 @@ export const usageNotifications = sqliteTable(
   (t) => [uniqueIndex("usage_notifications_uq").on(t.teamId, t.month, t.threshold)],
 );
 
+/**
+ * Recordings of terminal (exec -t / -i) sessions, written when the server records sessions
+ * (BERTH_RECORD_SESSIONS=1): an asciicast v2 file under `<data>/recordings/<id>.cast`. The id is
+ * also in the session's `containers.exec` / `containers.exec.end` audit params (`recording`).
+ */
+export const sessionRecordings = sqliteTable(
+  "session_recordings",
+  {
+    id: text("id").primaryKey(),
+    teamId: text("team_id").notNull(),
+    userId: text("user_id"),
+    username: text("username"),
+    containerId: text("container_id").notNull(),
+    containerName: text("container_name").notNull(),
+    nodeId: text("node_id").notNull(),
+    /** The command run, as JSON argv. */
+    argv: text("argv", { mode: "json" }).$type<string[]>().notNull(),
+    tty: integer("tty", { mode: "boolean" }).notNull(),
+    width: integer("width").notNull(),
+    height: integer("height").notNull(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    /** Null while the session runs (or if the server stopped during it). */
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+    exitCode: integer("exit_code"),
+    /** Output bytes recorded (UTF-8), at most the cap. */
+    bytes: integer("bytes").notNull().default(0),
+    /** The output went past the cap: the file ends with a marker and later output is dropped. */
+    truncated: integer("truncated", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    index("session_recordings_team_idx").on(t.teamId, t.startedAt),
+    index("session_recordings_started_idx").on(t.startedAt),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
@@ -523,3 +586,5 @@ export type UsageAttributionRow = typeof usageAttribution.$inferSelect;
 export type UsageRollupRow = typeof usageHour.$inferSelect;
 export type UsageBudgetRow = typeof usageBudgets.$inferSelect;
 export type UsageNotificationRow = typeof usageNotifications.$inferSelect;
+export type SessionRecordingRow = typeof sessionRecordings.$inferSelect;
+export type ImageClaimRow = typeof imageClaims.$inferSelect;

@@ -40,6 +40,7 @@ import { FleetApi } from "./fleet-api";
 import { TeamsApi } from "./teams-api";
 import { UsageApi } from "./usage-api";
 import { AuditApi, TokensApi } from "./account-api";
+import { RecordingsApi } from "./recordings-api";
 import { VolumeRemoveResultSchema, VolumeViewSchema, type VolumeView } from "./volume-views";
 import {
   ContainerNetworksSchema,
@@ -135,6 +136,11 @@ export class BerthApi {
   /** The audit trail: listing, chain verification, export (./account-api.ts). */
   get audit(): AuditApi {
     return new AuditApi(this.client, this.server, this.http.fetch);
+  }
+
+  /** Terminal session recordings (./recordings-api.ts). */
+  get recordings(): RecordingsApi {
+    return new RecordingsApi(this.client);
   }
 
   /** The caller's API tokens (./account-api.ts). */
@@ -350,6 +356,15 @@ export class BerthApi {
       ImageRemovalViewSchema,
       await this.client.images.remove.mutate(input),
       "images.remove",
+    );
+  }
+
+  /** Administrators: `team` holds the image on the node. */
+  async assignImage(input: { ref: string; team: string; node?: string }): Promise<ImageView[]> {
+    return parseAnswer(
+      ImageViewSchema.array(),
+      await this.client.images.assign.mutate(input),
+      "images.assign",
     );
   }
 

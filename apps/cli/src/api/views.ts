@@ -8,6 +8,7 @@ import {
   HealthSchema as ContainerHealthSchema,
   LogLineSchema,
   PackedLogsSchema,
+  LogTextSchema,
   NodeFactsSchema,
 } from "@berth/core";
 import { z } from "zod";
@@ -67,8 +68,12 @@ export type WaitResult = z.infer<typeof WaitResultSchema>;
 
 export const RemoveResultSchema = z.looseObject({ id: z.string(), removed: z.literal(true) });
 
-/** A `containers.logs` chunk: `{lines}`, or `{packed}` (core log-pack.ts) as the CLI asks. */
+/**
+ * A `containers.logs` chunk: `{lines}`, or `{packed}` (core log-pack.ts) / `{text}` (core
+ * log-text.ts) as the CLI asks.
+ */
 export const LogChunkSchema = z.union([
+  z.object({ text: LogTextSchema }),
   z.object({ lines: z.array(LogLineSchema) }),
   z.object({ packed: PackedLogsSchema }),
 ]);
@@ -82,6 +87,12 @@ export const ImageViewSchema = z.looseObject({
   size: z.number().nonnegative(),
   /** Epoch ms per the API's convention; an RFC 3339 string is accepted too. */
   createdAt: z.union([z.number(), z.string()]),
+  /** Teams holding the image (older servers: absent). */
+  teams: z.array(z.string()).optional(),
+  /** The node's built-in base image, every team's. */
+  system: z.boolean().optional(),
+  /** "fleet" when an administrator lists every team's images. */
+  scope: z.enum(["team", "fleet"]).optional(),
 });
 export type ImageView = z.infer<typeof ImageViewSchema>;
 

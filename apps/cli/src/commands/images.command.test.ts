@@ -17,6 +17,8 @@ import {
 
 const DIGEST = `sha256:${"c".repeat(64)}`;
 const node = { nodeId: "n1", nodeName: "node-1" };
+/** What images.list answers as: an administrator ("fleet", every team's) or a member. */
+let scope: "team" | "fleet" = "team";
 
 function startServer() {
   const { t, p, calls } = testTrpc();
@@ -59,6 +61,22 @@ function startServer() {
             });
           return { ...node, untagged: [input.ref], deleted: input.force ? [DIGEST] : [] };
         }),
+      list: p.input(z.object(OnNode).optional()).query(() => {
+        const row = (ref: string, teams: string[], system = false) => ({
+          ...node,
+          ref,
+          digest: DIGEST,
+          size: 1000,
+          createdAt: 0,
+          teams,
+          system,
+          scope,
+        });
+        return [row("busybox:latest", [], true), row("app:1", ["blue"])];
+      }),
+      assign: p
+        .input(z.object({ ref: ImageRefOrIdSchema, team: z.string(), ...OnNode }))
+        .mutation(() => []),
       prune: p
         .input(z.object({ all: z.boolean(), ...OnNode }))
         .mutation(() => [
@@ -77,6 +95,30 @@ describe("berth image verbs against a tRPC server on 127.0.0.1", () => {
   });
 
   const berth = (argv: string[], o: RunBerthOptions = {}) => runBerth(argv, env, o);
+
+  it("images: a member's table is docker's; an administrator's adds TEAM; --json carries it", async () => {
+    scope = "team";
+    const member = await berth(["images"]);
+    expect(member.code).toBe(0);
+    expect(member.stdout.split("\n")[0]).not.toContain("TEAM");
+    scope = "fleet";
+    const admin = await berth(["images"]);
+    const lines = admin.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/SIZE\s+TEAM$/);
+    expect(lines[1]).toMatch(/busybox\s+latest.*\(system\)$/);
+    expect(lines[2]).toMatch(/app\s+1.*blue$/);
+    const json = JSON.parse((await berth(["images", "--json"])).stdout) as { teams: string[] }[];
+    expect(json.map((i) => i.teams)).toEqual([[], ["blue"]]);
+    scope = "team";
+  });
+
+  it("image assign sends the image, team and node", async () => {
+    const r = await berth(["image", "assign", "legacy:1", "blue", "--node", "node-1"]);
+    expect(r).toEqual({ code: 0, stdout: "legacy:1: assigned to team blue\n", stderr: "" });
+    expect(srv.calls).toEqual([
+      { path: "images.assign", input: { ref: "legacy:1", team: "blue", node: "node-1" } },
+    ]);
+  });
 
   it("tag sends source and target and prints nothing", async () => {
     expect(await berth(["tag", "busybox", "reg.local:5000/team/bb:v1"])).toEqual({

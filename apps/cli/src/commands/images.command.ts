@@ -11,7 +11,18 @@ import { type GlobalFlags } from "./global-flags";
 
 export const IMAGE_COLUMNS = ["NODE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
 
-export function imageRows(images: ImageView[], now: number): string[][] {
+/** An administrator's listing (every team's images): the table gets a TEAM column. */
+export function isFleetListing(images: ImageView[]): boolean {
+  return images.some((i) => i.scope === "fleet");
+}
+
+/** Who holds the image, as the TEAM column shows it. */
+export function imageTeam(i: ImageView): string {
+  if (i.system) return "(system)";
+  return i.teams && i.teams.length > 0 ? i.teams.join(",") : "-";
+}
+
+export function imageRows(images: ImageView[], now: number, withTeam = false): string[][] {
   return images.map((i) => {
     const { repository, tag } = splitImageRef(i.ref);
     const created = typeof i.createdAt === "number" ? i.createdAt : Date.parse(i.createdAt);
@@ -22,6 +33,7 @@ export function imageRows(images: ImageView[], now: number): string[][] {
       shortImageId(i.digest),
       Number.isNaN(created) ? "-" : ago(created, now),
       humanSize(i.size),
+      ...(withTeam ? [imageTeam(i)] : []),
     ];
   });
 }
@@ -64,7 +76,11 @@ export function registerImageCommands(
       ctx.stdout.write(
         [...new Set(images.map((i) => shortImageId(i.digest)))].map((id) => `${id}\n`).join(""),
       );
-    else ctx.stdout.write(`${formatTable(IMAGE_COLUMNS, imageRows(images, ctx.now()))}\n`);
+    else {
+      const withTeam = isFleetListing(images);
+      const columns = withTeam ? [...IMAGE_COLUMNS, "TEAM"] : IMAGE_COLUMNS;
+      ctx.stdout.write(`${formatTable(columns, imageRows(images, ctx.now(), withTeam))}\n`);
+    }
   };
   const listCommand = (cmd: Command) =>
     cmd
@@ -161,6 +177,18 @@ export function registerImageCommands(
     .action(inspect);
   tagCommand(image.command("tag"));
   removeCommand(image.command("rm").alias("remove"));
+  image
+    .command("assign")
+    .description(
+      "Give TEAM the image on its node (administrators): one made before images belonged to teams, or outside Berth",
+    )
+    .argument("<image>", "reference or image ID (by ID: its names no team holds)")
+    .argument("<team>", "team name or id")
+    .option("--node <node>", "the node that holds the image (id or name)")
+    .action(async (ref: string, team: string, flags: { node?: string }) => {
+      await withApi(ctx, globals(), {}, (api) => api.assignImage({ ref, team, node: flags.node }));
+      ctx.stdout.write(`${ref}: assigned to team ${team}\n`);
+    });
   image
     .command("prune")
     .description("Remove unused images (dangling ones; with -a every image no container uses)")

@@ -29,6 +29,7 @@ import {
   type ImageTransferChunk,
   type LoadedImage,
   type LogLine,
+  type LogText,
   type NodeFacts,
   type RuntimeInfo,
   type StreamInputSource,
@@ -42,6 +43,7 @@ import { ImageStore } from "../images/image-store";
 import { ImageTransfers } from "../images/transfer";
 import { ConmonMonitor, readExitFile } from "../monitor/conmon";
 import { lineFilter, readLog } from "../monitor/k8s-log";
+import { readLogText } from "../monitor/k8s-log-text";
 import { RotatingLog } from "../monitor/log-rotation";
 import { StatsHistoryRecorder } from "./stats-history";
 import type { OciRuntime } from "../runtime/oci-runtime";
@@ -411,7 +413,8 @@ export class ContainerService {
         ...(p.target === undefined ? {} : { target: p.target }),
       },
       (ev) => onProgress(ev.message),
-      { contextTar: input },
+      // Only the images the building team may use (the server's list; absent: any).
+      { contextTar: input, images: p.images === undefined ? undefined : new Set(p.images) },
     );
     return { digest: r.digest, tags: r.tags, steps: r.steps, warnings: r.warnings };
   }
@@ -467,11 +470,19 @@ export class ContainerService {
   }
 
   imageRemove(p: CommandParams<"image.remove">): Promise<CommandResult<"image.remove">> {
-    return this.images.removeImage(p.ref, { force: p.force, inUse: this.imagesInUse() });
+    return this.images.removeImage(p.ref, {
+      force: p.force,
+      inUse: this.imagesInUse(),
+      keep: new Set(p.keep ?? []),
+    });
   }
 
   imagePrune(p: CommandParams<"image.prune">): Promise<CommandResult<"image.prune">> {
-    return this.images.prune({ all: p.all, inUse: new Set(this.imagesInUse().keys()) });
+    return this.images.prune({
+      all: p.all,
+      inUse: new Set(this.imagesInUse().keys()),
+      keep: new Set(p.keep ?? []),
+    });
   }
 
   async facts(): Promise<NodeFacts> {
@@ -1389,6 +1400,36 @@ export class ContainerService {
         filter: lineFilter(p.stream, p.grep) ?? undefined,
       },
       onChunk,
+    );
+  }
+
+  /** `container.logs` with `text`: the log as text batches (monitor/k8s-log-text.ts). */
+  async logsText(
+    p: CommandParams<"container.logs">,
+    signal: AbortSignal,
+    /** Awaited when it returns a promise: back-pressure on the read. */
+    onBatch: (batch: LogText) => unknown,
+  ): Promise<void> {
+    const e = this.entries.get(p.containerId);
+    if (!e)
+      throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
+        id: p.containerId,
+      });
+    await readLogText(
+      await this.logFilesOf(e),
+      {
+        tail: p.tail,
+        follow: p.follow,
+        signal,
+        isDone: () => !LIVE.has(e.rec.state),
+        done: e.exited,
+        since: p.since,
+        until: p.until,
+        // The stream is checked on the bytes; only a search needs a LogLine per record.
+        stream: p.stream,
+        filter: lineFilter(undefined, p.grep) ?? undefined,
+      },
+      onBatch,
     );
   }
 

@@ -164,6 +164,23 @@ describe.skipIf(!existsSync("/usr/bin/busybox"))("image management", () => {
     expect((await store.list()).map((i) => i.ref)).toEqual(["busybox:latest"]);
   });
 
+  it("rmi and prune keep the untagged images they are told to (held by id by another team)", async () => {
+    const held = await store.importImage("app:5", await buildAppImage("five"));
+    await store.untag("app:5"); // another team's name moved on: the image is held by id only
+    const six = await store.importImage("app:6", await buildAppImage("six"));
+    const keep = new Set([held]);
+    expect(await store.removeImage("app:6", { force: false, inUse: new Map(), keep })).toEqual({
+      untagged: ["app:6"],
+      deleted: [six],
+    });
+    expect(blobs()).toContain(held.slice(7));
+    const pruned = await store.prune({ all: false, inUse: new Set(), keep });
+    expect(pruned.deleted).toEqual([]);
+    expect((await store.resolveAny(held)).digest).toBe(held);
+    // Without it, the untagged image is dangling: the collector frees it.
+    expect((await store.prune({ all: false, inUse: new Set() })).deleted).toEqual([held]);
+  });
+
   it("a lease keeps an image through the GC while a container is being created", async () => {
     const four = await store.importImage("app:4", await buildAppImage("four"));
     const release = store.lease(four);

@@ -319,7 +319,12 @@ export class ImageStore {
    */
   async removeImage(
     refOrId: string,
-    o: { force: boolean; inUse: ReadonlyMap<string, string[]> },
+    o: {
+      force: boolean;
+      inUse: ReadonlyMap<string, string[]>;
+      /** Untagged images to keep anyway (held by id on berth-server). */
+      keep?: ReadonlySet<string>;
+    },
   ): Promise<{ untagged: string[]; deleted: string[] }> {
     const img = await this.resolveAny(refOrId);
     const refs = await this.refsOf(img.digest);
@@ -346,7 +351,7 @@ export class ImageStore {
     for (const r of targets) if (await this.untag(r)) untagged.push(r);
     const deleted: string[] = [];
     if ((await this.refsOf(img.digest)).length === 0 && users.length === 0) {
-      const gc = await this.collectGarbage(new Set(o.inUse.keys()));
+      const gc = await this.collectGarbage(new Set([...o.inUse.keys(), ...(o.keep ?? [])]));
       if (gc.images.includes(img.digest)) deleted.push(img.digest);
     }
     return { untagged, deleted };
@@ -360,6 +365,8 @@ export class ImageStore {
   async prune(o: {
     all: boolean;
     inUse: ReadonlySet<string>;
+    /** Untagged images to keep anyway (held by id on berth-server); `all` does not untag them. */
+    keep?: ReadonlySet<string>;
   }): Promise<{ untagged: string[]; deleted: string[]; reclaimedBytes: number }> {
     const untagged: string[] = [];
     if (o.all) {
@@ -370,7 +377,7 @@ export class ImageStore {
         if (await this.untag(ref)) untagged.push(ref);
       }
     }
-    const gc = await this.collectGarbage(o.inUse);
+    const gc = await this.collectGarbage(new Set([...o.inUse, ...(o.keep ?? [])]));
     return { untagged, deleted: gc.images, reclaimedBytes: gc.bytes };
   }
 

@@ -18,6 +18,7 @@ import { useState } from "react";
 import { formatBytes, ImageRefSchema, shortImageId } from "@berth/core";
 import { useTRPC, type RouterOutputs } from "@/lib/trpc";
 import { ErrorState, LoadingState } from "./query-state";
+import { imageRefOf } from "./image-assign";
 import { PushImageModal } from "./image-transfer";
 import { RowAction } from "./row-action";
 import { useNotifyingMutation } from "./use-notifying-mutation";
@@ -76,7 +77,7 @@ export function ImageActions({ image, canWrite }: { image: ImageRow; canWrite: b
           <TagModal image={image} opened={open === "tag"} onClose={() => setOpen(null)} />
           {open === "push" && (
             <PushImageModal
-              source={image.ref}
+              source={imageRefOf(image)}
               nodeId={image.nodeId}
               opened
               onClose={() => setOpen(null)}
@@ -289,7 +290,7 @@ function RemoveModal({
           <Button
             color="red"
             loading={remove.isPending}
-            onClick={() => remove.mutate({ ref: image.ref, force, node: image.nodeId })}
+            onClick={() => remove.mutate({ ref: imageRefOf(image), force, node: image.nodeId })}
           >
             Remove
           </Button>

@@ -34,6 +34,19 @@ export const ServerEnvSchema = z.object({
     .optional(),
   /** "1": scrapes from loopback need no credential. */
   BERTH_METRICS_ALLOW_LOOPBACK: z.enum(["0", "1", ""]).default("0"),
+  /** "1": budget webhooks may target loopback and private addresses (never link-local etc.). */
+  BERTH_WEBHOOK_ALLOW_PRIVATE: z.enum(["0", "1", ""]).default("0"),
+  /** "1": interactive exec sessions' output is recorded (asciicast) under `<data>/recordings`. */
+  BERTH_RECORD_SESSIONS: z.enum(["0", "1", ""]).default("0"),
+  /** Output bytes kept per recorded session (the rest is dropped behind a marker). */
+  BERTH_RECORDING_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(1024 ** 3)
+    .default(8 * 1024 * 1024),
+  /** Recordings older than this many days are removed. */
+  BERTH_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
@@ -55,6 +68,12 @@ export interface ServerConfig {
   /** /metrics: bearer token, and whether loopback clients need none. */
   metricsToken: string | undefined;
   metricsAllowLoopback: boolean;
+  /** Budget webhooks may target loopback and private addresses. */
+  webhookAllowPrivate: boolean;
+  /** Terminal session recording. */
+  recordSessions: boolean;
+  recordingMaxBytes: number;
+  recordingRetentionDays: number;
 }
 
 /** Parses an environment (process.env by default) into the server's config; throws a readable error. */
@@ -86,5 +105,9 @@ export function loadServerConfig(
     auditRetentionDays: e.BERTH_AUDIT_RETENTION_DAYS,
     metricsToken: e.BERTH_METRICS_TOKEN,
     metricsAllowLoopback: e.BERTH_METRICS_ALLOW_LOOPBACK === "1",
+    webhookAllowPrivate: e.BERTH_WEBHOOK_ALLOW_PRIVATE === "1",
+    recordSessions: e.BERTH_RECORD_SESSIONS === "1",
+    recordingMaxBytes: e.BERTH_RECORDING_MAX_BYTES,
+    recordingRetentionDays: e.BERTH_RECORDING_RETENTION_DAYS,
   };
 }

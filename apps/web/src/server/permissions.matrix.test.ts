@@ -11,7 +11,7 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_ROLE_PERMISSIONS, isDomainError, PERMISSIONS, type Permission } from "@berth/core";
-import { and, auditEvents, eq, teamMembers } from "@berth/db";
+import { and, auditEvents, eq, imageClaims, teamMembers } from "@berth/db";
 import { TRPC_CODE_BY_KIND } from "./errors";
 import { appRouter, createCaller } from "./root";
 import {
@@ -22,6 +22,8 @@ import {
   insertNode,
   type Fixture,
 } from "./testing/fixtures";
+import type { ProtocolPeer } from "./testing/protocol-peer";
+import { startPeerServer, type PeerServer } from "./testing/test-server";
 import type { ProcedureAccess } from "./trpc";
 
 /** Anyone may call these (signing in, and asking who you are). */
@@ -182,6 +184,8 @@ const procedures: ProcedureInfo[] = Object.entries(
 type Outcome = { ok: true } | { ok: false; code: string; message: string };
 
 const CALL_TIMEOUT_MS = 1_500;
+/** The fixture's gateway id (fixtures.ts default), which the image cases' test node pins. */
+const MATRIX_SERVER_ID = "testserverid2345678901234a";
 
 /**
  * Calls `path` as the context's caller; a call still running after the timeout got past the
@@ -372,6 +376,68 @@ describe("permission matrix (generated from appRouter)", () => {
       }
     });
   }
+
+  describe("alpha's images on a node shared with beta", () => {
+    const APP = "reg.local:5000/alpha/app:1";
+    const DIGEST = `sha256:${"a".repeat(64)}`;
+    let srv: PeerServer;
+    let peer: ProtocolPeer;
+    const commands: string[] = [];
+
+    beforeAll(async () => {
+      srv = await startPeerServer(f, MATRIX_SERVER_ID);
+      const c = await srv.connect("shared");
+      peer = c.peer;
+      // The node answers image.list with alpha's image; every other command is only recorded.
+      peer.ws.on("message", (raw) => {
+        const frame = JSON.parse(raw.toString()) as { type: string; id: string; name?: string };
+        if (frame.type !== "command" || frame.name === undefined) return;
+        commands.push(frame.name);
+        if (frame.name === "image.list")
+          peer.reply(frame.id, {
+            images: [{ ref: APP, digest: DIGEST, size: 1, createdAt: "2026-01-02T03:04:05Z" }],
+          });
+      });
+      f.db
+        .insert(imageClaims)
+        .values({ nodeId: c.j.nodeId, teamId: teamA, ref: APP, digest: DIGEST })
+        .run();
+    });
+    afterAll(async () => {
+      await srv?.close();
+    });
+
+    const IMAGE_INPUTS: Record<string, unknown> = {
+      "images.inspect": { ref: APP, node: "shared" },
+      "images.tag": { source: APP, target: "beta-copy:1", node: "shared" },
+      "images.remove": { ref: APP, force: true, node: "shared" },
+      "images.push": { source: APP, target: "reg.local:5000/beta/x:1", node: "shared" },
+    };
+    for (const [path, input] of Object.entries(IMAGE_INPUTS)) {
+      it(`${path}: alpha's image (by name and by id) is NOT_FOUND from beta`, async () => {
+        const before = commands.filter((c) => c !== "image.list").length;
+        const out = await call(ctxOf("outsider", "beta"), path, input, true);
+        expect(out).toMatchObject({ ok: false, code: "NOT_FOUND" });
+        const byId = JSON.parse(
+          JSON.stringify(input).replaceAll(APP, DIGEST.slice(7, 19)),
+        ) as unknown;
+        const out2 = await call(ctxOf("outsider", "beta"), path, byId, true);
+        expect(out2).toMatchObject({ ok: false, code: "NOT_FOUND" });
+        // Nothing but the list reached the node.
+        expect(commands.filter((c) => c !== "image.list").length).toBe(before);
+      });
+    }
+
+    it("images.list: beta sees none of alpha's images; alpha's owner and the admin do", async () => {
+      const list = (kind: CallerKind, team: string) =>
+        createCaller(ctxOf(kind, team)).images.list({ node: "shared" });
+      expect(await list("outsider", "beta")).toEqual([]);
+      expect((await list("owner", "alpha")).map((i) => i.ref)).toEqual([APP]);
+      expect((await list("admin", "alpha")).map((i) => [i.ref, i.teams])).toEqual([
+        [APP, ["alpha"]],
+      ]);
+    });
+  });
 
   it("the custom role's holder sees alpha's container and not beta's", async () => {
     const caller = createCaller(ctxOf("custom"));

@@ -7,6 +7,7 @@ import { joinTokensRouter } from "./modules/join-tokens/join-tokens.router";
 import { networksRouter } from "./modules/networks/networks.router";
 import { nodesRouter } from "./modules/nodes/nodes.router";
 import { poolsRouter } from "./modules/pools/pools.router";
+import { recordingsRouter } from "./modules/recordings/recordings.router";
 import { registriesRouter } from "./modules/registries/registries.router";
 import { registryRouter } from "./modules/registry/registry.router";
 import { usageRouter } from "./modules/usage/usage.router";
@@ -19,6 +20,7 @@ import { createCallerFactory, router } from "./trpc";
 export const appRouter = router({
   auth: authRouter,
   audit: auditRouter,
+  recordings: recordingsRouter,
   nodes: nodesRouter,
   pools: poolsRouter,
   joinTokens: joinTokensRouter,

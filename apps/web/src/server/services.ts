@@ -15,6 +15,7 @@ import { JoinTokensService } from "./modules/join-tokens/join-tokens.service";
 import { NetworksService } from "./modules/networks/networks.service";
 import { NodesService } from "./modules/nodes/nodes.service";
 import { PoolsService } from "./modules/pools/pools.service";
+import { RecordingsService, type RecordingsOptions } from "./modules/recordings/recordings.service";
 import { RegistriesService } from "./modules/registries/registries.service";
 import { selfRegistryHosts } from "./registry/registry-self";
 import { RegistryService } from "./modules/registry/registry.service";
@@ -46,6 +47,8 @@ export interface Services {
   statsHistory: StatsHistoryService;
   /** Usage accounting: ingest of the agents' samples, reports, prices, budgets. */
   usage: UsageService;
+  /** Terminal session recordings (BERTH_RECORD_SESSIONS). */
+  recordings: RecordingsService;
 }
 
 export interface ServicesDeps {
@@ -67,6 +70,10 @@ export interface ServicesDeps {
   auditKey?: () => Buffer;
   /** Where audit retention writes its archives (server.ts: `<data>/audit-archive`). */
   auditArchiveDir?: string;
+  /** Budget webhooks may target loopback and private addresses (BERTH_WEBHOOK_ALLOW_PRIVATE). */
+  webhookAllowPrivate?: boolean;
+  /** Terminal session recordings. Default: off (dir: a fresh temporary path). */
+  recordings?: Partial<RecordingsOptions>;
 }
 
 export function createServices({
@@ -78,6 +85,8 @@ export function createServices({
   registryStorage,
   auditKey,
   auditArchiveDir,
+  webhookAllowPrivate,
+  recordings: recordingOpts,
 }: ServicesDeps): Services {
   const audit = new AuditService(db, {
     ...(auditKey ? { key: auditKey } : {}),
@@ -91,11 +100,21 @@ export function createServices({
   const containers = new ContainersService(db, gateway, registries);
   const networks = new NetworksService(db, gateway, containers);
   containers.setNetworkCheck((actor, nodeId, spec) => networks.checkRun(actor, nodeId, spec));
+  const recordings = new RecordingsService(db, {
+    enabled: false,
+    dir: join(tmpdir(), `berth-recordings-${randomUUID()}`),
+    audit,
+    ...recordingOpts,
+  });
+  containers.setSessionRecorder(recordings);
+  const images = new ImagesService(db, gateway, registries);
+  containers.setImageCheck(images);
   const teams = new TeamsService(db);
-  const usage = new UsageService(db);
+  const usage = new UsageService(db, { webhookAllowPrivate: webhookAllowPrivate ?? false });
   gateway.setUsageSink(usage.sink);
   return {
     usage,
+    recordings,
     teams,
     users: new UsersService(db, teams),
     auth: new AuthService(db, undefined, audit),
@@ -104,7 +123,7 @@ export function createServices({
     nodes: new NodesService(db, gateway),
     pools: new PoolsService(db),
     containers,
-    images: new ImagesService(db, gateway, registries),
+    images,
     imageArchives: new ImageArchivesService(db, gateway),
     registries,
     registry: new RegistryService(

@@ -301,6 +301,27 @@ describe.skipIf(!ENABLED)("build executor (root, runc)", () => {
     expect(lines).toEqual(["65534"]);
   });
 
+  it("starts only from the images the server allows (another team's is missing to the build)", async () => {
+    write("Dockerfile.allowed", "FROM busybox:latest\nLABEL allowed=yes\n");
+    const busybox = (await svc.imageInspect({ ref: "busybox:latest" })).digest;
+    const opts = { contextDir: ctxDir, dockerfile: "Dockerfile.allowed" };
+    const ok = await svc.build(opts, undefined, { images: new Set([busybox]) });
+    expect((await svc.imageInspect({ ref: ok.digest })).digest).toBe(ok.digest);
+    // Not in the list, and no puller: not found, as on a node that lacks it.
+    await expect(
+      svc.build({ ...opts, tags: ["denied:1"] }, undefined, {
+        images: new Set([`sha256:${"0".repeat(64)}`]),
+        pull: undefined,
+      }),
+    ).rejects.toMatchObject({
+      kind: "not_found",
+      message: expect.stringContaining('image "busybox:latest" not found on this node'),
+    });
+    await expect(svc.imageInspect({ ref: "denied:1" })).rejects.toMatchObject({
+      kind: "not_found",
+    });
+  });
+
   it("clears a crashed build's mounts and dirs when the builder opens", async () => {
     const left = join(stateDir, "build", "0123456789abcdef", "m1");
     for (const d of ["lower", "upper", "work", "merged"])

@@ -107,6 +107,12 @@ export interface BuildIo {
   contextTar?: Readable;
   /** Pulls an image the node lacks (FROM, COPY --from=image); absent: such a build fails. */
   pull?: (ref: string) => Promise<void>;
+  /**
+   * The images (digests) of the store this build may use (the server's list of what the
+   * building team holds there); another one is treated as missing — pulled, or not found —
+   * so a build never starts from another team's local image. Absent: every image.
+   */
+  images?: ReadonlySet<string> | undefined;
 }
 
 type History = NonNullable<ImageConfig["history"]>[number];
@@ -134,6 +140,7 @@ interface BuildRun {
   ctx: BuildContext;
   opts: BuildOptions;
   pull: BuildIo["pull"];
+  images: BuildIo["images"];
   onProgress: (p: BuildProgress) => void;
   counter: number;
   mounts: number;
@@ -255,6 +262,7 @@ export class Builder {
         ctx,
         opts,
         pull: io.pull,
+        images: io.images,
         onProgress,
         counter: 0,
         mounts: 0,
@@ -320,6 +328,9 @@ export class Builder {
     let img: ResolvedImage;
     try {
       img = await this.deps.images.resolve(ref);
+      // Not one the build may use: as if the node lacked it (never another team's content).
+      if (run.images !== undefined && !run.images.has(img.digest))
+        throw new DomainError("not_found", `image "${ref}" not found`);
     } catch (e) {
       if (!(e instanceof DomainError) || e.kind !== "not_found") throw e;
       if (!run.pull)

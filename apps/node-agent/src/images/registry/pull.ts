@@ -200,23 +200,30 @@ export class Puller {
   }
 
   /**
-   * The reference's manifest when this store has it: by digest directly, by tag after a HEAD
-   * (whose `Docker-Content-Digest` names it; a HEAD does not count against Docker Hub's pull
-   * limit). Undefined → GET it.
+   * The reference's manifest when this store has it, after a HEAD (whose `Docker-Content-Digest`
+   * names it; a HEAD does not count against Docker Hub's pull limit). By digest too: the
+   * registry must have that manifest in that repository, for these credentials, before local
+   * content is used — otherwise a pull of `any/name@<digest>` would hand over whatever another
+   * team put on the node. Undefined → GET it.
    */
   private async localManifestFor(ref: ImageReference): Promise<FetchedManifest | undefined> {
-    if (ref.digest !== undefined) return this.localManifest(ref.digest);
-    const res = await this.client.request(`/v2/${this.name}/manifests/${ref.tag ?? "latest"}`, {
-      method: "HEAD",
-      scopes: [this.scope],
-      headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      // A HEAD answer has no error body: let the GET report an unknown tag or a refusal
-      // (DENIED and its message) with its code.
-      accept: [403, 404, 405],
-      what: `manifest ${this.name}:${ref.tag ?? "latest"}`,
-      signal: this.opts.signal,
-    });
+    if (ref.digest !== undefined && !(await this.store.has(ref.digest))) return undefined;
+    const res = await this.client.request(
+      `/v2/${this.name}/manifests/${ref.digest ?? ref.tag ?? "latest"}`,
+      {
+        method: "HEAD",
+        scopes: [this.scope],
+        headers: { accept: MANIFEST_ACCEPT.join(", ") },
+        // A HEAD answer has no error body: let the GET report an unknown tag or a refusal
+        // (DENIED and its message) with its code.
+        accept: [403, 404, 405],
+        what: `manifest ${this.name}${ref.digest ? `@${ref.digest}` : `:${ref.tag ?? "latest"}`}`,
+        signal: this.opts.signal,
+      },
+    );
     await res.body?.cancel();
+    if (ref.digest !== undefined)
+      return res.status === 200 ? this.localManifest(ref.digest) : undefined;
     const digest = res.status === 200 ? res.headers.get("docker-content-digest") : null;
     return digest ? this.localManifest(digest) : undefined;
   }

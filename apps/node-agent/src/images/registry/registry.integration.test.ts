@@ -385,6 +385,22 @@ describe.skipIf(!HAVE || !HAVE_BUSYBOX)("registry client against docker-registry
     );
   });
 
+  it("a pull by digest uses local content only when the registry has that manifest there", async () => {
+    // The node holds an image (another team's) that this repository never had.
+    const { store, digest } = await busyboxStore();
+    await expect(pullImage(store, `${reg.host}/elsewhere/x@${digest}`)).rejects.toMatchObject({
+      kind: "not_found",
+    });
+    // Once the registry has it there, the pull is served from the local store.
+    await pushImage(store, `${reg.host}/elsewhere/x:1`, { manifestDigest: digest });
+    const progress: TransferProgress[] = [];
+    const r = await pullImage(store, `${reg.host}/elsewhere/x@${digest}`, {
+      onProgress: (p) => progress.push(p),
+    });
+    expect(r.manifestDigest).toBe(digest);
+    expect(progress.filter((p) => p.status === "downloading")).toEqual([]);
+  });
+
   it("reports an unknown tag or repository as not_found", async () => {
     const cs = new ContentStore(tmp("berth-reg-cs6-"));
     await expect(pullImage(cs, `${reg.host}/berth/busybox:nope`)).rejects.toMatchObject({

@@ -388,6 +388,10 @@ describe("agent gateway over a real socket", () => {
         digest,
         size: 2_000_000,
         createdAt: Date.parse("2026-01-02T03:04:05Z"),
+        // held by no team, and not the seeded base image (that one is created at the epoch)
+        teams: [],
+        system: false,
+        scope: "fleet",
       },
     ]);
     // an invalid result is an error, not data

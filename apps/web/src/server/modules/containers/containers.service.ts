@@ -121,6 +121,8 @@ export class ContainersService {
   private networkCheck:
     | ((actor: Actor, nodeId: string, spec: RunInput["spec"]) => Promise<RunInput["spec"]>)
     | undefined;
+  /** Records interactive exec sessions when enabled (modules/recordings). */
+  private sessionRecorder: ExecDeps["recordings"];
 
   constructor(
     private readonly db: Db,
@@ -130,6 +132,30 @@ export class ContainersService {
     private readonly waitLimitMs = WAIT_LIMIT_MS,
   ) {
     this.nodes = new NodesService(db);
+  }
+
+  /** Set once by services.ts: where interactive exec sessions are recorded. */
+  setSessionRecorder(recorder: NonNullable<ExecDeps["recordings"]>): void {
+    this.sessionRecorder = recorder;
+  }
+
+  /** Images belong to teams: images.service.ts beforeRun / beforeCommit / claim. */
+  private imageCheck:
+    | {
+        beforeRun(
+          actor: Actor,
+          nodeId: string,
+          image: string,
+          credential: ReturnType<RegistriesService["credentialForImage"]>,
+        ): Promise<() => Promise<void>>;
+        beforeCommit(actor: Actor, nodeId: string, ref: string | undefined): Promise<void>;
+        claim(actor: Actor, nodeId: string, ref: string | null, digest: string): void;
+      }
+    | undefined;
+
+  /** Set once by services.ts (the images service holds the image ownership records). */
+  setImageCheck(check: NonNullable<ContainersService["imageCheck"]>): void {
+    this.imageCheck = check;
   }
 
   /** Set once by services.ts (the networks service needs this one, so it comes after). */
@@ -348,6 +374,14 @@ export class ContainersService {
     const spec = this.networkCheck
       ? await this.networkCheck(actor, node.id, input.spec)
       : input.spec;
+    // The team's image (or the system one); another team's is pulled for this team first.
+    const credential = this.registries?.credentialForImage(actor.teamId, input.spec.image);
+    const stampImage = await this.imageCheck?.beforeRun(
+      actor,
+      node.id,
+      input.spec.image,
+      credential,
+    );
     const name = input.name ?? this.freeGeneratedName();
     const id = newContainerId();
     let inserted: ContainerRow;
@@ -376,7 +410,6 @@ export class ContainersService {
     let status;
     try {
       // The node pulls the image if it lacks it, with this team's credential for its registry.
-      const credential = this.registries?.credentialForImage(actor.teamId, input.spec.image);
       status = await this.gateway.send(
         node.id,
         command,
@@ -396,6 +429,7 @@ export class ContainersService {
     }
     // Volumes the agent made on first use belong to the caller's team.
     recordContainerVolumes(this.db, actor, node.id, input.spec);
+    await stampImage?.();
     const row = applyContainerStatus(this.db, node.id, status);
     if (row) {
       this.gateway.events.publish({ type: "updated", containerId: id, row });
@@ -529,6 +563,7 @@ export class ContainersService {
     } catch (e) {
       throw new DomainError("invalid_input", (e as Error).message);
     }
+    await this.imageCheck?.beforeCommit(actor, row.nodeId, input.image);
     const r = await this.gateway.send(
       row.nodeId,
       "container.commit",
@@ -542,6 +577,7 @@ export class ContainersService {
       },
       { timeoutMs: COMMIT_TIMEOUT_MS },
     );
+    this.imageCheck?.claim(actor, row.nodeId, r.ref, r.digest);
     return { ...r, nodeId: row.nodeId, nodeName: this.view(row).nodeName };
   }
 
@@ -706,6 +742,7 @@ export class ContainersService {
       gateway: this.gateway,
       audit,
       sessions: this.execSessions,
+      recordings: this.sessionRecorder,
     };
     return containerExec(deps, actor, input, address, signal);
   }

@@ -12,6 +12,8 @@
  * Authentication as tRPC (session cookie or `Authorization: Bearer berth_…`), the same
  * permission model (`image.read` to save, `image.pull` to load or import, `image.build` to build), and one audit row
  * per attempt, denied and failed ones included, written as the audit middleware writes them.
+ * Images belong to teams (images.service.ts): save names only the team's images, and what
+ * load, import and build put on the node is the team's.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
@@ -30,6 +32,7 @@ import { buildContext, requestInfo, type ContextDeps } from "../../context";
 import { HTTP_STATUS_BY_KIND } from "../../errors";
 import { sendJson } from "../../http-json";
 import { requirePermission } from "../../trpc";
+import type { NodeImage } from "./image-claims";
 
 export const IMAGES_SAVE_PATH = "/api/images/save";
 export const IMAGES_LOAD_PATH = "/api/images/load";
@@ -135,8 +138,10 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
         if (refs.length === 0)
           throw new DomainError("invalid_input", "name at least one image (ref=…)");
         const valid = refs.map((r) => one(ImageRefOrIdSchema, r, `ref ${JSON.stringify(r)}`));
-        const target = services.imageArchives.target(nodeRef);
-        const it = services.imageArchives.save(target, valid, abort.signal);
+        const target = services.images.target(ctx.actor, nodeRef);
+        // Only the team's images (another team's is "not found"), sent as resolved here.
+        const named = await services.images.resolveAll(ctx.actor, target, valid);
+        const it = services.imageArchives.save(target, named, abort.signal);
         // The first chunk before the headers: an unknown image is still a clean JSON error.
         const first = await it.next();
         res.writeHead(200, {
@@ -210,7 +215,10 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
           },
           "build",
         );
-        const target = services.imageArchives.target(nodeRef);
+        const target = services.images.target(ctx.actor, nodeRef);
+        // A tag another team's image has on the node is not taken over, and the build starts
+        // only from the team's images (another team's is missing to it).
+        const usable = await services.images.beforeBuild(ctx.actor, target, buildParams.tags);
         res.writeHead(200, {
           "content-type": "application/x-ndjson",
           "cache-control": "no-store",
@@ -221,11 +229,15 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
         try {
           const built = await services.imageArchives.build(
             target,
-            buildParams,
+            usable === undefined ? buildParams : { ...buildParams, images: usable },
             body,
             (progress) => line({ progress }),
             abort.signal,
           );
+          // The team holds what it built (by id when it gave no tag).
+          if (built.tags.length === 0)
+            services.images.claim(ctx.actor, target.id, null, built.digest);
+          for (const t of built.tags) services.images.claim(ctx.actor, target.id, t, built.digest);
           line({ built });
           res.end();
           audit("ok", null, { nodeName: target.name, digest: built.digest });
@@ -239,8 +251,11 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
         return;
       }
       let result;
+      // What the node's names pointed at before (members): a load gives none of them away.
+      let before: NodeImage[] | undefined;
       if (action === "images.load") {
-        const target = services.imageArchives.target(nodeRef);
+        const target = services.images.target(ctx.actor, nodeRef);
+        if (!ctx.actor.isAdmin) before = (await services.images.nodeImages(target.id)).rows;
         result = await services.imageArchives.load(target, body, abort.signal);
       } else {
         if (refs.length !== 1)
@@ -252,9 +267,15 @@ export function createImageArchiveRoutes(deps: ImageArchiveRouteDeps) {
         } catch (e) {
           throw new DomainError("invalid_input", (e as Error).message);
         }
-        const target = services.imageArchives.target(nodeRef);
+        const target = services.images.target(ctx.actor, nodeRef);
+        await services.images.assertRefsFree(ctx.actor, target, [ref]);
         result = await services.imageArchives.import(target, ref, parsed, body, abort.signal);
       }
+      // The team holds what it loaded or imported (never another team's name: images.service.ts).
+      result = {
+        ...result,
+        loaded: await services.images.loaded(ctx.actor, result.nodeId, result.loaded, before),
+      };
       sendJson(res, 200, result);
       audit("ok", null, { nodeName: result.nodeName, loaded: result.loaded });
     } catch (e) {

@@ -29,6 +29,10 @@ export interface TransferDeps {
   audit: { record(entry: AuditEntry): void };
   target(nodeRef: string | undefined): NodeRefView;
   credentialFor(teamId: string, registry: string): RegistryCredentialBody | undefined;
+  /** push: what to send as the source (it must be an image of the caller's team). */
+  source?(node: NodeRefView, source: string): Promise<string>;
+  /** pull: the image arrived on the node for the caller's team (its hold is stamped). */
+  pulled?(node: NodeRefView, ref: string, digest: string): void;
 }
 
 type Transfer = { kind: "pull"; input: ImagePullInput } | { kind: "push"; input: ImagePushInput };
@@ -62,9 +66,11 @@ export async function* imageTransfer(
     });
   let node: NodeRefView;
   let credential: RegistryCredentialBody | undefined;
+  let source = "source" in input ? input.source : undefined;
   try {
     node = deps.target(input.node);
     credential = deps.credentialFor(actor.teamId, registryOfReference(ref));
+    if (source !== undefined && deps.source) source = await deps.source(node, source);
   } catch (e) {
     audit("error", e instanceof Error ? e.message : String(e));
     throw e;
@@ -80,7 +86,7 @@ export async function* imageTransfer(
       : deps.gateway.stream(
           node.id,
           "image.push",
-          { source: input.source, target: input.target, ...cred },
+          { source: source ?? input.source, target: input.target, ...cred },
           ac.signal,
         );
   let audited = false;
@@ -90,6 +96,7 @@ export async function* imageTransfer(
         audited = true;
         audit("ok", null);
       }
+      if (c.digest !== undefined && "ref" in input) deps.pulled?.(node, input.ref, c.digest);
       yield c.digest !== undefined ? { ...c, nodeName: node.name } : c;
     }
   } catch (raw) {

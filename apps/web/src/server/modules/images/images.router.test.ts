@@ -76,7 +76,7 @@ describe("images.* over a real agent socket", () => {
 
     const forced = admin.images.remove({ ref: "app:1", force: true });
     const cmd2 = await peer.next("command");
-    expect(cmd2.params).toEqual({ ref: "app:1", force: true });
+    expect(cmd2.params).toEqual({ ref: "app:1", force: true, keep: [] });
     peer.send({
       type: "result",
       id: cmd2.id,

@@ -146,6 +146,18 @@ describe("registries.* and the credential attached to image and run commands", (
       await mallory.images.push({ source: "busybox", target: "127.0.0.1:5000/team/app:2" }),
     );
     all.catch(() => undefined);
+    // A member pushes only its team's images (or the node's seeded busybox): the node's list first.
+    const listing = await peer.next("command", (c) => c.name === "image.list");
+    peer.reply(listing.id, {
+      images: [
+        {
+          ref: "busybox:latest",
+          digest: `sha256:${"5".repeat(64)}`,
+          size: 1,
+          createdAt: "1970-01-01T00:00:00Z",
+        },
+      ],
+    });
     const cmd = await peer.next("command", (c) => c.name === "image.push");
     expect(cmd.params).toEqual({ source: "busybox", target: "127.0.0.1:5000/team/app:2" });
     peer.send({ type: "stream_end", id: cmd.id });

@@ -16,24 +16,18 @@
  *                             run node with --perf-basic-prof to name JS frames)
  *   node --trace-gc --import tsx bench/registry-push-profile.ts      (or --trace-opt, --cpu-prof …)
  */
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer, IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { openDb } from "../packages/db/src/client";
 import { startRegistry } from "../apps/node-agent/src/images/registry/test-helpers/registry-server";
-import { AgentGateway } from "../apps/web/src/server/agents/gateway";
-import { bootstrapDatabase } from "../apps/web/src/server/bootstrap";
-import { createHttpApp } from "../apps/web/src/server/http-app";
 import { tuneServerGc } from "../apps/web/src/server/gc-tuning";
-import { registryFromDataDir } from "../apps/web/src/server/registry/registry.http";
-import { createServices } from "../apps/web/src/server/services";
 import { median } from "./lib";
+import { skopeo, startBerthRegistry } from "./registry-berth";
 
 const { values } = parseArgs({
   options: {
@@ -52,15 +46,6 @@ const mb = Number(values.mb);
 const PASSWORD = "bench-password-1";
 const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const pushPull = fileURLToPath(new URL("./registry-push-pull.ts", import.meta.url));
-
-function skopeo(args: string[]): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) =>
-    execFile("/usr/bin/skopeo", args, { maxBuffer: 64 * 1024 * 1024 }, (e, _out, err) =>
-      e ? reject(new Error(`skopeo ${args.join(" ")}: ${err}`)) : resolve(performance.now() - t0),
-    ),
-  );
-}
 
 /** Builds an image with registry-push-pull.ts's builder, in a child process (see there why). */
 function build(dir: string): number {
@@ -131,17 +116,9 @@ const work = mkdtempSync(join(tmpdir(), "berth-bench-regprof-"));
 const dist = await startRegistry();
 const dataDir = join(work, "berth-data");
 mkdirSync(dataDir);
-const db = openDb({ path: join(dataDir, "berth.db") });
-await bootstrapDatabase(db, { adminUser: "admin", adminPassword: PASSWORD });
-const gateway = new AgentGateway({
-  db,
-  serverId: "benchserverid2345678901234",
-  logger: { info: () => undefined, warn: () => undefined },
-});
-let handler: ReturnType<typeof createHttpApp> | null = null;
 let pushStart = 0;
 const timeline: string[] = [];
-const server = createServer((req, res) => {
+const berth = await startBerthRegistry(dataDir, PASSWORD, (req, res) => {
   if (values.timeline) {
     const t0 = performance.now();
     res.once("finish", () =>
@@ -154,28 +131,8 @@ const server = createServer((req, res) => {
     bodies.n++;
     if (req.headers["transfer-encoding"]) bodies.chunked++;
   }
-  if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
 });
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const berthHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-const services = createServices({
-  db,
-  gateway,
-  publicUrl: `http://${berthHost}`,
-  version: "bench",
-});
-const defaultTeam = (
-  db.$client.prepare("select id from teams where name = 'default'").get() as { id: string }
-).id;
-handler = createHttpApp({
-  db,
-  gateway,
-  services,
-  serverId: "benchserverid2345678901234",
-  defaultTeamId: defaultTeam,
-  secureCookies: false,
-  registry: registryFromDataDir(dataDir, `http://${berthHost}`),
-});
+const berthHost = berth.host;
 
 const rows: {
   berth: number;
@@ -268,10 +225,7 @@ try {
   );
   console.log(`uptime: ${readFileSync("/proc/loadavg", "utf8").trim()}`);
 } finally {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-  await gateway.close();
-  db.$client.close();
+  await berth.close();
   await dist.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -13,25 +13,18 @@
  *
  *   node --import tsx bench/registry-push-pull.ts [--runs 3] [--mb 100] [--no-gc-tuning]
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { openDb } from "../packages/db/src/client";
 import { startRegistry } from "../apps/node-agent/src/images/registry/test-helpers/registry-server";
-import { AgentGateway } from "../apps/web/src/server/agents/gateway";
-import { bootstrapDatabase } from "../apps/web/src/server/bootstrap";
-import { createHttpApp } from "../apps/web/src/server/http-app";
 import { SERVER_V8_FLAGS, tuneServerGc } from "../apps/web/src/server/gc-tuning";
-import { registryFromDataDir } from "../apps/web/src/server/registry/registry.http";
-import { createServices } from "../apps/web/src/server/services";
 import { median } from "./lib";
+import { skopeo, startBerthRegistry } from "./registry-berth";
 
 const { values } = parseArgs({
   options: {
@@ -48,15 +41,6 @@ const mb = Number(values.mb);
 const PASSWORD = "bench-password-1";
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-
-function skopeo(args: string[]): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) =>
-    execFile("/usr/bin/skopeo", args, { maxBuffer: 64 * 1024 * 1024 }, (e, _out, err) =>
-      e ? reject(new Error(`skopeo ${args.join(" ")}: ${err}`)) : resolve(performance.now() - t0),
-    ),
-  );
-}
 
 /** An OCI layout with 4 layers of incompressible data (gzip ≈ mb in total). */
 function buildImage(dir: string): number {
@@ -144,37 +128,8 @@ const work = mkdtempSync(join(tmpdir(), "berth-bench-regpp-"));
 const dist = await startRegistry();
 const dataDir = join(work, "berth-data");
 mkdirSync(dataDir);
-const db = openDb({ path: join(dataDir, "berth.db") });
-await bootstrapDatabase(db, { adminUser: "admin", adminPassword: PASSWORD });
-const gateway = new AgentGateway({
-  db,
-  serverId: "benchserverid2345678901234",
-  logger: { info: () => undefined, warn: () => undefined },
-});
-let handler: ReturnType<typeof createHttpApp> | null = null;
-const server = createServer((req, res) => {
-  if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
-});
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const berthHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-const services = createServices({
-  db,
-  gateway,
-  publicUrl: `http://${berthHost}`,
-  version: "bench",
-});
-const defaultTeam = (
-  db.$client.prepare("select id from teams where name = 'default'").get() as { id: string }
-).id;
-handler = createHttpApp({
-  db,
-  gateway,
-  services,
-  serverId: "benchserverid2345678901234",
-  defaultTeamId: defaultTeam,
-  secureCookies: false,
-  registry: registryFromDataDir(dataDir, `http://${berthHost}`),
-});
+const berth = await startBerthRegistry(dataDir, PASSWORD);
+const berthHost = berth.host;
 
 type Side = "berth" | "distribution";
 const times: Record<Side, { push: number[]; pull: number[] }> = {
@@ -263,10 +218,7 @@ try {
     );
   }
 } finally {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-  await gateway.close();
-  db.$client.close();
+  await berth.close();
   await dist.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -1382,25 +1382,8 @@ export class ContainerService {
     /** Awaited when it returns a promise: back-pressure on the read. */
     onChunk: (lines: LogLine[]) => unknown,
   ): Promise<void> {
-    const e = this.entries.get(p.containerId);
-    if (!e)
-      throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
-        id: p.containerId,
-      });
-    await readLog(
-      await this.logFilesOf(e),
-      {
-        tail: p.tail,
-        follow: p.follow,
-        signal,
-        isDone: () => !LIVE.has(e.rec.state),
-        done: e.exited,
-        since: p.since,
-        until: p.until,
-        filter: lineFilter(p.stream, p.grep) ?? undefined,
-      },
-      onChunk,
-    );
+    const { files, read } = await this.logRead(p, signal);
+    await readLog(files, { ...read, filter: lineFilter(p.stream, p.grep) ?? undefined }, onChunk);
   }
 
   /** `container.logs` with `text`: the log as text batches (monitor/k8s-log-text.ts). */
@@ -1410,14 +1393,29 @@ export class ContainerService {
     /** Awaited when it returns a promise: back-pressure on the read. */
     onBatch: (batch: LogText) => unknown,
   ): Promise<void> {
+    const { files, read } = await this.logRead(p, signal);
+    await readLogText(
+      files,
+      {
+        ...read,
+        // The stream is checked on the bytes; only a search needs a LogLine per record.
+        stream: p.stream,
+        filter: lineFilter(undefined, p.grep) ?? undefined,
+      },
+      onBatch,
+    );
+  }
+
+  /** The container's log files and the read options both log readers share. */
+  private async logRead(p: CommandParams<"container.logs">, signal: AbortSignal) {
     const e = this.entries.get(p.containerId);
     if (!e)
       throw notFound(`container ${p.containerId.slice(0, 12)} not found on this node`, {
         id: p.containerId,
       });
-    await readLogText(
-      await this.logFilesOf(e),
-      {
+    return {
+      files: await this.logFilesOf(e),
+      read: {
         tail: p.tail,
         follow: p.follow,
         signal,
@@ -1425,12 +1423,8 @@ export class ContainerService {
         done: e.exited,
         since: p.since,
         until: p.until,
-        // The stream is checked on the bytes; only a search needs a LogLine per record.
-        stream: p.stream,
-        filter: lineFilter(undefined, p.grep) ?? undefined,
       },
-      onBatch,
-    );
+    };
   }
 
   // ---------------------------------------------------------------- exec

@@ -4,23 +4,12 @@
  * administrator sees the holding team in the Team column and assigns the image to the second
  * team from the dashboard, which then sees it too.
  */
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { E2EApi } from "./api";
-import { adminPassword, adminUser, signIn, uniqueName } from "./fixtures";
+import { adminPassword, adminUser, signIn, signInAs, uniqueName } from "./fixtures";
 import { baseURL } from "./env";
 
 const PASSWORD = "e2e-image-pass-1";
-
-async function signInAs(browser: Browser, username: string, next: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
-  return page;
-}
 
 const rowOf = (page: Page, repository: string) =>
   page
@@ -57,11 +46,11 @@ test("a team's image is its own; the admin sees its team and assigns it to anoth
     api.team = red;
     await api.mutate("images.tag", { source: "busybox", target: `${repo}:1` });
 
-    const ronPage = await signInAs(browser, ron, "/images");
+    const ronPage = await signInAs(browser, ron, PASSWORD, "/images");
     await expect(rowOf(ronPage, repo)).toHaveCount(1);
     await ronPage.context().close();
 
-    const beaPage = await signInAs(browser, bea, "/images");
+    const beaPage = await signInAs(browser, bea, PASSWORD, "/images");
     await expect(rowOf(beaPage, "busybox").first()).toBeVisible();
     await expect(rowOf(beaPage, repo)).toHaveCount(0);
 

@@ -4,23 +4,12 @@
  * forged tRPC call from the viewer's page is refused (403, audited); an operator of the team
  * stops it; a member of another team sees none of it.
  */
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { E2EApi } from "./api";
-import { adminPassword, adminUser, signIn, uniqueName } from "./fixtures";
+import { adminPassword, adminUser, signIn, signInAs, uniqueName } from "./fixtures";
 import { baseURL } from "./env";
 
 const PASSWORD = "e2e-team-pass-1";
-
-async function signInAs(browser: Browser, username: string, next: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
-  return page;
-}
 
 test("a viewer sees the team's container but cannot stop it; an operator can; another team sees none", async ({
   page,
@@ -85,7 +74,7 @@ test("a viewer sees the team's container but cannot stop it; an operator can; an
     containerId = ctr.id;
 
     // The viewer: sees it running; Stop is disabled; a forged call is refused and audited.
-    const vic = await signInAs(browser, viewer, "/containers");
+    const vic = await signInAs(browser, viewer, PASSWORD, "/containers");
     await expect(vic.getByRole("textbox", { name: "Team" })).toHaveValue(team);
     const vicRow = vic
       .getByTestId("container-row")
@@ -117,14 +106,14 @@ test("a viewer sees the team's container but cannot stop it; an operator can; an
     await vic.context().close();
 
     // Another team's owner sees none of the team's containers.
-    const olga = await signInAs(browser, outsider, "/containers");
+    const olga = await signInAs(browser, outsider, PASSWORD, "/containers");
     await expect(olga.getByRole("heading", { name: "Containers" })).toBeVisible();
     await expect(olga.getByText("Loading containers…")).toHaveCount(0);
     await expect(olga.getByRole("link", { name })).toHaveCount(0);
     await olga.context().close();
 
     // The operator stops it from the list.
-    const otto = await signInAs(browser, operator, "/containers");
+    const otto = await signInAs(browser, operator, PASSWORD, "/containers");
     const ottoRow = otto
       .getByTestId("container-row")
       .filter({ has: otto.getByRole("link", { name }) });

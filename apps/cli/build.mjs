@@ -26,6 +26,19 @@ const result = await build({
   logLevel: "warning",
   // The CLI never sends form data: see src/bundle/no-form-data.ts (saves loading undici).
   inject: [join(here, "src/bundle/no-form-data.ts")],
+  // zod's other locales stay out of the bundle: see src/bundle/zod-locales.ts.
+  plugins: [
+    {
+      name: "zod-english-only",
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+          args.importer.includes(`${"/node_modules/zod/"}`)
+            ? { path: join(here, "src/bundle/zod-locales.ts") }
+            : undefined,
+        );
+      },
+    },
+  ],
   // Some bundled CommonJS packages call require(); give ESM a real one.
   banner: {
     js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",

@@ -1,7 +1,10 @@
-// Bundles the CLI into dist/berth.mjs (plus lazily loaded chunks such as eventsource) so that
-// `berth` starts without resolving hundreds of files or compiling TypeScript.
+// Bundles the CLI into one CommonJS file, dist/berth.cjs, so that `berth` starts without
+// resolving hundreds of files or compiling TypeScript; then runs it once so that bin/berth.mjs
+// has a V8 code cache for it (dist/berth.cjs.cache: see bin/berth.mjs). CommonJS because only a
+// classic script can be compiled with a code cache on Node 20 (`vm.Script` cachedData).
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,12 +16,10 @@ const result = await build({
   entryPoints: { berth: join(here, "src/main.ts") },
   outdir,
   bundle: true,
-  splitting: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  outExtension: { ".js": ".mjs" },
-  chunkNames: "chunks/[name]-[hash]",
+  outExtension: { ".js": ".cjs" },
   minify: true,
   legalComments: "none",
   sourcemap: "linked",
@@ -39,12 +40,19 @@ const result = await build({
       },
     },
   ],
-  // Some bundled CommonJS packages call require(); give ESM a real one.
-  banner: {
-    js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",
-  },
+  // The sources are ES modules: their import.meta.url is the bundle's own URL.
+  define: { "import.meta.url": "__berthBundleUrl" },
+  banner: { js: "const __berthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".mjs"));
+const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".cjs"));
 for (const [file, info] of outputs)
   console.log(`${file.replace(`${here}/`, "")}  ${(info.bytes / 1024).toFixed(0)} KiB`);
+
+// One run writes the code cache (what V8 compiled for it); later runs start from it.
+const run = spawnSync(process.execPath, [join(here, "bin/berth.mjs"), "--version"], {
+  encoding: "utf8",
+});
+if (run.status !== 0) throw new Error(`the built CLI does not run: ${run.stderr}`);
+const cache = join(outdir, "berth.cjs.cache");
+console.log(existsSync(cache) ? "dist/berth.cjs.cache written" : "no code cache written");

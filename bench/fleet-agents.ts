@@ -34,6 +34,7 @@ const facts: NodeFacts = {
   cpus: 2,
   memoryBytes: 4 * 1024 ** 3,
   cgroup: { version: 2, mode: "unified", parent: "/berth" },
+  // Simulated agents report facts; nothing runs this path (it is what a Debian host would say).
   runtime: { name: "runc", version: "1.1.5", path: "/usr/sbin/runc" },
   monitor: { name: "conmon", version: "2.1.6" },
   agentVersion: "0.1.0-sim",

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { openDb } from "../packages/db/src/client";
+import { SKOPEO_BIN } from "../apps/node-agent/src/images/registry/test-helpers/registry-server";
 import { AgentGateway } from "../apps/web/src/server/agents/gateway";
 import { bootstrapDatabase } from "../apps/web/src/server/bootstrap";
 import { createHttpApp } from "../apps/web/src/server/http-app";
@@ -64,11 +65,11 @@ export async function startBerthRegistry(
   };
 }
 
-/** Runs /usr/bin/skopeo (Debian's); the wall time in ms. */
+/** Runs Debian's skopeo (the tests' pinned SKOPEO_BIN); the wall time in ms. */
 export function skopeo(args: string[]): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) =>
-    execFile("/usr/bin/skopeo", args, { maxBuffer: 64 * 1024 * 1024 }, (e, _out, err) =>
+    execFile(SKOPEO_BIN, args, { maxBuffer: 64 * 1024 * 1024 }, (e, _out, err) =>
       e ? reject(new Error(`skopeo ${args.join(" ")}: ${err}`)) : resolve(performance.now() - t0),
     ),
   );

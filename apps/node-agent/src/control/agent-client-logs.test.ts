@@ -19,6 +19,7 @@ import {
   type PackedLogs,
 } from "@berth/core";
 import { streamData, useConnectedClient } from "./test-helpers/connected-client";
+import type { ServerConn } from "./test-helpers/protocol-server";
 import { RecordingHandler } from "./test-helpers/recording-handler";
 
 const { connected } = useConnectedClient("berth-agent-logs-");
@@ -29,6 +30,24 @@ const line = (i: number, text: string, stream: LogLine["stream"] = "stdout"): Lo
   line: text,
   full: true,
 });
+
+/** The weight the agent sent once it stopped sending (no acks): polled until it holds still. */
+async function stalledAt(weightOf: () => number): Promise<number> {
+  let stalled = -1;
+  for (let i = 0; i < 50 && (stalled <= 0 || weightOf() !== stalled); i++) {
+    stalled = weightOf();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return stalled;
+}
+
+/** Acknowledges what arrived on stream `id` until it ends. */
+async function ackUntilEnd(conn: ServerConn, id: string, weightOf: () => number): Promise<void> {
+  while (!conn.frames.some((f) => f.type === "stream_end" && f.id === id)) {
+    conn.send({ type: "stream_input", id, ack: weightOf() });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe("packed container.logs over the protocol", () => {
   it("sends every line once, in order, as {packed} frames of about streamBatchBytes", async () => {
@@ -109,19 +128,12 @@ describe("packed container.logs over the protocol", () => {
         0,
       );
     // Without acks the agent stops about a window ahead (≈25 MB were to come).
-    let stalled = -1;
-    for (let i = 0; i < 50 && (stalled <= 0 || weightOf() !== stalled); i++) {
-      stalled = weightOf();
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const stalled = await stalledAt(weightOf);
     expect(stalled).toBeGreaterThan(LOG_FLOW_WINDOW - 512 * 1024);
     expect(stalled).toBeLessThan(LOG_FLOW_WINDOW + 1024 * 1024);
     expect(produced).toBeLessThan(250_000);
     // Acknowledge what arrived until the end: everything comes, in order.
-    while (!conn.frames.some((f) => f.type === "stream_end" && f.id === "logs-f")) {
-      conn.send({ type: "stream_input", id: "logs-f", ack: weightOf() });
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await ackUntilEnd(conn, "logs-f", weightOf);
     const got = (streamData(conn.frames, "logs-f") as { packed: PackedLogs }[]).flatMap((d) =>
       unpackLogLines(d.packed),
     );
@@ -158,18 +170,11 @@ describe("packed container.logs over the protocol", () => {
         (a, d) => a + logTextWeight(LogTextSchema.parse(d.text)),
         0,
       );
-    let stalled = -1;
-    for (let i = 0; i < 50 && (stalled <= 0 || weightOf() !== stalled); i++) {
-      stalled = weightOf();
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const stalled = await stalledAt(weightOf);
     expect(stalled).toBeGreaterThan(LOG_FLOW_WINDOW - 512 * 1024);
     expect(stalled).toBeLessThan(LOG_FLOW_WINDOW + 1024 * 1024);
     expect(produced).toBeLessThan(200);
-    while (!conn.frames.some((f) => f.type === "stream_end" && f.id === "logs-x")) {
-      conn.send({ type: "stream_input", id: "logs-x", ack: weightOf() });
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await ackUntilEnd(conn, "logs-x", weightOf);
     const data = streamData(conn.frames, "logs-x") as { text: LogText }[];
     expect(data).toHaveLength(200);
     expect(data.every((d) => d.text.text === batch.text)).toBe(true);

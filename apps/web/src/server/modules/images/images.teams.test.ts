@@ -90,6 +90,12 @@ describe("images belong to teams", () => {
       peer.send({ type: "stream_end", id: cmd.id });
     } else peer.send({ type: "stream_end", id: cmd.id, error: digest });
   }
+  /** A pull by `who`, answered by the node with `digest`; resolves once the pull finished. */
+  async function pullAs(who: () => ReturnType<typeof asAlice>, ref: string, digest: string) {
+    const pulling = drain(who().images.pull({ ref }));
+    await pullAnswer(ref, digest);
+    await pulling;
+  }
   /** Everything a subscription (a promise of one, from a caller) yields. */
   const drain = async (sub: Promise<AsyncIterable<unknown>>) => collect(await sub);
   const claims = () =>
@@ -103,9 +109,7 @@ describe("images belong to teams", () => {
     peer.frames.filter((fr) => fr.type === "command" && fr.name === name).length;
 
   it("a pull is stamped for the team; another team sees, inspects, tags, saves and removes nothing of it", async () => {
-    const pulling = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await pulling;
+    await pullAs(asAlice, APP, DA);
     expect(claims()).toEqual([{ teamId: f.defaultTeamId, ref: APP, digest: DA }]);
     const node = [row("busybox:latest", SYSTEM, EPOCH), row(APP, DA)];
 
@@ -186,12 +190,8 @@ describe("images belong to teams", () => {
   });
 
   it("both teams pulling one image each hold it; one team's rmi leaves the other's", async () => {
-    const a = drain(asAlice().images.pull({ ref: TOOL }));
-    await pullAnswer(TOOL, DB);
-    await a;
-    const b = drain(asBob().images.pull({ ref: TOOL }));
-    await pullAnswer(TOOL, DB);
-    await b;
+    await pullAs(asAlice, TOOL, DB);
+    await pullAs(asBob, TOOL, DB);
     expect(
       claims()
         .map((c) => c.teamId)
@@ -227,12 +227,8 @@ describe("images belong to teams", () => {
   });
 
   it("prune takes only the team's unused images", async () => {
-    const a = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await a;
-    const b = drain(asBob().images.pull({ ref: TOOL }));
-    await pullAnswer(TOOL, DB);
-    await b;
+    await pullAs(asAlice, APP, DA);
+    await pullAs(asBob, TOOL, DB);
     const pruning = asBob().images.prune({ all: true });
     await list([row(APP, DA), row(TOOL, DB)]);
     // Alice's image stays through Bob's rmi and prune: the node is told to keep what she holds.
@@ -248,9 +244,7 @@ describe("images belong to teams", () => {
   });
 
   it("run uses the team's image as is, and pulls another team's for the caller first", async () => {
-    const a = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await a;
+    await pullAs(asAlice, APP, DA);
 
     // Alice holds it: straight to container.run, no extra question to the node.
     const running = asAlice().containers.run({ spec: { image: APP } });
@@ -270,18 +264,14 @@ describe("images belong to teams", () => {
 
   it("a name pre-claimed by another team does not hand it what a pull with this team's credential fetched", async () => {
     const SECRET = "reg.local:5000/blue/secret:1";
-    const a = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await a;
+    await pullAs(asAlice, APP, DA);
     // Alice names her own image after Bob's private one, which the node does not have yet.
     const tagging = asAlice().images.tag({ source: APP, target: SECRET });
     await list([row(APP, DA)]);
     await answer("image.tag", { digest: DA }, { source: APP, target: SECRET });
     await tagging;
     // Bob pulls his private image with his credential: the node's name now points at it.
-    const b = drain(asBob().images.pull({ ref: SECRET }));
-    await pullAnswer(SECRET, DB);
-    await b;
+    await pullAs(asBob, SECRET, DB);
     const sort = (xs: { teamId: string; ref: string; digest: string }[]) =>
       [...xs].sort((x, y) => (x.teamId + x.ref).localeCompare(y.teamId + y.ref));
     // Alice keeps her image by id; the name is Bob's alone.
@@ -306,12 +296,8 @@ describe("images belong to teams", () => {
   });
 
   it("a build may start only from the team's images: the node is told which", async () => {
-    const a = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await a;
-    const b = drain(asBob().images.pull({ ref: TOOL }));
-    await pullAnswer(TOOL, DB);
-    await b;
+    await pullAs(asAlice, APP, DA);
+    await pullAs(asBob, TOOL, DB);
     // Bob's Dockerfile could say FROM Alice's image: the build is told Bob's images only.
     const building = httpCall(`http://${srv.base}`, "POST", "/api/images/build?t=blue/x:1", {
       token: bobToken,
@@ -339,9 +325,7 @@ describe("images belong to teams", () => {
   });
 
   it("a load never takes another team's name: the name goes back, the loader holds its image by id", async () => {
-    const a = drain(asAlice().images.pull({ ref: APP }));
-    await pullAnswer(APP, DA);
-    await a;
+    await pullAs(asAlice, APP, DA);
     // Bob's archive carried Alice's name for other content (what the node answered `image.load`).
     const bobId = f.db.select().from(users).where(eq(users.username, "bob")).get()!.id;
     const bob = { id: bobId, isAdmin: false, teamId: blueId };
